@@ -1,0 +1,413 @@
+"""The sandbox's state: devices, pairing codes, tokens, assets, parts and pause windows in SQLite.
+
+Everything lives in ``<data_dir>/sandbox.sqlite3`` (originals sit beside it in ``originals/``), so a
+sandbox stopped and started again on the same data dir still knows its devices, tokens and assets.
+
+Secrets are stored as SHA-256 digests only: a token is shown once, when it is issued, and the database
+never holds it in the clear. Times are POSIX seconds (floats); the API renders them as ISO 8601 UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY, client_id TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+    project_id TEXT NOT NULL, project_name TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL
+);
+CREATE TABLE IF NOT EXISTS device_codes (
+    code_hash TEXT PRIMARY KEY, user_code TEXT NOT NULL, client_id TEXT NOT NULL, name TEXT NOT NULL,
+    scope TEXT NOT NULL, expires_at REAL NOT NULL, interval REAL NOT NULL, last_poll REAL,
+    device_id TEXT, consumed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, device_id TEXT NOT NULL, grant_id TEXT NOT NULL,
+    scope TEXT NOT NULL, expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
+    used INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assets (
+    id TEXT PRIMARY KEY, device_id TEXT NOT NULL, project_id TEXT NOT NULL, parent_id TEXT NOT NULL,
+    name TEXT NOT NULL, filetype TEXT NOT NULL, filesize INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+    channel INTEGER NOT NULL, parts INTEGER NOT NULL, upload_id TEXT UNIQUE NOT NULL, s3_key TEXT NOT NULL,
+    status TEXT NOT NULL, inserted_at REAL NOT NULL, file_created_at REAL NOT NULL,
+    upload_completed_at REAL, sha256 TEXT, error TEXT
+);
+CREATE TABLE IF NOT EXISTS parts (
+    asset_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+    received_at REAL NOT NULL, PRIMARY KEY (asset_id, part_number)
+);
+CREATE TABLE IF NOT EXISTS pauses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, channel INTEGER,
+    start REAL NOT NULL, "end" REAL
+);
+"""
+
+#: Asset states. ``created`` (no part yet) -> ``uploading`` -> ``processing`` (assembling) -> ``complete``
+#: or ``failed``. Frame.io documents ``created`` only; the rest are the sandbox's own (inferred).
+ASSET_STATES = ("created", "uploading", "processing", "complete", "failed")
+OPEN_STATES = ("created", "uploading")
+
+
+def digest(secret: str) -> str:
+    """SHA-256 hex digest of a secret: what the database keeps instead of the secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    client_id: str
+    name: str
+    project_id: str
+    project_name: str
+    created_at: float
+    last_seen: float | None
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "access" or "refresh"
+    device_id: str
+    grant_id: str
+    scope: str
+    expires_at: float
+    revoked: bool
+    used: bool
+
+
+@dataclass(frozen=True)
+class DeviceCode:
+    code_hash: str
+    user_code: str
+    client_id: str
+    name: str
+    scope: str
+    expires_at: float
+    interval: float
+    last_poll: float | None
+    device_id: str | None
+    consumed: bool
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    device_id: str
+    project_id: str
+    parent_id: str
+    name: str
+    filetype: str
+    filesize: int
+    offset: int
+    channel: int
+    parts: int
+    upload_id: str
+    s3_key: str
+    status: str
+    inserted_at: float
+    file_created_at: float
+    upload_completed_at: float | None
+    sha256: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Part:
+    asset_id: str
+    part_number: int
+    size: int
+    etag: str
+    received_at: float
+
+
+@dataclass(frozen=True)
+class Pause:
+    id: int
+    device_id: str
+    channel: int | None
+    start: float
+    end: float | None
+
+
+class Store:
+    """Thread-safe access to the sandbox database (one connection, one lock: the load is tiny)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.originals = data_dir / "originals"
+        self.originals.mkdir(exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(data_dir / "sandbox.sqlite3", check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _exec(self, sql: str, *args: Any) -> int:
+        with self._lock:
+            return self._db.execute(sql, args).rowcount
+
+    # -- meta ---------------------------------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", key)
+        return row["value"] if row else default
+
+    def meta_or_create(self, key: str, make: Any) -> str:
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row:
+                return str(row["value"])
+            value = str(make())
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+            return value
+
+    # -- devices ------------------------------------------------------------------------------------
+    def device(self, device_id: str) -> Device | None:
+        row = self._one("SELECT * FROM devices WHERE id = ?", device_id)
+        return Device(**row) if row else None
+
+    def device_by_client_id(self, client_id: str) -> Device | None:
+        row = self._one("SELECT * FROM devices WHERE client_id = ?", client_id)
+        return Device(**row) if row else None
+
+    def devices(self) -> list[Device]:
+        return [Device(**r) for r in self._all("SELECT * FROM devices ORDER BY created_at")]
+
+    def ensure_device(self, client_id: str, name: str, project_name: str) -> Device:
+        """The device paired under ``client_id``, created on first pairing (pairing again reuses it)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM devices WHERE client_id = ?", (client_id,)).fetchone()
+            if row:
+                return Device(**row)
+            project = db.execute(
+                "SELECT project_id FROM devices WHERE project_name = ? LIMIT 1", (project_name,)
+            ).fetchone()
+            project_id = project["project_id"] if project else str(uuid.uuid4())
+            device = Device(str(uuid.uuid4()), client_id, name, project_id, project_name, time.time(), None)
+            db.execute(
+                "INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (device.id, client_id, name, project_id, project_name, device.created_at, None),
+            )
+            return device
+
+    def touch_device(self, device_id: str) -> None:
+        self._exec("UPDATE devices SET last_seen = ? WHERE id = ?", time.time(), device_id)
+
+    # -- pairing codes ------------------------------------------------------------------------------
+    def add_device_code(
+        self, client_id: str, name: str, scope: str, ttl: float, interval: float
+    ) -> tuple[str, str]:
+        """A new (device_code, user_code) pair; the user code is six digits, unique among live codes."""
+        device_code = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.transaction() as db:
+            while True:
+                user_code = f"{secrets.randbelow(1_000_000):06d}"
+                clash = db.execute(
+                    "SELECT 1 FROM device_codes WHERE user_code = ? AND expires_at > ? AND consumed = 0",
+                    (user_code, now),
+                ).fetchone()
+                if not clash:
+                    break
+            db.execute(
+                "INSERT INTO device_codes VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)",
+                (digest(device_code), user_code, client_id, name, scope, now + ttl, interval),
+            )
+        return device_code, user_code
+
+    def device_code(self, device_code: str) -> DeviceCode | None:
+        row = self._one("SELECT * FROM device_codes WHERE code_hash = ?", digest(device_code))
+        return _device_code(row) if row else None
+
+    def pending_code(self, user_code: str) -> DeviceCode | None:
+        """The live, not yet approved code a person typed, or None."""
+        row = self._one(
+            "SELECT * FROM device_codes WHERE user_code = ? AND expires_at > ? AND consumed = 0"
+            " AND device_id IS NULL ORDER BY expires_at DESC LIMIT 1",
+            user_code,
+            time.time(),
+        )
+        return _device_code(row) if row else None
+
+    def pending_codes(self) -> list[DeviceCode]:
+        rows = self._all(
+            "SELECT * FROM device_codes WHERE expires_at > ? AND consumed = 0 AND device_id IS NULL"
+            " ORDER BY expires_at",
+            time.time(),
+        )
+        return [_device_code(r) for r in rows]
+
+    def approve_code(self, code_hash: str, device_id: str) -> None:
+        self._exec("UPDATE device_codes SET device_id = ? WHERE code_hash = ?", device_id, code_hash)
+
+    def record_poll(self, code_hash: str, when: float, interval: float) -> None:
+        self._exec(
+            "UPDATE device_codes SET last_poll = ?, interval = ? WHERE code_hash = ?", when, interval, code_hash
+        )
+
+    def consume_code(self, code_hash: str) -> bool:
+        """Mark a code used; False when another poll consumed it first."""
+        return self._exec(
+            "UPDATE device_codes SET consumed = 1 WHERE code_hash = ? AND consumed = 0", code_hash
+        ) == 1
+
+    # -- tokens -------------------------------------------------------------------------------------
+    def issue_tokens(
+        self, device_id: str, scope: str, access_ttl: float, refresh_ttl: float, grant_id: str | None = None
+    ) -> tuple[str, str]:
+        """A new (access_token, refresh_token) pair for a device; the pair shares a grant id."""
+        access, refresh = secrets.token_urlsafe(32), str(uuid.uuid4())
+        grant_id = grant_id or str(uuid.uuid4())
+        now = time.time()
+        with self.transaction() as db:
+            for token, kind, ttl in ((access, "access", access_ttl), (refresh, "refresh", refresh_ttl)):
+                db.execute(
+                    "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)",
+                    (digest(token), kind, device_id, grant_id, scope, now + ttl, now),
+                )
+        return access, refresh
+
+    def token(self, token: str) -> Token | None:
+        row = self._one("SELECT * FROM tokens WHERE token_hash = ?", digest(token))
+        if row is None:
+            return None
+        return Token(
+            row["kind"], row["device_id"], row["grant_id"], row["scope"], row["expires_at"],
+            bool(row["revoked"]), bool(row["used"]),
+        )
+
+    def use_refresh_token(self, token: str) -> bool:
+        """Spend a refresh token (single use); False when it was already spent or revoked."""
+        return self._exec(
+            "UPDATE tokens SET used = 1 WHERE token_hash = ? AND kind = 'refresh' AND used = 0 AND revoked = 0",
+            digest(token),
+        ) == 1
+
+    def revoke(self, token: str) -> None:
+        """Revoke a token; revoking a refresh token also revokes every token of its grant (RFC 7009)."""
+        found = self.token(token)
+        if found is None:
+            return
+        if found.kind == "refresh":
+            self._exec("UPDATE tokens SET revoked = 1 WHERE grant_id = ?", found.grant_id)
+        else:
+            self._exec("UPDATE tokens SET revoked = 1 WHERE token_hash = ?", digest(token))
+
+    def expire_token(self, token: str) -> bool:
+        return self._exec("UPDATE tokens SET expires_at = ? WHERE token_hash = ?", time.time() - 1, digest(token)) == 1
+
+    # -- assets -------------------------------------------------------------------------------------
+    def add_asset(self, asset: Asset) -> None:
+        self._exec(
+            "INSERT INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            asset.id, asset.device_id, asset.project_id, asset.parent_id, asset.name, asset.filetype,
+            asset.filesize, asset.offset, asset.channel, asset.parts, asset.upload_id, asset.s3_key,
+            asset.status, asset.inserted_at, asset.file_created_at, asset.upload_completed_at,
+            asset.sha256, asset.error,
+        )
+
+    def asset(self, asset_id: str) -> Asset | None:
+        row = self._one("SELECT * FROM assets WHERE id = ?", asset_id)
+        return Asset(**row) if row else None
+
+    def asset_by_upload(self, upload_id: str) -> Asset | None:
+        row = self._one("SELECT * FROM assets WHERE upload_id = ?", upload_id)
+        return Asset(**row) if row else None
+
+    def assets(self, *, device_id: str | None = None, states: tuple[str, ...] | None = None) -> list[Asset]:
+        sql, args = "SELECT * FROM assets WHERE 1=1", []
+        if device_id is not None:
+            sql += " AND device_id = ?"
+            args.append(device_id)
+        if states is not None:
+            sql += f" AND status IN ({','.join('?' * len(states))})"
+            args.extend(states)
+        return [Asset(**r) for r in self._all(sql + " ORDER BY inserted_at", *args)]
+
+    def count_assets(self) -> int:
+        row = self._one("SELECT COUNT(*) AS n FROM assets")
+        return int(row["n"]) if row else 0
+
+    def set_asset_state(self, asset_id: str, status: str, **fields: Any) -> None:
+        assert status in ASSET_STATES
+        names = ["status", *fields]
+        sets = ", ".join(f"{n} = ?" for n in names)
+        self._exec(f"UPDATE assets SET {sets} WHERE id = ?", status, *fields.values(), asset_id)  # noqa: S608
+
+    # -- parts --------------------------------------------------------------------------------------
+    def record_part(self, asset_id: str, part_number: int, size: int, etag: str) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?)", asset_id, part_number, size, etag, time.time()
+        )
+
+    def parts(self, asset_id: str) -> list[Part]:
+        rows = self._all("SELECT * FROM parts WHERE asset_id = ? ORDER BY part_number", asset_id)
+        return [Part(**r) for r in rows]
+
+    def forget_parts(self, asset_id: str) -> None:
+        self._exec("DELETE FROM parts WHERE asset_id = ?", asset_id)
+
+    # -- pauses -------------------------------------------------------------------------------------
+    def pause(self, device_id: str, channel: int | None, start: float, end: float | None) -> int:
+        with self._lock:
+            cur = self._db.execute(
+                'INSERT INTO pauses (device_id, channel, start, "end") VALUES (?, ?, ?, ?)',
+                (device_id, channel, start, end),
+            )
+            return int(cur.lastrowid or 0)
+
+    def resume(self, device_id: str, channel: int | None, when: float) -> int:
+        """Close the open pause windows of a device (or of one channel); returns how many were open."""
+        sql = 'UPDATE pauses SET "end" = ? WHERE device_id = ? AND "end" IS NULL'
+        args: list[Any] = [when, device_id]
+        if channel is not None:
+            sql += " AND channel IS ?"
+            args.append(channel)
+        return self._exec(sql, *args)
+
+    def pauses(self, device_id: str) -> list[Pause]:
+        rows = self._all('SELECT * FROM pauses WHERE device_id = ? ORDER BY start', device_id)
+        return [Pause(**r) for r in rows]
+
+
+def _device_code(row: sqlite3.Row) -> DeviceCode:
+    fields = dict(row)
+    fields["consumed"] = bool(fields["consumed"])
+    return DeviceCode(**fields)
