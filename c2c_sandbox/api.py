@@ -213,7 +213,7 @@ def create_app(sb: Sandbox) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store: Store = sb.store
-    create_limit = LeakyBucket(5, 1000)
+    create_limit = LeakyBucket(sb.create_rate, 1000)
     general_limit = LeakyBucket(100, 1000)
 
     def rate_limited(bucket: LeakyBucket, key: Callable[[], str]) -> Callable[..., Any]:

@@ -57,18 +57,20 @@ class Sandbox:
         Lifetimes of access tokens (8 h) and refresh tokens (14 days).
     poll_interval, code_ttl
         The pairing poll interval and the life of a device code (at most 120 s, as Frame.io).
+    create_rate
+        Asset creations allowed per second and device (Frame.io: 5); tests that create many raise it.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike[str] | None = None,
                  *, url_ttl: int = 86400, token_ttl: int = 28800, refresh_ttl: int = 14 * 86400,
-                 poll_interval: int = 5, code_ttl: int = 120) -> None:
+                 poll_interval: int = 5, code_ttl: int = 120, create_rate: int = 5) -> None:
         if not 1 <= code_ttl <= 120:
             raise ValueError("code_ttl must be between 1 and 120 seconds")
         self.host, self._port = host, port
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="c2c-sandbox-"))
         self.url_ttl, self.token_ttl, self.refresh_ttl = url_ttl, token_ttl, refresh_ttl
-        self.poll_interval, self.code_ttl = poll_interval, code_ttl
+        self.poll_interval, self.code_ttl, self.create_rate = poll_interval, code_ttl, create_rate
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -228,6 +230,12 @@ class Sandbox:
 
     def resume(self, channel: int | None = None, *, device_id: str | None = None) -> None:
         self.store.resume(self._device_id(device_id), channel, time.time())
+
+    def reset(self) -> None:
+        """Forget planned faults and pause windows; upload URLs live 24 h again (tests call this between tests)."""
+        self.faults.clear()
+        self.store.clear_pauses()
+        self.url_ttl = 86400
 
     def set_url_ttl(self, seconds: int) -> None:
         """Lifetime of the upload URLs issued from now on."""

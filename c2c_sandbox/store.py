@@ -402,6 +402,9 @@ class Store:
             args.append(channel)
         return self._exec(sql, *args)
 
+    def clear_pauses(self) -> None:
+        self._exec("DELETE FROM pauses")
+
     def pauses(self, device_id: str) -> list[Pause]:
         rows = self._all('SELECT * FROM pauses WHERE device_id = ? ORDER BY start', device_id)
         return [Pause(**r) for r in rows]

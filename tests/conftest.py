@@ -11,20 +11,21 @@ from c2c_sandbox import Sandbox
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    """One sandbox for the session (poll interval 1 s so pairing tests are quick); faults reset per test."""
-    with Sandbox(poll_interval=1) as sb:
+    """One sandbox for the session; faults reset per test.
+
+    Pairing polls every second so tests are quick, and asset creation is not rate limited to 5/s as in
+    Frame.io (tests create assets back to back; ``fresh_sandbox`` keeps the real limit).
+    """
+    with Sandbox(poll_interval=1, create_rate=10_000) as sb:
         yield sb
 
 
 @pytest.fixture(autouse=True)
 def _reset_sandbox(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Leave the shared sandbox as the test found it: no planned faults, no pause, default URL lifetime."""
+    """Leave the shared sandbox as the test found it: no planned faults, no pause window, default URL lifetime."""
     yield
     if "sandbox" in request.fixturenames:
-        sb: Sandbox = request.getfixturevalue("sandbox")
-        sb.faults.clear()
-        sb.resume()
-        sb.set_url_ttl(86400)
+        request.getfixturevalue("sandbox").reset()
 
 
 @pytest.fixture
