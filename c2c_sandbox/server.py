@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -111,9 +112,22 @@ class Sandbox:
                 return gateway(environ, start_response)
             return api(environ, start_response)
 
-        self._server = make_server(self.host, self._port, app, threaded=True)
+        # Bind first, ourselves: a busy port is then a plain OSError (werkzeug would print and exit).
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((self.host, self._port))
+            listener.listen(128)
+        except OSError:
+            listener.close()
+            self.assembler.close()
+            self.store.close()
+            raise
+        self._listener = listener
+        self._server = make_server(self.host, listener.getsockname()[1], app, threaded=True, fd=listener.fileno())
         self._server.daemon_threads = True
-        self.port = self._server.server_port
+        self.port = int(listener.getsockname()[1])
         self.device = self.store.ensure_device(DEFAULT_CLIENT_ID, DEFAULT_DEVICE_NAME, DEFAULT_PROJECT)
         self.access_token, self.refresh_token = self.store.issue_tokens(
             self.device.id, "asset_create offline", self.token_ttl, self.refresh_ttl)
@@ -128,6 +142,7 @@ class Sandbox:
         self._stop.set()
         self._server.shutdown()
         self._server.server_close()
+        self._listener.close()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.assembler.close()
@@ -144,7 +159,7 @@ class Sandbox:
         self.stop()
 
     def __repr__(self) -> str:
-        where = self.api_url if self._server is not None else "stopped"
+        where = self.api_url if self._server is not None else "(stopped)"
         return f"<Sandbox {where} data_dir={str(self.data_dir)!r}>"
 
     @property
