@@ -1,0 +1,210 @@
+"""Chunk arithmetic: how a file is split across its presigned upload URLs.
+
+Pure functions, no I/O and no imports from the rest of the project, so the arithmetic can be read, tested and
+copied on its own. Sending the bytes is :mod:`c2c_helpers.upload`'s job.
+
+The rule is the guide's: with ``n`` upload URLs every part is ``ceil(filesize / n)`` bytes long except the
+last, which holds what is left. Part *i* (0-based) covers bytes ``[i * chunk_size, min((i + 1) * chunk_size,
+filesize))`` and goes to ``upload_urls[i]``, whose S3 ``partNumber`` is ``i + 1``.
+
+Splitting with floor instead of ceil is a known mistake in the wild: it makes one chunk too many and the last
+bytes have no URL to go to.
+
+Examples
+--------
+The guide's test clip, 21,136,250 bytes with two URLs:
+
+>>> chunk_size(21_136_250, 2)
+10568125
+>>> [(c.start, c.end) for c in plan_chunks(21_136_250, ["https://s3.example/p1", "https://s3.example/p2"])]
+[(0, 10568125), (10568125, 21136250)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+__all__ = ["MAX_PARTS", "MIN_PART_SIZE", "Chunk", "chunk_size", "plan_chunks"]
+
+#: S3 multipart limit: an upload has at most 10,000 parts.
+MAX_PARTS = 10_000
+#: S3 multipart limit: every part but the last must be at least 5 MiB (checked by S3 when it assembles).
+MIN_PART_SIZE = 5 * 1024 * 1024
+
+# Query parameters of a presigned part URL that are safe to show: they say which part of which multipart
+# upload the URL is for. Everything else (the X-Amz-* signature, credential, date, ...) is dropped from reprs.
+_SHOWN_QUERY_KEYS = ("partNumber", "uploadId")
+_REDACTED_MARK = "<signature redacted>"
+
+
+def _redacted_url(url: str) -> str:
+    """Return `url` without its presigned signature (same rule as :func:`c2c_helpers.errors.redact_url`).
+
+    Kept here, duplicated, because this module imports nothing of the project; a test checks both agree.
+
+    >>> _redacted_url("https://s3.example/b/k?partNumber=2&X-Amz-Signature=abc")
+    'https://s3.example/b/k?partNumber=2&<signature redacted>'
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL redacted>"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k in _SHOWN_QUERY_KEYS]
+    query = urlencode(kept)
+    if len(kept) < len(pairs):
+        query = f"{query}&{_REDACTED_MARK}" if query else _REDACTED_MARK
+    netloc = parts.netloc.rpartition("@")[2]  # never show user:password@
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+@dataclass(frozen=True, repr=False)
+class Chunk:
+    """One part of a file: bytes ``[start, end)`` go to ``url``.
+
+    Parameters
+    ----------
+    index : int
+        0-based position in the plan (and in ``upload_urls``).
+    start : int
+        Offset of the first byte in the file.
+    size : int
+        Number of bytes; ``end - start``.
+    end : int
+        Offset one past the last byte (exclusive).
+    url : str
+        The presigned PUT URL for this part. Its signature is a credential: the repr shows only the host,
+        path and part number.
+
+    Examples
+    --------
+    >>> c = Chunk(index=1, start=10, size=5, end=15, url="https://s3.example/b/k?partNumber=2&X-Amz-Signature=f00")
+    >>> c.number
+    2
+    >>> c
+    Chunk(index=1, start=10, size=5, end=15, url='https://s3.example/b/k?partNumber=2&<signature redacted>')
+    """
+
+    index: int
+    start: int
+    size: int
+    end: int
+    url: str
+
+    @property
+    def number(self) -> int:
+        """The S3 part number, 1-based (``index + 1``)."""
+        return self.index + 1
+
+    def __repr__(self) -> str:
+        return (
+            f"Chunk(index={self.index}, start={self.start}, size={self.size}, end={self.end}, "
+            f"url={_redacted_url(self.url)!r})"
+        )
+
+
+def chunk_size(filesize: int, n_urls: int) -> int:
+    """Return the size of every part but the last: ``ceil(filesize / n_urls)``.
+
+    Integer arithmetic throughout, so sizes beyond 2**53 bytes are still exact.
+
+    Parameters
+    ----------
+    filesize : int
+        Size of the file in bytes, at least 1.
+    n_urls : int
+        Number of upload URLs the service returned, at least 1.
+
+    Returns
+    -------
+    int
+        The chunk size in bytes.
+
+    Raises
+    ------
+    ValueError
+        If `filesize` or `n_urls` is not a positive integer.
+
+    Examples
+    --------
+    >>> chunk_size(21_136_250, 2)
+    10568125
+    >>> chunk_size(50_645_990, 3)
+    16881997
+    >>> chunk_size(10, 3)  # 4 + 4 + 2: the last part is short
+    4
+    """
+    _check_positive_int("filesize", filesize)
+    _check_positive_int("n_urls", n_urls)
+    return -(-filesize // n_urls)
+
+
+def plan_chunks(filesize: int, upload_urls: list[str] | tuple[str, ...]) -> list[Chunk]:
+    """Split a file of `filesize` bytes into one :class:`Chunk` per upload URL.
+
+    Every URL gets a non-empty part; together the parts cover the file exactly once, in order.
+
+    Parameters
+    ----------
+    filesize : int
+        Size of the file in bytes, at least 1.
+    upload_urls : sequence of str
+        The asset's ``upload_urls``, in part order.
+
+    Returns
+    -------
+    list of Chunk
+        Exactly ``len(upload_urls)`` chunks.
+
+    Raises
+    ------
+    ValueError
+        If `filesize` is not positive, if there are no URLs, or if the ceil split would leave a URL with no
+        bytes. The last happens when there are more URLs than the file can fill (for instance 10 bytes and
+        6 URLs: chunks of 2 bytes fill only 5 parts). Such a plan cannot be uploaded: the service waits for
+        every part it issued a URL for, and S3 would never assemble the file, so the plan is refused instead
+        of silently leaving a part empty. Ask for fewer parts.
+
+    Examples
+    --------
+    >>> urls = [f"https://s3.example/b/k?partNumber={n}" for n in (1, 2, 3)]
+    >>> for c in plan_chunks(10, urls):
+    ...     print(c.index, c.start, c.end, c.size)
+    0 0 4 4
+    1 4 8 4
+    2 8 10 2
+    >>> plan_chunks(10, urls * 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: 6 upload URLs for 10 bytes: ... leave 1 URL empty; request at most 5 parts
+    """
+    _check_positive_int("filesize", filesize)
+    urls = list(upload_urls)
+    if not urls:
+        raise ValueError("no upload URLs: the service must return at least one URL to upload a file")
+    for i, url in enumerate(urls):
+        if not isinstance(url, str) or not url:
+            raise ValueError(f"upload URL {i} is not a non-empty string")
+    n = len(urls)
+    size = chunk_size(filesize, n)
+    filled = -(-filesize // size)  # parts that actually get bytes
+    if filled < n:
+        raise ValueError(
+            f"{n} upload URLs for {filesize} bytes: a ceil split gives chunks of {size} bytes, which fill "
+            f"only {filled} parts and leave {n - filled} URL{'s' if n - filled > 1 else ''} empty; "
+            f"request at most {filled} parts"
+        )
+    chunks = []
+    for i, url in enumerate(urls):
+        start = i * size
+        end = min(start + size, filesize)
+        chunks.append(Chunk(index=i, start=start, size=end - start, end=end, url=url))
+    return chunks
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
