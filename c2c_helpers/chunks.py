@@ -46,6 +46,9 @@ def _redacted_url(url: str) -> str:
     >>> _redacted_url("https://s3.example/b/k?partNumber=2&X-Amz-Signature=abc")
     'https://s3.example/b/k?partNumber=2&<signature redacted>'
     """
+    already = url.endswith(_REDACTED_MARK)  # redacting twice gives the same text
+    if already:
+        url = url[: -len(_REDACTED_MARK)].rstrip("&?")
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -53,7 +56,7 @@ def _redacted_url(url: str) -> str:
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     kept = [(k, v) for k, v in pairs if k in _SHOWN_QUERY_KEYS]
     query = urlencode(kept)
-    if len(kept) < len(pairs):
+    if already or len(kept) < len(pairs):
         query = f"{query}&{_REDACTED_MARK}" if query else _REDACTED_MARK
     netloc = parts.netloc.rpartition("@")[2]  # never show user:password@
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))

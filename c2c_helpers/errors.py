@@ -74,17 +74,18 @@ _SIGNATURE_REDACTED = "<signature redacted>"
 # Query parameters of a presigned URL that say which part it is for; everything else is dropped.
 _SHOWN_QUERY_KEYS = ("partNumber", "uploadId")
 # Field names whose values are credentials, in JSON (`"name": "value"`), forms (`name=value`) or reprs.
+_SECRET_NAMES = r"(?:access_token|refresh_token|client_secret|device_code|token|password|secret)"  # noqa: S105
+# `"access_token": "..."` (JSON, Python reprs: the name is quoted) and `refresh_token=...` (forms, kwargs).
 _SECRET_FIELD_RE = re.compile(
-    r"""(?ix)
-    (\b(?:access_token|refresh_token|client_secret|device_code|token|password|secret)
-     ['"]?\s*[:=]\s*['"]?)
-    ([^'"&\s,;}<>)]+)
+    rf"""(?ix)
+    ( (?:['"]{_SECRET_NAMES}['"]\s*:\s*['"]?) | (?:\b{_SECRET_NAMES}=['"]?) )
+    ([^'"&\s,;}}<>)]+)
     """
 )
 _BEARER_RE = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9._~+/=-]+)")
-_URL_RE = re.compile(r"https?://[^\s'\"<>]+")
+_URL_RE = re.compile(r"https?://[^\s'\"<>]+(?:<signature redacted>)?")
 # A path with a presigned query but no scheme, as urllib3 puts it in "Max retries exceeded with url: ...".
-_PRESIGNED_PATH_RE = re.compile(r"(?i)(?<![\w:/])/[^\s'\"<>?]*\?[^\s'\"<>]*X-Amz-[^\s'\"<>]*")
+_PRESIGNED_PATH_RE = re.compile(r"(?i)(?<![\w:/.])/[^\s'\"<>?]*\?[^\s'\"<>]*X-Amz-[^\s'\"<>]*")
 _AMZ_PARAM_RE = re.compile(r"(?i)\b(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s'\"<>]*")
 # Only values at least this long are scrubbed verbatim (short ones would blank out ordinary words).
 _MIN_SECRET_LEN = 6
@@ -110,9 +111,14 @@ def redact_url(url: str) -> str:
     --------
     >>> redact_url("https://s3.example/b/k?partNumber=2&uploadId=u1&X-Amz-Credential=AKIA%2F&X-Amz-Signature=ff")
     'https://s3.example/b/k?partNumber=2&uploadId=u1&<signature redacted>'
+    >>> redact_url(redact_url("https://s3.example/b/k?partNumber=2&X-Amz-Signature=ff"))  # idempotent
+    'https://s3.example/b/k?partNumber=2&<signature redacted>'
     >>> redact_url("http://127.0.0.1:8080/v2/assets/42")
     'http://127.0.0.1:8080/v2/assets/42'
     """
+    already = url.endswith(_SIGNATURE_REDACTED)  # redacting twice gives the same text
+    if already:
+        url = url[: -len(_SIGNATURE_REDACTED)].rstrip("&?")
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -120,7 +126,7 @@ def redact_url(url: str) -> str:
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     kept = [(k, v) for k, v in pairs if k in _SHOWN_QUERY_KEYS]
     query = urlencode(kept)
-    if len(kept) < len(pairs):
+    if already or len(kept) < len(pairs):
         query = f"{query}&{_SIGNATURE_REDACTED}" if query else _SIGNATURE_REDACTED
     netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
@@ -164,7 +170,7 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
         if secret and len(secret) >= _MIN_SECRET_LEN:
             text = text.replace(secret, REDACTED)
     text = _URL_RE.sub(_redact_url_match, text)
-    text = _PRESIGNED_PATH_RE.sub(lambda m: redact_url(m.group(0)), text)
+    text = _PRESIGNED_PATH_RE.sub(_redact_url_match, text)
     text = _AMZ_PARAM_RE.sub(lambda m: m.group(1) + REDACTED, text)
     text = _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, text)
     text = _SECRET_FIELD_RE.sub(lambda m: m.group(1) + REDACTED, text)

@@ -1,0 +1,166 @@
+"""The ``c2c`` command: ``c2c clip | upload | sandbox | lab``.
+
+- ``c2c clip [PATH]``: write the test clip (to ``PATH``, a file or a directory; the current directory by
+  default) and print where, its size and sha256;
+- ``c2c upload FILE [--workers N] [--parts N] [--name NAME] [--filetype TYPE] [--offset S] [--no-wait]``:
+  upload to the service in ``C2C_API_URL`` / ``C2C_ACCESS_TOKEN``, or to an embedded sandbox when neither is
+  set, with a progress bar on standard error and a one-line summary on standard output;
+- ``c2c sandbox ...`` and ``c2c lab ...``: handed to :mod:`c2c_sandbox.server` as they are.
+
+Errors end the command with a message on standard error (redacted: no token or signature) and exit status 1
+(2 for usage errors, 130 for Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+_DELEGATED = {
+    "sandbox": ("main", "serve the sandbox on loopback; prints the API URL and a ready access token"),
+    "lab": ("lab_main", "the sandbox in the background and JupyterLab on notebooks/"),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="c2c", description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,upload,sandbox,lab}")
+
+    clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip")
+    clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")
+
+    up = sub.add_parser("upload", help="upload a file (the sandbox when C2C_API_URL/C2C_ACCESS_TOKEN are unset)")
+    up.add_argument("file", type=Path, help="the file to upload")
+    up.add_argument("--workers", type=_positive_int, default=4, help="parts sent at once (default 4)")
+    up.add_argument("--parts", type=_positive_int, default=None, help="upload URLs to ask for (default: the service's)")
+    up.add_argument("--name", default=None, help="display name in Frame.io (default: the file name)")
+    up.add_argument("--filetype", default=None, help="MIME type (default: from the file extension)")
+    up.add_argument("--offset", type=int, default=None, help="seconds since the file was created (default: from disk)")
+    up.add_argument("--no-wait", action="store_true", help="do not wait for the service to report completion")
+    up.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    for name, (_, help_text) in _DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``c2c`` command with `argv` (``sys.argv[1:]`` by default); return the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in _DELEGATED:
+        from c2c_sandbox import server  # only these two commands need the sandbox
+
+        return int(getattr(server, _DELEGATED[args_list[0]][0])(args_list[1:]) or 0)
+    args = _parser().parse_args(args_list)
+    if args.command == "clip":
+        return _clip(args)
+    return _upload(args)
+
+
+def _clip(args: argparse.Namespace) -> int:
+    from c2c_helpers.media import TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
+
+    try:
+        path = make_test_clip(args.path)
+    except (OSError, RuntimeError, ValueError) as exc:
+        return _fail(f"cannot write the test clip: {exc}")
+    print(f"{path}  {TEST_CLIP_SIZE:,} bytes  sha256 {TEST_CLIP_SHA256}")
+    return 0
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from c2c_helpers.connect import connect, uses_embedded_sandbox
+    from c2c_helpers.errors import C2CError, UploadInterrupted
+    from c2c_helpers.upload import upload_file
+
+    bar: Any = None
+    secrets: tuple[str, ...] = ()
+    try:
+        client = connect()
+        secrets = (client.token,)
+        if uses_embedded_sandbox():
+            print(
+                f"c2c: C2C_API_URL and C2C_ACCESS_TOKEN are not set: uploading to an embedded sandbox at "
+                f"{client.api_url} (gone when this command ends; `c2c sandbox` runs one that stays)",
+                file=sys.stderr,
+            )
+        progress = None
+        if not args.no_progress:
+            bar, progress = _progress_bar(args.file)
+        result = upload_file(
+            args.file,
+            client=client,
+            name=args.name,
+            filetype=args.filetype,
+            offset=args.offset,
+            parts=args.parts,
+            workers=args.workers,
+            progress=progress,
+            wait=not args.no_wait,
+        )
+    except UploadInterrupted as exc:
+        _close(bar)
+        print(f"c2c upload: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        _close(bar)
+        print("c2c upload: interrupted", file=sys.stderr)
+        return 130
+    except (C2CError, ValueError) as exc:
+        _close(bar)
+        notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
+        return _fail(f"{exc}{notes}", secrets=secrets)
+    _close(bar)
+    print(f"{result.summary()}; asset {result.asset.id}")
+    return 0
+
+
+def _progress_bar(path: Path) -> tuple[Any, Any]:
+    from tqdm import tqdm  # only the CLI draws bars
+
+    try:
+        total = path.stat().st_size
+    except OSError:
+        return None, None  # upload_file reports the problem
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name, file=sys.stderr)
+
+    def progress(event: Any) -> None:
+        bar.n = event.bytes_sent  # absolute: a retried part moves the bar back, never past 100 %
+        if event.state == "retrying":
+            bar.set_postfix_str(f"part {event.part} retry {event.attempt + 1}", refresh=False)
+        bar.refresh()
+
+    return bar, progress
+
+
+def _close(bar: Any) -> None:
+    if bar is not None:
+        bar.close()
+
+
+def _fail(message: str, secrets: Sequence[str | None] = ()) -> int:
+    from c2c_helpers.errors import redact
+
+    print(f"c2c: error: {redact(message, secrets)}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":  # python -m c2c_helpers.cli
+    sys.exit(main())
