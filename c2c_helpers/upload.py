@@ -50,7 +50,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from c2c_helpers.chunks import MAX_PARTS, MIN_PART_SIZE, Chunk, chunk_size, plan_chunks
-from c2c_helpers.client import CONNECT_TIMEOUT, WAIT_TIMEOUT, Asset, C2CClient, Timeout, normalize_timeout
+from c2c_helpers.client import WAIT_TIMEOUT, Asset, C2CClient, Timeout, normalize_timeout
 from c2c_helpers.errors import (
     AssetIncomplete,
     FileChanged,
@@ -82,12 +82,16 @@ logger = logging.getLogger("c2c_helpers")
 #: Parts sent at once by :func:`upload_file`. Four saturates a typical uplink and a 2-core camera CPU
 #: without opening so many connections that S3 answers SlowDown; the guide's clip has only two parts.
 DEFAULT_WORKERS = 4
-#: Seconds to wait for S3 once a part's last byte is sent (also the longest a stalled send may block).
-#: S3 answers a part within seconds of its last byte and drops sockets idle for ~20 s itself (RequestTimeout),
-#: so a minute of silence means the attempt is dead and another attempt has a better chance.
+#: Seconds to wait for S3 once a part's last byte is sent. S3 answers a part within seconds of its last byte
+#: and drops sockets idle for ~20 s itself (RequestTimeout), so a minute of silence means the attempt is dead
+#: and another attempt has a better chance.
 PART_READ_TIMEOUT = 60.0
+#: Seconds to wait for a connection to S3, and (urllib3 applies the connect timeout while the body is sent)
+#: the longest one send of the body may block: a link that moves no byte for 10 s is stalled. Longer than
+#: the API's 5 s, because a camera's uplink is often busy with the other parts.
+PART_CONNECT_TIMEOUT = 10.0
 #: ``(connect, read)`` timeouts of each part PUT.
-PART_TIMEOUT: tuple[float, float] = (CONNECT_TIMEOUT, PART_READ_TIMEOUT)
+PART_TIMEOUT: tuple[float, float] = (PART_CONNECT_TIMEOUT, PART_READ_TIMEOUT)
 #: Progress is reported at most once per this many bytes of a part (and at its end): fine enough for a smooth
 #: bar, coarse enough that a 5 GiB part does not flood the queue with 16 KiB events.
 PROGRESS_STEP = 256 * 1024
@@ -457,11 +461,26 @@ def _describe_exception(exc: requests.RequestException, timeout: tuple[float, fl
         return f"could not connect within {timeout[0]:g} s"
     if isinstance(exc, requests.Timeout):
         return f"no answer within {timeout[1]:g} s (read timeout)"
+    if _caused_by_timeout(exc):
+        # urllib3 applies the connect timeout to each send of the body: the receiver stopped reading
+        return f"stalled while sending: no progress for {timeout[0]:g} s (send timeout)"
     # requests' messages carry the URL with its signature: keep them only redacted, and short
     detail = " ".join(redact(str(exc)).split())[:300]
     if isinstance(exc, requests.ConnectionError):
         return f"connection failed or was closed before an answer ({type(exc).__name__}: {detail})"
     return f"request failed ({type(exc).__name__}: {detail})"
+
+
+def _caused_by_timeout(exc: BaseException, depth: int = 0) -> bool:
+    """Whether a socket timeout hides inside `exc` (requests wraps urllib3 wraps the socket's TimeoutError)."""
+    if isinstance(exc, TimeoutError):
+        return True
+    if depth > 4:
+        return False
+    inner = [a for a in exc.args if isinstance(a, BaseException)] + [
+        e for e in (exc.__cause__, exc.__context__) if e is not None
+    ]
+    return any(_caused_by_timeout(e, depth + 1) for e in inner)
 
 
 def _error_from_s3_response(response: requests.Response, chunk: Chunk, attempt: int) -> PartUploadError:
