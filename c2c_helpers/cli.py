@@ -2,7 +2,8 @@
 
 - ``c2c clip [PATH]``: write the test clip (to ``PATH``, a file or a directory; the current directory by
   default) and print where, its size and sha256;
-- ``c2c upload FILE [--workers N] [--parts N] [--name NAME] [--filetype TYPE] [--offset S] [--no-wait]``:
+- ``c2c upload FILE [--workers N] [--parts N] [--name NAME] [--filetype TYPE] [--offset S] [--attempts N]
+  [--no-wait] [--no-progress]``:
   upload to the service in ``C2C_API_URL`` / ``C2C_ACCESS_TOKEN``, or to an embedded sandbox when neither is
   set, with a progress bar on standard error and a one-line summary on standard output;
 - ``c2c sandbox ...`` and ``c2c lab ...``: handed to :mod:`c2c_sandbox.server` as they are.
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--name", default=None, help="display name in Frame.io (default: the file name)")
     up.add_argument("--filetype", default=None, help="MIME type (default: from the file extension)")
     up.add_argument("--offset", type=int, default=None, help="seconds since the file was created (default: from disk)")
+    up.add_argument("--attempts", type=_positive_int, default=5, help="attempts per part, retries included (default 5)")
     up.add_argument("--no-wait", action="store_true", help="do not wait for the service to report completion")
     up.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -88,7 +90,7 @@ def _clip(args: argparse.Namespace) -> int:
 def _upload(args: argparse.Namespace) -> int:
     from c2c_helpers.connect import connect, uses_embedded_sandbox
     from c2c_helpers.errors import C2CError, UploadInterrupted
-    from c2c_helpers.upload import upload_file
+    from c2c_helpers.upload import RetryPolicy, upload_file
 
     bar: Any = None
     secrets: tuple[str, ...] = ()
@@ -112,6 +114,7 @@ def _upload(args: argparse.Namespace) -> int:
             offset=args.offset,
             parts=args.parts,
             workers=args.workers,
+            retry=RetryPolicy(max_attempts=args.attempts),
             progress=progress,
             wait=not args.no_wait,
         )
