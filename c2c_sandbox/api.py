@@ -480,19 +480,29 @@ def create_app(sb: Sandbox) -> Flask:
             return redirect(f"/?paired={device.id}", code=303)  # type: ignore[return-value]
         return jsonify({"device_id": device.id, "name": device.name})
 
+    def device_field(body: dict[str, Any]) -> str | None:
+        device_id = body.get("device_id")
+        if device_id is None or device_id == "":
+            return None
+        if not isinstance(device_id, str) or sb.store.device(device_id) is None:
+            raise Invalid(f"no device with id {str(device_id)[:64]}", status=404)
+        return device_id
+
     @app.post("/sandbox/pause")
     def pause() -> Response:
         body = control_body()
         channel = int_field(body, "channel", required=False, minimum=0, maximum=63)
-        sb.pause(channel=channel, device_id=body.get("device_id"),
-                 start=_float(body, "start"), end=_float(body, "end"))
+        start, end = _float(body, "start"), _float(body, "end")
+        if start is not None and end is not None and end <= start:
+            raise Invalid("end must come after start")
+        sb.pause(channel=channel, device_id=device_field(body), start=start, end=end)
         return jsonify(sb.state()["devices"])
 
     @app.post("/sandbox/resume")
     def resume() -> Response:
         body = control_body()
         channel = int_field(body, "channel", required=False, minimum=0, maximum=63)
-        sb.resume(channel=channel, device_id=body.get("device_id"))
+        sb.resume(channel=channel, device_id=device_field(body))
         return jsonify(sb.state()["devices"])
 
     @app.get("/sandbox/faults")
