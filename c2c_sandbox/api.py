@@ -535,6 +535,11 @@ def create_app(sb: Sandbox) -> Flask:
             sb.set_url_ttl(url_ttl)
         return jsonify({"url_ttl": sb.url_ttl, "token_ttl": sb.token_ttl, "poll_interval": sb.poll_interval})
 
+    @app.post("/sandbox/reset")
+    def reset() -> Response:
+        sb.reset()
+        return jsonify({"faults": [], "pauses": [], "url_ttl": sb.url_ttl})
+
     @app.post("/sandbox/tokens/expire")
     def expire() -> Response:
         body = control_body()

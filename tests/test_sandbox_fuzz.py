@@ -93,6 +93,7 @@ ROUTES = {  # each route with the fields it reads
     ("DELETE", "/sandbox/faults"): [],
     ("POST", "/sandbox/settings"): ["url_ttl"],
     ("POST", "/sandbox/tokens/expire"): ["token"],
+    ("POST", "/sandbox/reset"): [],
     ("GET", "/sandbox/assets/{asset}"): [],
     ("GET", "/sandbox/assets/{asset}/original"): [],
     ("GET", "/"): [],
