@@ -360,11 +360,9 @@ class S3Gateway:
 
     def _refuse(self, environ: dict[str, Any], start_response: StartResponse,
                 refusal: PartRefused) -> Iterable[bytes]:
-        drained = _drain(environ, DRAIN_LIMIT)
+        _drain(environ, DRAIN_LIMIT)  # werkzeug closes the connection after every answer, drained or not
         headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(refusal.body))),
                    ("x-amz-request-id", uuid.uuid4().hex[:16].upper())]
-        if not drained:
-            headers.append(("Connection", "close"))
         start_response(f"{refusal.status} {_REASONS.get(refusal.status, 'Error')}", headers)
         return [refusal.body]
 

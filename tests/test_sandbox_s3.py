@@ -171,7 +171,10 @@ def test_missing_content_length_and_oversized_announcements(sandbox: Sandbox) ->
         sock.sendall(
             f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: video/mp4\r\n"
             f"x-amz-acl: private\r\nContent-Length: {6 * 1024**3}\r\n\r\n".encode())
-        reply = sock.recv(65536).decode()
+        received = b""
+        while chunk := sock.recv(65536):  # the server closes the connection after its answer
+            received += chunk
+    reply = received.decode()
     assert reply.startswith("HTTP/1.1 400") and "<Code>EntityTooLarge</Code>" in reply
 
 
