@@ -1,0 +1,287 @@
+"""Live ipywidgets views for the notebooks: the asset form, the chunk map and the upload progress panel.
+
+They are views over ``c2c_helpers``, never the other way round: the client emits
+:class:`~c2c_helpers.upload.ProgressEvent` objects on the caller's thread and :class:`UploadProgress` is a
+callable that takes them, so the same upload runs without any widget (scripts, ``c2c upload``). Widgets are
+only ever updated from the thread that displayed them.
+
+Each widget also has a plain-text form (its ``text()``), used as the ``text/plain`` of its display: that is
+what a notebook's saved output shows on GitHub, in a JupyterLab that has not run the cell yet, and in the
+regression diff, so it says the same thing on every run (no times, no ids).
+
+This module imports ipywidgets; nothing else in the package imports it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+from IPython.display import DisplayHandle, display
+
+from .chunks import chunk_size, plan_chunks
+from .media import creation_offset, guess_filetype
+from .upload import ProgressEvent, UploadResult
+
+__all__ = ["AssetForm", "ChunkMap", "UploadProgress", "show"]
+
+PART_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d")
+BAR_STYLES = {"queued": "", "sending": "info", "retrying": "warning", "done": "success", "failed": "danger"}
+
+
+class _TextForm:
+    """A widget whose text/plain is its full ``text()`` (ipywidgets would cut its repr at 110 characters)."""
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = w.DOMWidget._repr_mimebundle_(self, **kwargs)  # type: ignore[arg-type]
+        bundle["text/plain"] = self.text()
+        return bundle  # type: ignore[no-any-return]
+
+
+def _placeholders(n: int) -> list[str]:
+    """Stand-in URLs: the arithmetic needs only how many there are."""
+    return [f"part-{i}" for i in range(1, n + 1)]
+
+
+def show(widget: Any) -> DisplayHandle:
+    """Display a widget and return its handle; ``handle.update(widget)`` refreshes the saved text form."""
+    handle = display(widget, display_id=True)
+    assert handle is not None
+    return handle
+
+
+# -- the asset form -----------------------------------------------------------------------------------------
+class AssetForm(_TextForm, w.VBox):
+    """The fields of ``POST /v2/devices/assets``, prefilled from a file, editable, and the request they make.
+
+    Parameters
+    ----------
+    path
+        The file: ``name`` defaults to its name, ``filetype`` to its MIME type, ``filesize`` is its size,
+        ``offset`` the seconds since it was created.
+    create
+        Called with the request body when the button is pressed (e.g. ``lambda body:
+        client.create_asset(**body)``); without it the form has no button.
+    """
+
+    def __init__(self, path: str | Path, *, create: Callable[[dict[str, Any]], Any] | None = None,
+                 offset: int | None = None) -> None:
+        self.path = Path(path)
+        style = {"description_width": "6em"}
+        layout = w.Layout(width="32em")
+        self.name = w.Text(value=self.path.name, description="name", style=style, layout=layout)
+        self.filetype = w.Text(value=guess_filetype(self.path), description="filetype", style=style, layout=layout)
+        self.filesize = w.IntText(value=self.path.stat().st_size, description="filesize", disabled=True,
+                                  style=style, layout=layout)
+        self.offset = w.IntText(value=creation_offset(self.path) if offset is None else offset,
+                                description="offset", style=style, layout=layout)
+        self.parts = w.BoundedIntText(value=0, min=0, max=10_000, description="parts", style=style, layout=layout,
+                                      tooltip="0: let the service choose")
+        self.preview = w.HTML()
+        self.result = w.Output()
+        children: list[w.Widget] = [self.name, self.filetype, self.filesize, self.offset, self.parts, self.preview]
+        self._create = create
+        if create is not None:
+            self.button = w.Button(description="Create asset", button_style="primary", icon="upload")
+            self.button.on_click(self._on_click)
+            children += [self.button, self.result]
+        super().__init__(children)
+        for field in (self.name, self.filetype, self.offset, self.parts):
+            field.observe(lambda _change: self._render(), names="value")
+        self._render()
+
+    def body(self) -> dict[str, Any]:
+        """The request body the form describes (``parts`` only when set)."""
+        body: dict[str, Any] = {"name": self.name.value, "filetype": self.filetype.value,
+                                "filesize": self.filesize.value, "offset": self.offset.value}
+        if self.parts.value:
+            body["parts"] = self.parts.value
+        return body
+
+    def text(self) -> str:
+        return "POST /v2/devices/assets\n" + json.dumps(self.body(), indent=4)
+
+    def _render(self) -> None:
+        self.preview.value = f"<pre style='margin:0.5em 0'>{html.escape(self.text())}</pre>"
+
+    def _on_click(self, _button: w.Button) -> None:
+        assert self._create is not None
+        self.result.clear_output()
+        with self.result:
+            answer = self._create(self.body())
+            display(answer)
+
+
+# -- the chunk map ------------------------------------------------------------------------------------------
+class ChunkMap(_TextForm, w.VBox):
+    """The file as a bar cut into its chunks' byte ranges; a slider changes the number of upload URLs.
+
+    >>> m = ChunkMap(21_136_250, 2)
+    >>> print(m.text())
+    21,136,250 bytes, 2 upload URLs -> chunk_size = ceil(21136250 / 2) = 10,568,125
+      part 1: bytes          0 .. 10,568,124  (10,568,125 bytes)
+      part 2: bytes 10,568,125 .. 21,136,249  (10,568,125 bytes)
+    >>> m.urls.value = 3
+    >>> print(m.text().splitlines()[-1])
+      part 3: bytes 14,090,834 .. 21,136,249  ( 7,045,416 bytes)
+    """
+
+    def __init__(self, filesize: int, n_urls: int = 2, *, max_urls: int = 8) -> None:
+        self.filesize = filesize
+        self.urls = w.IntSlider(value=n_urls, min=1, max=max(max_urls, n_urls), description="upload URLs",
+                                style={"description_width": "7em"}, continuous_update=True)
+        self.bar = w.HTML()
+        self.table = w.HTML()
+        super().__init__([self.urls, self.bar, self.table])
+        self.urls.observe(lambda _change: self._render(), names="value")
+        self._render()
+
+    def _chunks(self) -> list[tuple[int, int, int]]:
+        n = self.urls.value
+        return [(c.number, c.start, c.size) for c in plan_chunks(self.filesize, _placeholders(n))]
+
+    def text(self) -> str:
+        n = self.urls.value
+        lines = [f"{self.filesize:,} bytes, {n} upload URL{'s' if n != 1 else ''} -> chunk_size = "
+                 f"ceil({self.filesize} / {n}) = {chunk_size(self.filesize, n):,}"]
+        width = len(f"{self.filesize:,}")
+        for number, start, size in self._chunks():
+            lines.append(f"  part {number}: bytes {start:>{width},} .. {start + size - 1:>{width},}  "
+                         f"({size:>{width},} bytes)")
+        return "\n".join(lines)
+
+    def _render(self) -> None:
+        cells = []
+        for number, _start, size in self._chunks():
+            colour = PART_COLOURS[(number - 1) % len(PART_COLOURS)]
+            share = 100 * size / self.filesize
+            cells.append(f"<div title='part {number}: {size:,} bytes' style='width:{share:.4f}%;background:{colour};"
+                         f"color:#fff;text-align:center;font:12px/28px sans-serif;overflow:hidden;"
+                         f"border-right:1px solid #fff;box-sizing:border-box'>{number}</div>")
+        self.bar.value = ("<div role='img' aria-label='chunk map' style='display:flex;width:36em;height:28px;"
+                          "border:1px solid #555'>" + "".join(cells) + "</div>")
+        self.table.value = f"<pre style='margin:0.5em 0'>{html.escape(self.text())}</pre>"
+
+
+# -- the upload progress panel ------------------------------------------------------------------------------
+class UploadProgress(_TextForm, w.VBox):
+    """A bar per part, the total, the throughput, coloured by state; call it with each ProgressEvent.
+
+    Use it as ``upload_file(..., progress=panel)``. It only reads events, so a retry that restarts a part
+    moves that bar back (absolute bytes per part), and the total never passes 100%.
+
+    >>> from c2c_helpers.upload import ProgressEvent
+    >>> panel = UploadProgress([10, 5])
+    >>> panel(ProgressEvent(part=1, part_bytes=10, part_size=10, bytes_sent=10, total=15, attempt=1, state="done"))
+    >>> print(panel.text())
+    upload: 10 / 15 bytes (66%), 1 of 2 parts done
+      part 1: 10 / 10 bytes (100%) done
+      part 2:  0 /  5 bytes (  0%) queued
+    """
+
+    def __init__(self, part_sizes: list[int] | tuple[int, ...], *, title: str = "upload") -> None:
+        self.title = title
+        self.sizes = list(part_sizes)
+        self.total_size = sum(self.sizes)
+        self.sent = [0] * len(self.sizes)
+        self.states = ["queued"] * len(self.sizes)
+        self.attempts = [0] * len(self.sizes)
+        self.failed_message: str | None = None
+        self._started: float | None = None
+        self._finished: float | None = None
+        label_layout = w.Layout(width="7em")
+        self.bars = [w.IntProgress(value=0, min=0, max=max(size, 1), layout=w.Layout(width="28em"))
+                     for size in self.sizes]
+        self.labels = [w.HTML() for _ in self.sizes]
+        rows = [w.HBox([w.Label(f"part {i + 1}", layout=label_layout), bar, label])
+                for i, (bar, label) in enumerate(zip(self.bars, self.labels, strict=True))]
+        self.total_bar = w.IntProgress(value=0, min=0, max=max(self.total_size, 1), layout=w.Layout(width="28em"))
+        self.total_label = w.HTML()
+        self.rate = w.HTML()
+        total_row = w.HBox([w.Label("total", layout=label_layout), self.total_bar, self.total_label])
+        super().__init__([*rows, total_row, self.rate])
+        self._render()
+
+    @classmethod
+    def for_file(cls, filesize: int, n_parts: int, **kwargs: Any) -> UploadProgress:
+        """A panel for a file of ``filesize`` bytes in ``n_parts`` parts (the chunk arithmetic decides sizes)."""
+        return cls([c.size for c in plan_chunks(filesize, _placeholders(n_parts))], **kwargs)
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if len(self.sizes) < event.part:  # the service chose more parts than the panel was made for
+            raise ValueError(f"this panel has {len(self.sizes)} parts; the upload sent part {event.part}")
+        if self._started is None:
+            self._started = time.monotonic()
+        i = event.part - 1
+        self.sent[i] = min(event.part_bytes, self.sizes[i])
+        self.states[i] = event.state
+        self.attempts[i] = max(self.attempts[i], event.attempt)
+        if all(s == "done" for s in self.states):
+            self._finished = time.monotonic()
+        self._render(i)
+
+    def fail(self, error: BaseException) -> None:
+        """Mark the parts that did not finish as failed (call it from an ``except`` around the upload)."""
+        self.failed_message = str(error)
+        for i, state in enumerate(self.states):
+            if state != "done":
+                self.states[i] = "failed"
+        self._render()
+
+    def finish(self, result: UploadResult) -> None:
+        """Take the final figures from the upload's result."""
+        for part in result.parts:
+            self.sent[part.number - 1] = part.bytes
+            self.states[part.number - 1] = "done"
+            self.attempts[part.number - 1] = part.attempts
+        self._render()
+
+    @property
+    def bytes_sent(self) -> int:
+        return sum(self.sent)
+
+    def text(self) -> str:
+        done = sum(s == "done" for s in self.states)
+        pct = 100 * self.bytes_sent // self.total_size if self.total_size else 100
+        lines = [f"{self.title}: {self.bytes_sent:,} / {self.total_size:,} bytes ({pct}%), {done} of "
+                 f"{len(self.sizes)} parts done"]
+        width = len(f"{max(self.sizes, default=0):,}")
+        for i, size in enumerate(self.sizes):
+            part_pct = 100 * self.sent[i] // size if size else 100
+            retries = self.attempts[i] - 1
+            note = f", {retries} retr{'ies' if retries != 1 else 'y'}" if retries > 0 else ""
+            lines.append(f"  part {i + 1}: {self.sent[i]:>{width},} / {size:>{width},} bytes ({part_pct:>3}%) "
+                         f"{self.states[i]}{note}")
+        if self.failed_message:
+            lines.append(f"  failed: {self.failed_message}")
+        return "\n".join(lines)
+
+    def _render(self, only: int | None = None) -> None:
+        indices = range(len(self.sizes)) if only is None else [only]
+        for i in indices:
+            self.bars[i].value = self.sent[i]
+            self.bars[i].bar_style = BAR_STYLES.get(self.states[i], "")
+            retries = self.attempts[i] - 1
+            extra = f" · {retries} retr{'ies' if retries != 1 else 'y'}" if retries > 0 else ""
+            pct = 100 * self.sent[i] // max(self.sizes[i], 1)
+            self.labels[i].value = f"<span style='font-family:monospace'>{pct}% {self.states[i]}{extra}</span>"
+        self.total_bar.value = self.bytes_sent
+        done = all(s == "done" for s in self.states)
+        failed = any(s == "failed" for s in self.states)
+        self.total_bar.bar_style = "success" if done else "danger" if failed else "info"
+        self.total_label.value = (f"<span style='font-family:monospace'>{self.bytes_sent:,} / "
+                                  f"{self.total_size:,} bytes</span>")
+        if self._started is not None:
+            elapsed = (self._finished or time.monotonic()) - self._started
+            if elapsed > 0:
+                self.rate.value = f"<small>{self.bytes_sent / elapsed / 1e6:.1f} MB/s</small>"
+        if self.failed_message:
+            self.rate.value = f"<small style='color:#a4161a'>{html.escape(self.failed_message)}</small>"
