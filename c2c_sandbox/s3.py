@@ -314,7 +314,8 @@ class S3Gateway:
                 _drain(environ, None)
                 self.faults.wait(fault.seconds)
                 self._drop(environ, half=False)
-            if fault.kind == "delay":
+            if fault.kind == "delay":  # take the body, then answer late (as a slow S3 does)
+                environ["wsgi.input"] = _buffered_body(environ)
                 self.faults.wait(fault.seconds)
         with self._lock:  # once an asset is being assembled, no part may enter moto
             current = self.store.asset(asset.id)
@@ -400,6 +401,22 @@ def _drain(environ: dict[str, Any], limit: int | None, *, exact: bool = False) -
             return False
         remaining -= len(chunk)
     return True
+
+
+def _buffered_body(environ: dict[str, Any]) -> Any:
+    """Read the whole body now (into a spooled file) and hand moto a stream over it."""
+    import tempfile
+
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - moto reads it later
+    remaining = int(environ.get("CONTENT_LENGTH") or 0)
+    while remaining > 0:
+        chunk = environ["wsgi.input"].read(min(remaining, 1024 * 1024))
+        if not chunk:
+            break
+        spool.write(chunk)
+        remaining -= len(chunk)
+    spool.seek(0)
+    return spool
 
 
 def _iso(ts: float) -> str:

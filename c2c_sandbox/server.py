@@ -87,6 +87,7 @@ class Sandbox:
         if self._server is not None:
             return self
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("botocore.auth").setLevel(logging.WARNING)  # at DEBUG it logs signatures
         self._stop.clear()
         self.store = Store(self.data_dir)
         self.client_secret = self.store.meta_or_create("client_secret", lambda: secrets.token_urlsafe(24))

@@ -256,3 +256,20 @@ def test_random_faults_are_replayable(sandbox: Sandbox) -> None:
 
     first = run()
     assert first == run() and 5 < sum(p is not None for p in first) < 35
+
+
+def test_delay_reads_the_body_first_so_the_read_timeout_fires(sandbox: Sandbox) -> None:
+    data = os.urandom(6 * MiB)
+    asset = new_asset(sandbox, len(data), parts=1)
+    sandbox.faults.inject("delay", seconds=1.5)
+    with pytest.raises(requests.ReadTimeout):
+        put(asset["upload_urls"][0], data, timeout=(5, 0.5))
+    sandbox.wait_for_asset(asset["id"])  # the late answer still stored the part
+    assert sandbox.asset_bytes(asset["id"]) == data
+
+
+def test_signing_secrets_stay_out_of_debug_logs(sandbox: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("DEBUG"):
+        url = new_asset(sandbox, 10, parts=1)["upload_urls"][0]
+    signature = url.split("X-Amz-Signature=")[1]
+    assert signature not in caplog.text and sandbox.signer.access_key not in caplog.text
