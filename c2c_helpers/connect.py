@@ -27,8 +27,9 @@ from c2c_helpers.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from c2c_sandbox import Sandbox
+    from c2c_sandbox.remote import RemoteSandbox
 
-__all__ = ["connect", "embedded_sandbox", "uses_embedded_sandbox"]
+__all__ = ["connect", "device_credentials", "embedded_sandbox", "sandbox_controls", "uses_embedded_sandbox"]
 
 _lock = threading.Lock()
 _sandbox: Sandbox | None = None
@@ -95,3 +96,41 @@ def connect(*, client_version: str = CLIENT_VERSION, timeout: Timeout = DEFAULT_
         )
     sandbox = embedded_sandbox()
     return C2CClient(sandbox.api_url, sandbox.access_token, client_version=client_version, timeout=timeout)
+
+
+def sandbox_controls() -> Sandbox | RemoteSandbox | None:
+    """The teaching controls (approve, pause, faults, ...) of the sandbox :func:`connect` talks to.
+
+    The embedded sandbox itself; a :class:`~c2c_sandbox.remote.RemoteSandbox` when ``C2C_SANDBOX_URL`` names a
+    sandbox in another process (``c2c lab`` sets it); None when talking to the real service, which has no such
+    controls (a notebook then skips the steps that need them).
+    """
+    if uses_embedded_sandbox():
+        return embedded_sandbox()
+    url = os.environ.get("C2C_SANDBOX_URL")
+    if url:
+        from c2c_sandbox.remote import RemoteSandbox
+
+        return RemoteSandbox(url)
+    return None
+
+
+def device_credentials() -> tuple[str, str]:
+    """The ``(client_id, client_secret)`` a device pairs with.
+
+    From ``C2C_CLIENT_ID`` / ``C2C_CLIENT_SECRET`` when set (your device model's, for the real service;
+    ``c2c lab`` sets them for its sandbox), else the embedded sandbox's own.
+
+    Raises
+    ------
+    ConfigurationError
+        When talking to a service other than the embedded sandbox without both variables.
+    """
+    client_id, secret = os.environ.get("C2C_CLIENT_ID"), os.environ.get("C2C_CLIENT_SECRET")
+    if client_id and secret:
+        return client_id, secret
+    if uses_embedded_sandbox():
+        sandbox = embedded_sandbox()
+        return client_id or "SN-000123", sandbox.client_secret
+    raise ConfigurationError("set C2C_CLIENT_ID and C2C_CLIENT_SECRET (your device's id and its model's secret) "
+                             "to pair a device with this service")

@@ -403,7 +403,7 @@ def lab_main(argv: list[str] | None = None) -> int:
     sb = _sandbox_from(args)
     sb.start()
     env = dict(os.environ, C2C_API_URL=sb.api_url, C2C_ACCESS_TOKEN=sb.access_token,
-               C2C_SANDBOX_URL=sb.api_url)
+               C2C_SANDBOX_URL=sb.api_url, C2C_CLIENT_ID="SN-000123", C2C_CLIENT_SECRET=sb.client_secret)
     print(f"sandbox: {sb.api_url}/  (data: {sb.data_dir})", flush=True)
     command = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={args.notebooks}", "--ip=127.0.0.1",
                f"--port={args.lab_port}", *lab_args]
