@@ -1,0 +1,116 @@
+"""One client's upload, run in a process of its own so that its peak RSS is its alone.
+
+    echo '{"way": "naive", "file": "...", "filetype": "video/mp4", "urls": [...]}' | python -m benchmarks.client
+
+Reads a JSON spec on stdin, prints one JSON line: ``peak_rss`` (bytes), ``parts_s`` (wall time of the part
+PUTs only) and, for
+``upload_file``, ``e2e_s`` (asset create + parts + wait for assembly) and ``asset_id``. The ways:
+
+- ``naive``: for each part in order, read the whole chunk into memory and ``requests.put`` it (a new
+  connection per part, as most samples do);
+- ``bare``: the whole file read into memory first (untimed), then every part ``requests.put`` from a
+  ``memoryview`` by a thread pool of ``workers`` over one keep-alive session: the ceiling for a Python client;
+- ``upload_file``: ``c2c_helpers.upload_file(path, workers=..., parts=..., wait=True)`` with a client whose
+  ``create_asset`` and ``wait_until_complete`` note the time, so the parts are timed from the asset's creation
+  to the last part's 200, exactly the region the other ways time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+
+def _chunk(filesize: int, n_urls: int) -> int:
+    return -(-filesize // n_urls)
+
+
+def naive(path: Path, filetype: str, urls: list[str]) -> float:
+    """Each part read whole into memory, then PUT; in order, one new connection each."""
+    headers = {"Content-Type": filetype, "x-amz-acl": "private"}
+    size = _chunk(path.stat().st_size, len(urls))
+    started = time.perf_counter()
+    with open(path, "rb") as f:
+        for i, url in enumerate(urls):
+            f.seek(i * size)
+            data = f.read(size)
+            requests.put(url, data=data, headers=headers, timeout=(10, 120)).raise_for_status()
+    return time.perf_counter() - started
+
+
+def bare(path: Path, filetype: str, urls: list[str], workers: int) -> float:
+    """In-memory parts PUT by a thread pool over one session (the file is read before the clock starts)."""
+    headers = {"Content-Type": filetype, "x-amz-acl": "private"}
+    data = path.read_bytes()
+    size = _chunk(len(data), len(urls))
+    pieces = [memoryview(data)[i * size:(i + 1) * size] for i in range(len(urls))]
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=workers))
+
+    def send(i: int) -> None:
+        session.put(urls[i], data=pieces[i], headers=headers, timeout=(10, 120)).raise_for_status()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(send, range(len(urls))))
+    return time.perf_counter() - started
+
+
+def upload_file(path: Path, filetype: str, api_url: str, token: str, workers: int,
+                parts: int | None) -> dict[str, Any]:
+    """``c2c_helpers.upload_file`` as an integrator calls it; parts timed from create to the last part."""
+    from c2c_helpers import C2CClient
+    from c2c_helpers import upload_file as upload
+
+    marks: dict[str, float] = {}
+
+    class TimedClient(C2CClient):
+        def create_asset(self, *args: Any, **kwargs: Any) -> Any:
+            asset = super().create_asset(*args, **kwargs)
+            marks["created"] = time.perf_counter()
+            return asset
+
+        def wait_until_complete(self, *args: Any, **kwargs: Any) -> Any:
+            marks["sent"] = time.perf_counter()
+            return super().wait_until_complete(*args, **kwargs)
+
+    client = TimedClient(api_url, token)
+    started = time.perf_counter()
+    result = upload(path, client=client, filetype=filetype, offset=0, workers=workers, parts=parts, wait=True)
+    ended = time.perf_counter()
+    return {"parts_s": marks["sent"] - marks["created"], "e2e_s": ended - started, "asset_id": result.asset.id,
+            "status": result.asset.status}
+
+
+def run(spec: dict[str, Any]) -> dict[str, Any]:
+    """Do what `spec` says and return the timings."""
+    path, filetype, way = Path(spec["file"]), spec["filetype"], spec["way"]
+    if way == "naive":
+        return {"parts_s": naive(path, filetype, spec["urls"])}
+    if way == "bare":
+        return {"parts_s": bare(path, filetype, spec["urls"], int(spec["workers"]))}
+    if way == "upload_file":
+        return upload_file(path, filetype, spec["api_url"], spec["token"], int(spec["workers"]), spec.get("parts"))
+    raise ValueError(f"unknown way {way!r}")
+
+
+def peak_rss() -> int:
+    """This process's peak RSS in bytes (``VmHWM``: per address space, so unlike ``ru_maxrss`` it does not
+    include the parent's RSS that a vfork/exec child inherits)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+if __name__ == "__main__":
+    answer = run(json.load(sys.stdin))
+    answer["peak_rss"] = peak_rss()
+    print(json.dumps(answer), flush=True)
