@@ -51,7 +51,7 @@ def embedded_sandbox() -> Sandbox:
         if _sandbox is None:
             from c2c_sandbox import Sandbox  # heavy (Flask, moto): only when actually needed
 
-            sandbox = Sandbox()
+            sandbox = Sandbox(poll_interval=2)  # Frame.io says 5 s; 2 keeps the lessons brisk
             sandbox.start()
             atexit.register(_stop_embedded)
             _sandbox = sandbox

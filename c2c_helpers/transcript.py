@@ -57,15 +57,16 @@ def curl(request: requests.PreparedRequest, *, api_url: str | None = None, url_n
     api_url
         The API's base URL, shown as ``$C2C_API_URL``.
     url_names
-        Presigned URLs (without their query) and the name to show for each, e.g. ``<upload_urls[0]>``.
+        Presigned URLs (as :func:`~c2c_helpers.errors.redact_url` shows them) and the name to show for each,
+        e.g. ``<upload_urls[0]>``.
     body_from
         For a part PUT, the shell command that produces the bytes (``head -c N file``); the command then
         reads the body from stdin, as the guide does.
     """
     url = str(request.url)
-    bare = url.split("?", 1)[0]
-    if url_names and bare in url_names:
-        shown_url = f'"{url_names[bare]}"'
+    key = redact_url(url)
+    if url_names and key in url_names:
+        shown_url = f'"{url_names[key]}"'
     elif api_url and url.startswith(api_url):
         shown_url = f'"$C2C_API_URL{url[len(api_url):]}"'
     else:
@@ -174,7 +175,12 @@ class Transcript:
         self.api_url = api_url.rstrip("/") if api_url else None
         self.exchanges: list[Exchange] = []
         self.url_names: dict[str, str] = {}
+        self.watch(session)
+
+    def watch(self, session: requests.Session) -> requests.Session:
+        """Record this session's exchanges too (e.g. the one part uploads use); returns it."""
         session.hooks.setdefault("response", []).append(self._record)
+        return session
 
     def _record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.exchanges.append(Exchange(response.request, response, self.api_url, self.url_names))
@@ -182,7 +188,7 @@ class Transcript:
     def name_urls(self, urls: list[str] | tuple[str, ...], label: str = "upload_urls") -> None:
         """Show these presigned URLs as ``<label[i]>`` in curl commands."""
         for i, url in enumerate(urls):
-            self.url_names[url.split("?", 1)[0]] = f"<{label}[{i}]>"
+            self.url_names[redact_url(url)] = f"<{label}[{i}]>"
 
     def last(self, *, body_from: str | None = None) -> Exchange:
         if not self.exchanges:

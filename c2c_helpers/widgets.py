@@ -175,8 +175,9 @@ class ChunkMap(_TextForm, w.VBox):
 class UploadProgress(_TextForm, w.VBox):
     """A bar per part, the total, the throughput, coloured by state; call it with each ProgressEvent.
 
-    Use it as ``upload_file(..., progress=panel)``. It only reads events, so a retry that restarts a part
-    moves that bar back (absolute bytes per part), and the total never passes 100%.
+    Use it as ``upload_file(..., progress=panel)``. Made without ``part_sizes``, the panel grows a bar for each
+    part the upload announces; made with them, it refuses parts it was not made for. It only reads events, so a
+    retry that restarts a part moves that bar back (absolute bytes per part), and the total never passes 100%.
 
     >>> from c2c_helpers.upload import ProgressEvent
     >>> panel = UploadProgress([10, 5])
@@ -187,28 +188,43 @@ class UploadProgress(_TextForm, w.VBox):
       part 2:  0 /  5 bytes (  0%) queued
     """
 
-    def __init__(self, part_sizes: list[int] | tuple[int, ...], *, title: str = "upload") -> None:
+    def __init__(self, part_sizes: list[int] | tuple[int, ...] = (), *, title: str = "upload") -> None:
         self.title = title
-        self.sizes = list(part_sizes)
-        self.total_size = sum(self.sizes)
-        self.sent = [0] * len(self.sizes)
-        self.states = ["queued"] * len(self.sizes)
-        self.attempts = [0] * len(self.sizes)
+        self.sizes: list[int] = []
+        self.sent: list[int] = []
+        self.states: list[str] = []
+        self.attempts: list[int] = []
+        self.total_size = 0
         self.failed_message: str | None = None
+        self._fixed = bool(part_sizes)
         self._started: float | None = None
         self._finished: float | None = None
-        label_layout = w.Layout(width="7em")
-        self.bars = [w.IntProgress(value=0, min=0, max=max(size, 1), layout=w.Layout(width="28em"))
-                     for size in self.sizes]
-        self.labels = [w.HTML() for _ in self.sizes]
-        rows = [w.HBox([w.Label(f"part {i + 1}", layout=label_layout), bar, label])
-                for i, (bar, label) in enumerate(zip(self.bars, self.labels, strict=True))]
-        self.total_bar = w.IntProgress(value=0, min=0, max=max(self.total_size, 1), layout=w.Layout(width="28em"))
+        self._label_layout = w.Layout(width="7em")
+        self.bars: list[w.IntProgress] = []
+        self.labels: list[w.HTML] = []
+        self.rows: list[w.HBox] = []
+        self.total_bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="28em"))
         self.total_label = w.HTML()
         self.rate = w.HTML()
-        total_row = w.HBox([w.Label("total", layout=label_layout), self.total_bar, self.total_label])
-        super().__init__([*rows, total_row, self.rate])
+        self.total_row = w.HBox([w.Label("total", layout=self._label_layout), self.total_bar, self.total_label])
+        super().__init__([self.total_row, self.rate])
+        for size in part_sizes:
+            self._add_part(size)
         self._render()
+
+    def _add_part(self, size: int) -> None:
+        self.sizes.append(size)
+        self.sent.append(0)
+        self.states.append("queued")
+        self.attempts.append(0)
+        self.total_size = sum(self.sizes)
+        self.total_bar.max = max(self.total_size, 1)
+        bar = w.IntProgress(value=0, min=0, max=max(size, 1), layout=w.Layout(width="28em"))
+        label = w.HTML()
+        self.bars.append(bar)
+        self.labels.append(label)
+        self.rows.append(w.HBox([w.Label(f"part {len(self.sizes)}", layout=self._label_layout), bar, label]))
+        self.children = (*self.rows, self.total_row, self.rate)
 
     @classmethod
     def for_file(cls, filesize: int, n_parts: int, **kwargs: Any) -> UploadProgress:
@@ -216,8 +232,16 @@ class UploadProgress(_TextForm, w.VBox):
         return cls([c.size for c in plan_chunks(filesize, _placeholders(n_parts))], **kwargs)
 
     def __call__(self, event: ProgressEvent) -> None:
-        if len(self.sizes) < event.part:  # the service chose more parts than the panel was made for
-            raise ValueError(f"this panel has {len(self.sizes)} parts; the upload sent part {event.part}")
+        if len(self.sizes) < event.part:
+            if self._fixed:  # the service chose more parts than the panel was made for
+                raise ValueError(f"this panel has {len(self.sizes)} parts; the upload sent part {event.part}")
+            while len(self.sizes) < event.part:  # an open panel grows: every part is announced as "queued"
+                self._add_part(0)
+        if self.sizes[event.part - 1] != event.part_size:
+            self.sizes[event.part - 1] = event.part_size
+            self.bars[event.part - 1].max = max(event.part_size, 1)
+            self.total_size = sum(self.sizes)
+            self.total_bar.max = max(self.total_size, 1)
         if self._started is None:
             self._started = time.monotonic()
         i = event.part - 1

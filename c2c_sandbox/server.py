@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .api import FOLDER_NAMESPACE, category, create_app, folder_path, iso
 from .s3 import ACCOUNT_ID, Assembler, Faults, S3Gateway, Signer
@@ -41,6 +41,13 @@ DEFAULT_CLIENT_ID = "sandbox-camera-01"
 DEFAULT_DEVICE_NAME = "Sandbox Camera"
 DEFAULT_PROJECT = "Sandbox Project"
 DEFAULT_PORT = 8765  # `c2c sandbox` and `c2c lab`; the Python class picks a free port by default
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, but a dropped connection (the ``drop`` fault) is closed, not read on as a new request."""
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        self.close_connection = True
 
 
 class Sandbox:
@@ -126,7 +133,8 @@ class Sandbox:
             self.store.close()
             raise
         self._listener = listener
-        self._server = make_server(self.host, listener.getsockname()[1], app, threaded=True, fd=listener.fileno())
+        self._server = make_server(self.host, listener.getsockname()[1], app, threaded=True, fd=listener.fileno(),
+                                   request_handler=_RequestHandler)
         self._server.daemon_threads = True
         self.port = int(listener.getsockname()[1])
         self.device = self.store.ensure_device(DEFAULT_CLIENT_ID, DEFAULT_DEVICE_NAME, DEFAULT_PROJECT)
