@@ -3,9 +3,12 @@
 - ``c2c clip [PATH]``: write the test clip (to ``PATH``, a file or a directory; the current directory by
   default) and print where, its size and sha256;
 - ``c2c upload FILE [--workers N] [--parts N] [--name NAME] [--filetype TYPE] [--offset S] [--attempts N]
-  [--no-wait] [--no-progress]``:
+  [--no-wait] [--no-progress] [--resume [MANIFEST]] [--recreate-expired]``:
   upload to the service in ``C2C_API_URL`` / ``C2C_ACCESS_TOKEN``, or to an embedded sandbox when neither is
-  set, with a progress bar on standard error and a one-line summary on standard output;
+  set, with a progress bar on standard error and a one-line summary on standard output. ``--resume`` keeps a
+  manifest (``FILE.c2c-resume.json`` unless named; mode 0600, it holds presigned URLs but no token) so that
+  running the same command again after a crash sends only the missing parts; ``--recreate-expired`` creates a
+  fresh asset and starts over when the upload URLs have expired (the default is to stop with the error);
 - ``c2c sandbox ...`` and ``c2c lab ...``: handed to :mod:`c2c_sandbox.server` as they are.
 
 Errors end the command with a message on standard error (redacted: no token or signature) and exit status 1
@@ -22,6 +25,7 @@ from typing import Any
 
 __all__ = ["main"]
 
+_DEFAULT_MANIFEST = "<FILE>.c2c-resume.json"  # argparse's const for a bare --resume
 _DELEGATED = {
     "sandbox": ("main", "serve the sandbox on loopback; prints the API URL and a ready access token"),
     "lab": ("lab_main", "the sandbox in the background and JupyterLab on notebooks/"),
@@ -47,6 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--attempts", type=_positive_int, default=5, help="attempts per part, retries included (default 5)")
     up.add_argument("--no-wait", action="store_true", help="do not wait for the service to report completion")
     up.add_argument("--no-progress", action="store_true", help="no progress bar")
+    up.add_argument(
+        "--resume",
+        nargs="?",
+        const=_DEFAULT_MANIFEST,
+        default=None,
+        metavar="MANIFEST",
+        help="keep a resume manifest (default FILE.c2c-resume.json; private: it holds presigned URLs) and, if it "
+        "exists, send only the parts it does not list",
+    )
+    up.add_argument(
+        "--recreate-expired",
+        action="store_true",
+        help="if the upload URLs have expired, create a fresh asset and start over (default: stop with the error)",
+    )
 
     for name, (_, help_text) in _DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
@@ -90,10 +108,14 @@ def _clip(args: argparse.Namespace) -> int:
 def _upload(args: argparse.Namespace) -> int:
     from c2c_helpers.connect import connect, uses_embedded_sandbox
     from c2c_helpers.errors import C2CError, UploadInterrupted
+    from c2c_helpers.manifest import default_manifest_path
     from c2c_helpers.upload import RetryPolicy, upload_file
 
     bar: Any = None
     secrets: tuple[str, ...] = ()
+    manifest = None if args.resume is None else Path(args.resume)
+    if args.resume == _DEFAULT_MANIFEST:
+        manifest = default_manifest_path(args.file)
     try:
         client = connect()
         secrets = (client.token,)
@@ -117,10 +139,13 @@ def _upload(args: argparse.Namespace) -> int:
             retry=RetryPolicy(max_attempts=args.attempts),
             progress=progress,
             wait=not args.no_wait,
+            resume=manifest,
+            on_expired="recreate" if args.recreate_expired else "raise",
         )
     except UploadInterrupted as exc:
         _close(bar)
-        print(f"c2c upload: {exc}", file=sys.stderr)
+        notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
+        print(f"c2c upload: {exc}{notes}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         _close(bar)
@@ -131,6 +156,14 @@ def _upload(args: argparse.Namespace) -> int:
         notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
         return _fail(f"{exc}{notes}", secrets=secrets)
     _close(bar)
+    if result.recreated_from:
+        print(
+            f"c2c: the upload URLs of asset {result.recreated_from} expired: created asset {result.asset.id} and "
+            "sent the whole file again",
+            file=sys.stderr,
+        )
+    if result.resumed:
+        print(f"c2c: resumed asset {result.asset.id}: {len(result.resumed)} part(s) were already sent", file=sys.stderr)
     print(f"{result.summary()}; asset {result.asset.id}")
     return 0
 

@@ -52,6 +52,7 @@ from requests.adapters import HTTPAdapter
 from c2c_helpers.chunks import MAX_PARTS, MIN_PART_SIZE, Chunk, chunk_size, plan_chunks
 from c2c_helpers.client import WAIT_TIMEOUT, Asset, C2CClient, Timeout, normalize_timeout
 from c2c_helpers.errors import (
+    APIError,
     AssetIncomplete,
     FileChanged,
     InvalidFile,
@@ -63,11 +64,13 @@ from c2c_helpers.errors import (
     redact,
     redact_url,
 )
+from c2c_helpers.manifest import Manifest
 from c2c_helpers.media import creation_offset, guess_filetype
 
 __all__ = [
     "DEFAULT_WORKERS",
     "PART_TIMEOUT",
+    "OnExpired",
     "PartResult",
     "ProgressEvent",
     "RetryPolicy",
@@ -185,6 +188,9 @@ def is_retryable(status: int | None, s3_code: str | None = None) -> bool:
 
 
 State = Literal["queued", "sending", "retrying", "done"]
+OnExpired = Literal["raise", "recreate"]
+"""What :func:`upload_file` does when S3 says a part's URL expired: raise ``UploadURLExpired``, or create a
+fresh asset once and start over."""
 
 
 @dataclass(frozen=True)
@@ -255,7 +261,12 @@ class UploadResult:
     seconds : float
         Wall time from the asset-create call to the end (including the wait for assembly).
     attempts : int
-        Part PUTs sent, retries included.
+        Part PUTs sent by this call, retries included.
+    resumed : tuple of int
+        Parts (1-based) an earlier, interrupted run had already sent, read from the resume manifest and not
+        sent again (their ``PartResult.attempts`` is 0).
+    recreated_from : str, optional
+        With ``on_expired="recreate"``: the id of the asset whose upload URLs expired, abandoned for ``asset``.
 
     Examples
     --------
@@ -268,6 +279,9 @@ class UploadResult:
     "uploaded 'clip.mp4': 21,136,250 bytes in 2 parts, 3 attempts (1 retry), complete"
     >>> r.summary()
     "uploaded 'clip.mp4': 21,136,250 bytes in 2 parts, 3 attempts (1 retry), complete in 0.50 s (42.3 MB/s)"
+    >>> replace(r, parts=(PartResult(1, "e1", 0, 10568125), PartResult(2, "e2", 1, 10568125)), attempts=1,
+    ...         resumed=(1,), recreated_from=None).summary(timing=False)
+    "uploaded 'clip.mp4': 21,136,250 bytes in 2 parts (1 resumed), 1 attempt, complete"
     """
 
     asset: Asset
@@ -275,23 +289,32 @@ class UploadResult:
     bytes: int
     seconds: float
     attempts: int
+    resumed: tuple[int, ...] = ()
+    recreated_from: str | None = None
 
     @property
     def retries(self) -> int:
-        """Attempts beyond the first of each part."""
-        return self.attempts - len(self.parts)
+        """Attempts beyond the first of each part sent by this call."""
+        return self.attempts - (len(self.parts) - len(self.resumed))
+
+    @property
+    def bytes_sent(self) -> int:
+        """Bytes this call sent (resumed parts excluded; each part counted once)."""
+        return sum(p.bytes for p in self.parts if p.number not in self.resumed)
 
     def summary(self, *, timing: bool = True) -> str:
         """One line saying what was uploaded; `timing=False` leaves out the (varying) time and speed."""
-        n, r = len(self.parts), self.retries
+        n, r, k = len(self.parts), self.retries, len(self.resumed)
         line = (
-            f"uploaded {self.asset.name!r}: {self.bytes:,} bytes in {n} part{'s' if n != 1 else ''}, "
-            f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+            f"uploaded {self.asset.name!r}: {self.bytes:,} bytes in {n} part{'s' if n != 1 else ''}"
+            + (f" ({k} resumed)" if k else "")
+            + f", {self.attempts} attempt{'s' if self.attempts != 1 else ''}"
             + (f" ({r} retr{'ies' if r != 1 else 'y'})" if r else "")
             + (", complete" if self.asset.is_complete else ", sent (completion not awaited)")
+            + (", on a new asset (the first one's upload URLs expired)" if self.recreated_from else "")
         )
         if timing:
-            rate = self.bytes / self.seconds / 1e6 if self.seconds > 0 else float("inf")
+            rate = self.bytes_sent / self.seconds / 1e6 if self.seconds > 0 else float("inf")
             line += f" in {self.seconds:.2f} s ({rate:.1f} MB/s)"
         return line
 
@@ -556,6 +579,8 @@ def upload_file(
     wait: bool | float = True,
     channel: int | None = None,
     timeout: Timeout = PART_TIMEOUT,
+    resume: str | os.PathLike[str] | None = None,
+    on_expired: OnExpired = "raise",
 ) -> UploadResult:
     """Upload a file the way the guide does: create the asset, split, send every part, wait for completion.
 
@@ -589,6 +614,17 @@ def upload_file(
         Channel index for the asset.
     timeout : float or (float, float)
         Connect and read timeouts of each part PUT.
+    resume : path-like, optional
+        A resume manifest (see :mod:`c2c_helpers.manifest`). When the file does not exist, it is written
+        right after the asset is created and each time S3 acknowledges a part; when it exists, the upload it
+        describes is continued: only the parts it does not list are sent. It is removed once the upload is
+        complete. It holds presigned URLs (never a token) and is created with mode 0600: keep it private.
+        A file whose size or modification time changed since the manifest was written is refused with
+        :class:`~c2c_helpers.errors.FileChanged` before anything is sent.
+    on_expired : {"raise", "recreate"}
+        When S3 answers that a part's URL expired: ``"raise"`` (the default) raises
+        :class:`~c2c_helpers.errors.UploadURLExpired`; ``"recreate"`` logs a warning, creates a fresh asset
+        (once) and sends the whole file again; the result's ``recreated_from`` names the abandoned asset.
 
     Returns
     -------
@@ -597,14 +633,15 @@ def upload_file(
     Raises
     ------
     InvalidFile
-        The file or the arguments were refused before anything was sent.
+        The file, the arguments or the resume manifest were refused before anything was sent.
     APIError, TransportError
-        From creating the asset (e.g. :class:`~c2c_helpers.errors.ChannelPaused`).
+        From creating the asset (e.g. :class:`~c2c_helpers.errors.ChannelPaused`), or from looking up a
+        resumed one.
     PartUploadError
         A part failed for good (:class:`~c2c_helpers.errors.UploadURLExpired` if its URL expired); the
         other parts are stopped. ``asset`` and ``parts_sent`` say where the upload stands.
     FileChanged
-        The file changed while it was being uploaded.
+        The file changed while it was being uploaded, or since the resume manifest was written.
     AssetIncomplete
         Every part was sent but the service did not report the asset complete in time.
     UploadInterrupted
@@ -613,8 +650,15 @@ def upload_file(
     path = Path(path)
     retry = retry if retry is not None else RetryPolicy()
     timeout = normalize_timeout(timeout)
+    if on_expired not in ("raise", "recreate"):
+        raise ValueError(f"on_expired must be 'raise' or 'recreate', got {on_expired!r}")
     # 1. Everything local, before a single byte goes out.
     size, signature = _check_file(path)
+    manifest_path = Path(resume) if resume is not None else None
+    manifest = Manifest.load(manifest_path) if manifest_path is not None else None
+    if manifest is not None:
+        _check_resumable(manifest, path, signature, name=name, filetype=filetype, parts=parts)
+        name, filetype = manifest.name, manifest.filetype
     filetype = _check_filetype(path, filetype)
     name = path.name if name is None else name
     if not isinstance(name, str) or not name.strip():
@@ -628,41 +672,235 @@ def upload_file(
     wait_timeout = _wait_timeout(wait)
     if client is None:
         client = C2CClient()
+    if manifest is not None and manifest.api_url != client.api_url:
+        raise InvalidFile(
+            f"{manifest.path}: this resume manifest is for the service at {manifest.api_url}, not "
+            f"{client.api_url}; use that service, or delete the manifest to upload the file as a new asset",
+            path=manifest.path,
+        )
 
-    # 2. The asset, and its upload URLs.
     started = time.monotonic()
-    asset = client.create_asset(name, filetype, size, offset, parts=parts, channel=channel)
-    if not asset.upload_urls:
-        raise UploadError(f"asset {asset.id}: the service returned no upload URLs, so nothing can be sent", asset=asset)
-    try:
-        chunks = plan_chunks(size, asset.upload_urls)
-    except ValueError as exc:
-        raise UploadError(f"asset {asset.id}: {exc}", asset=asset) from None
-    logger.info(
-        "asset %s: %s bytes in %d part(s) of %s bytes", asset.id, f"{size:,}", len(chunks), f"{chunks[0].size:,}"
-    )
+    recreated_from: str | None = None
+    while True:
+        # 2. The asset and its upload URLs: created, or read back from the manifest.
+        if manifest is None:
+            asset = client.create_asset(name, filetype, size, offset, parts=parts, channel=channel)
+            if not asset.upload_urls:
+                raise UploadError(
+                    f"asset {asset.id}: the service returned no upload URLs, so nothing can be sent", asset=asset
+                )
+            done: dict[int, PartResult] = {}
+            if manifest_path is not None:
+                manifest = Manifest(
+                    manifest_path,
+                    client.api_url,
+                    str(path.resolve()),
+                    size,
+                    signature[1],
+                    asset.id,
+                    name,
+                    filetype,
+                    asset.upload_urls,
+                )
+                _save_first(manifest, asset)
+        else:
+            asset = _resumed_asset(client, manifest)
+            done = {n: PartResult(n, etag, 0, 0) for n, etag in manifest.parts.items()}
+        try:
+            chunks = plan_chunks(size, asset.upload_urls)
+        except ValueError as exc:
+            raise UploadError(f"asset {asset.id}: {exc}", asset=asset) from None
+        done = {n: replace(r, bytes=chunks[n - 1].size) for n, r in done.items()}
+        if done:
+            logger.info("asset %s: resuming; %s", asset.id, _describe_parts(done, len(chunks), "already sent"))
+        else:
+            logger.info(
+                "asset %s: %s bytes in %d part(s) of %s bytes",
+                asset.id,
+                f"{size:,}",
+                len(chunks),
+                f"{chunks[0].size:,}",
+            )
+        if asset.is_complete:  # a run that was stopped after the last part, before the manifest went
+            done = {c.number: done.get(c.number, PartResult(c.number, "", 0, c.size)) for c in chunks}
+            results = list(done.values())
+            break
 
-    # 3. The parts.
-    results = _send_parts(path, chunks, filetype, asset, signature, workers, retry, progress, timeout)
+        # 3. The parts.
+        try:
+            results = _send_parts(
+                path,
+                chunks,
+                filetype,
+                asset,
+                signature,
+                workers,
+                retry,
+                progress,
+                timeout,
+                done=done,
+                on_part=_recorder(manifest),
+            )
+        except UploadURLExpired as err:
+            if on_expired == "raise" or recreated_from is not None:
+                err.add_note(
+                    "the upload URLs of this asset expired: pass on_expired='recreate' (c2c upload "
+                    "--recreate-expired) to create a fresh asset and send the whole file again"
+                    if on_expired == "raise"
+                    else "the fresh asset's URLs expired too: the service's URL lifetime is shorter than this upload"
+                )
+                _note_manifest(err, manifest)
+                raise
+            logger.warning(
+                "asset %s: the upload URLs expired (part %d); creating a fresh asset and starting over",
+                asset.id,
+                err.part_number,
+            )
+            recreated_from, manifest = asset.id, None
+            continue
+        except (UploadError, UploadInterrupted) as err:
+            _note_manifest(err, manifest)
+            raise
+        break
 
     # 4. Completion.
+    resumed = tuple(sorted(done))
     try:
         _check_unchanged(path, signature, asset, sent=[r.number for r in results], total=len(chunks))
-        if wait_timeout is not None:
+        if wait_timeout is not None and not asset.is_complete:
             try:
                 asset = client.wait_until_complete(asset.id, timeout=wait_timeout)
             except AssetIncomplete as err:
                 err.parts_sent = tuple(r.number for r in results)
+                if resumed:
+                    err.add_note(
+                        f"parts {', '.join(map(str, resumed))} were sent by an earlier run; if the service lost "
+                        "them, delete the resume manifest and upload the file as a new asset"
+                    )
+                _note_manifest(err, manifest)
                 raise
     except KeyboardInterrupt:
         raise UploadInterrupted(asset=asset, parts_sent=[r.number for r in results], parts_total=len(chunks)) from None
+    if manifest is not None:
+        manifest.remove()
     return UploadResult(
         asset=asset,
         parts=tuple(sorted(results, key=lambda r: r.number)),
         bytes=size,
         seconds=time.monotonic() - started,
         attempts=sum(r.attempts for r in results),
+        resumed=resumed,
+        recreated_from=recreated_from,
     )
+
+
+def _check_resumable(
+    manifest: Manifest,
+    path: Path,
+    signature: tuple[int, int],
+    *,
+    name: str | None,
+    filetype: str | None,
+    parts: int | None,
+) -> None:
+    """Refuse (before anything is sent) a manifest written for another file, or for this file before it changed."""
+    if Path(manifest.file) != path.resolve():
+        raise InvalidFile(
+            f"{manifest.path}: this resume manifest is for {manifest.file}, not {path.resolve()}; pass the "
+            "manifest of this file, or delete it to upload the file as a new asset",
+            path=manifest.path,
+        )
+    if (manifest.filesize, manifest.mtime_ns) != signature:
+        what = (
+            f"changed size from {manifest.filesize:,} to {signature[0]:,} bytes"
+            if manifest.filesize != signature[0]
+            else "was modified (same size, new modification time)"
+        )
+        raise FileChanged(
+            f"{path.name} {what} since the resume manifest {manifest.path} was written for asset "
+            f"{manifest.asset_id}; nothing was sent. Its parts cannot be mixed with the new content: delete the "
+            "manifest to upload the file as a new asset",
+            parts_sent=manifest.parts,
+        )
+    conflicts = [
+        f"{what}={given!r} (the manifest says {have!r})"
+        for what, given, have in (
+            ("name", name, manifest.name),
+            ("filetype", filetype, manifest.filetype),
+            ("parts", parts, len(manifest.upload_urls)),
+        )
+        if given is not None and given != have
+    ]
+    if conflicts:
+        raise InvalidFile(
+            f"{manifest.path}: resuming asset {manifest.asset_id} but {', '.join(conflicts)}; the asset already "
+            "exists as the manifest says: leave these out, or delete the manifest to upload a new asset",
+            path=manifest.path,
+        )
+
+
+def _resumed_asset(client: C2CClient, manifest: Manifest) -> Asset:
+    """The manifest's asset as the service sees it now, with the manifest's upload URLs."""
+    try:
+        current = client.get_asset(manifest.asset_id)
+    except APIError as err:
+        err.add_note(
+            f"resuming asset {manifest.asset_id} from {manifest.path}: the service did not return it; if it is "
+            "gone (or belongs to another device), delete the manifest to upload the file as a new asset"
+        )
+        raise
+    if current.status == "failed":
+        raise AssetIncomplete(
+            f"asset {current.id}: the service reports this upload failed, so it cannot be resumed; delete "
+            f"{manifest.path} to upload the file as a new asset",
+            asset=current,
+            parts_sent=manifest.parts,
+        )
+    return replace(current, upload_urls=manifest.upload_urls)
+
+
+def _save_first(manifest: Manifest, asset: Asset) -> None:
+    """Write a new manifest before any part is sent; a manifest that cannot be written stops the upload."""
+    try:
+        manifest.save()
+    except OSError as exc:
+        raise UploadError(
+            f"asset {asset.id} was created, but the resume manifest {manifest.path} cannot be written "
+            f"({exc.strerror or type(exc).__name__}); nothing was sent. Pick a writable place for it",
+            asset=asset,
+        ) from None
+
+
+def _recorder(manifest: Manifest | None) -> Callable[[PartResult], None] | None:
+    if manifest is None:
+        return None
+
+    def record(result: PartResult) -> None:
+        try:
+            manifest.record(result.number, result.etag)
+        except OSError as exc:  # the upload itself is fine: keep going, but say that resuming will resend
+            logger.warning(
+                "part %d was sent but the resume manifest %s could not be updated (%s); a resumed run would "
+                "send it again",
+                result.number,
+                manifest.path,
+                exc.strerror or type(exc).__name__,
+            )
+
+    return record
+
+
+def _note_manifest(err: BaseException, manifest: Manifest | None) -> None:
+    if isinstance(err, FileChanged):
+        if manifest is not None and manifest.path.exists():
+            err.add_note(f"a resumed run would refuse the changed file: delete {manifest.path} once it is final")
+        return
+    if manifest is not None and manifest.path.exists():
+        err.add_note(
+            f"progress is saved in {manifest.path} (parts acknowledged: "
+            f"{', '.join(map(str, sorted(manifest.parts))) or 'none'}): run the upload again with this manifest "
+            "(resume=..., c2c upload --resume) to send only the missing parts"
+        )
 
 
 def _send_parts(
@@ -675,24 +913,41 @@ def _send_parts(
     retry: RetryPolicy,
     progress: Callable[[ProgressEvent], None] | None,
     timeout: tuple[float, float],
+    *,
+    done: dict[int, PartResult] | None = None,
+    on_part: Callable[[PartResult], None] | None = None,
 ) -> list[PartResult]:
-    """Send every chunk with a thread pool; deliver progress on this thread; stop everything on failure."""
+    """Send every chunk not in `done` with a thread pool; deliver progress and `on_part` on this thread;
+    stop everything on failure."""
     total = sum(c.size for c in chunks)
     current = {c.number: 0 for c in chunks}  # absolute bytes per part: the total is their sum
     events: queue.Queue[ProgressEvent | concurrent.futures.Future[PartResult]] = queue.Queue()
     cancel = threading.Event()
-    results: dict[int, PartResult] = {}
+    results: dict[int, PartResult] = dict(done or {})
+    recorded = set(results)
 
     def deliver(event: ProgressEvent) -> None:
         current[event.part] = event.part_bytes
         if progress is not None:
             progress(replace(event, bytes_sent=sum(current.values()), total=total))
 
-    for c in chunks:
-        deliver(ProgressEvent(c.number, 0, c.size, 0, total, 0, "queued"))
-    _check_unchanged(path, signature, asset, sent=[], total=len(chunks))  # e.g. rewritten since it was checked
+    def record_new() -> None:
+        for number in sorted(set(results) - recorded):
+            recorded.add(number)
+            if on_part is not None:
+                on_part(results[number])
 
-    workers = min(workers, len(chunks))
+    for c in chunks:
+        if c.number in results:
+            deliver(ProgressEvent(c.number, c.size, c.size, 0, total, 0, "done", message="sent by an earlier run"))
+        else:
+            deliver(ProgressEvent(c.number, 0, c.size, 0, total, 0, "queued"))
+    _check_unchanged(path, signature, asset, sent=sorted(results), total=len(chunks))  # e.g. rewritten since
+    to_send = [c for c in chunks if c.number not in results]
+    if not to_send:
+        return [results[c.number] for c in chunks]
+
+    workers = min(workers, len(to_send))
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=workers)
     session.mount("http://", adapter)
@@ -707,7 +962,7 @@ def _send_parts(
     futures: dict[concurrent.futures.Future[PartResult], Chunk] = {}
     clean = False
     try:
-        for c in chunks:
+        for c in to_send:
             future = pool.submit(work, c)
             futures[future] = c
             future.add_done_callback(events.put)
@@ -723,6 +978,7 @@ def _send_parts(
             pending.discard(item)
             result = item.result()  # raises the part's error here, on the caller's thread
             results[result.number] = result
+            record_new()
         while not events.empty():  # the last progress events of the last part
             item = events.get_nowait()
             if isinstance(item, ProgressEvent):
@@ -730,9 +986,11 @@ def _send_parts(
         clean = True
     except KeyboardInterrupt:
         sent = _stop(pool, futures, cancel, results)
+        record_new()
         raise UploadInterrupted(asset=asset, parts_sent=sent, parts_total=len(chunks)) from None
     except BaseException as exc:
         sent = _stop(pool, futures, cancel, results)
+        record_new()
         if isinstance(exc, UploadError):
             exc.asset = asset
             exc.parts_sent = tuple(sent)

@@ -18,7 +18,7 @@ from c2c_helpers.connect import embedded_sandbox
 from c2c_helpers.upload import DEFAULT_WORKERS
 
 PACKAGE = Path(c2c_helpers.__file__).parent
-CLIENT_MODULES = ("errors", "client", "auth", "chunks", "upload", "media")
+CLIENT_MODULES = ("errors", "client", "auth", "chunks", "upload", "media", "manifest")
 
 PINNED = [
     "TEST_CLIP_NAME",
