@@ -31,6 +31,7 @@ __JSON__
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -144,7 +145,8 @@ class Exchange:
                 return head + "\n" + json.dumps(_hide(response.json()), indent=4)
             except ValueError:
                 pass
-        return head + "\n" + redact(response.text)
+        text = re.sub(r"(<AWSAccessKeyId>)[^<]*(</AWSAccessKeyId>)", r"\1<redacted>\2", response.text)
+        return head + "\n" + redact(text)
 
     def curl(self) -> str:
         """The curl command that makes this request."""
