@@ -16,6 +16,10 @@ same request repeats) and other 4xx. A part that fails for good raises
 :class:`~c2c_helpers.errors.PartUploadError` naming the part, status, S3 code and attempts; nothing is
 printed and skipped.
 
+urllib3 logs every request's full URL at DEBUG, which for a part PUT is the presigned URL with its
+signature: importing this module adds a filter to urllib3's request loggers that passes each such line
+through :func:`~c2c_helpers.errors.redact`, so turning on DEBUG logging on a camera does not leak part URLs.
+
 Progress is a stream of :class:`ProgressEvent` carrying the *absolute* bytes sent of each part, so a retry
 resets its part to 0 rather than adding to a total, and the total can never pass 100 %. In
 :func:`upload_file` the workers put events on a queue and the calling thread delivers them, so a widget or
@@ -81,6 +85,28 @@ __all__ = [
 ]
 
 logger = logging.getLogger("c2c_helpers")
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites a log record's message with :func:`redact` (presigned URL signatures, tokens)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: leave it to the handler to report
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+#: urllib3's loggers that print request URLs ("PUT /bucket/key?...X-Amz-Signature=... 200") at DEBUG.
+_URL_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.connection")
+for _name in _URL_LOGGERS:
+    _url_logger = logging.getLogger(_name)
+    if not any(isinstance(f, _RedactingFilter) for f in _url_logger.filters):
+        _url_logger.addFilter(_RedactingFilter())
 
 #: Parts sent at once by :func:`upload_file`. Four saturates a typical uplink and a 2-core camera CPU
 #: without opening so many connections that S3 answers SlowDown; the guide's clip has only two parts.
