@@ -145,3 +145,8 @@ def stub_server() -> Iterator[StubServer]:
     server = StubServer()
     yield server
     server.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests (marked ``ui``) run after all the others, as CI wants them."""
+    items.sort(key=lambda item: item.get_closest_marker("ui") is not None)
