@@ -292,7 +292,7 @@ def run_child(command: list[str], spec: dict[str, Any] | None) -> tuple[dict[str
                           timeout=CHILD_TIMEOUT, cwd=ROOT.parent, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"{command[:3]} exited {done.returncode}: {done.stderr[-2000:]}")
+        raise RuntimeError(f"{command[0]} client exited {done.returncode}: {done.stderr[-2000:]}")
     text = done.stdout.strip()
     return (json.loads(text.splitlines()[-1]) if text else {}), wall
 
@@ -304,7 +304,7 @@ def curl_script(path: Path, urls: list[str], size: int, rss_log: Path | None) ->
     """
     chunk = math.ceil(size / len(urls))
     timer = f"/usr/bin/time -a -o {shlex.quote(str(rss_log))} -f %M " if rss_log else ""
-    lines = ["set -euo pipefail"]
+    lines = ["set -eu"]  # no pipefail: `tail` dies of SIGPIPE once `head` has its bytes; curl -f decides
     for i, url in enumerate(urls):
         source = f"head -c {chunk} {shlex.quote(str(path))}" if i == 0 else \
             f"tail -c +{i * chunk + 1} {shlex.quote(str(path))} | head -c {chunk}"
@@ -502,7 +502,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmarks, print the table, write the JSON."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: a smoke test")
-    parser.add_argument("--sizes", help="files for the throughput rows (default clip,1GiB; quick: clip)")
+    parser.add_argument("--sizes", help="files for the throughput rows (default clip,1GiB; quick: clip; "
+                                        "'none' to skip)")
     parser.add_argument("--runs", type=int, help="runs per way, median taken (default 3; quick: 1)")
     parser.add_argument("--workers", help="worker counts for bare and upload_file (default 1,2,4,8; quick: 1,2)")
     parser.add_argument("--scale", help="sizes for the scale rows, small then big (default 256MiB,2GiB; "
@@ -510,7 +511,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the figures ({RESULTS})")
     args = parser.parse_args(argv)
     quick = args.quick
-    sizes = [parse_size(s) for s in (args.sizes or ("clip" if quick else "clip,1GiB")).split(",")]
+    sizes_arg = args.sizes or ("clip" if quick else "clip,1GiB")
+    sizes = [] if sizes_arg == "none" else [parse_size(s) for s in sizes_arg.split(",")]
     runs = args.runs or (1 if quick else 3)
     if runs < 1:
         parser.error("--runs must be at least 1")
