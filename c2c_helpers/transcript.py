@@ -34,6 +34,8 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import default
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -73,15 +75,15 @@ def curl(request: requests.PreparedRequest, *, api_url: str | None = None, url_n
     else:
         shown_url = shlex.quote(redact_url(url))
     lines = [f"curl -X {request.method} {shown_url}"]
+    content_type = request.headers.get("Content-Type", "")
     for name, value in request.headers.items():
-        if name.lower() not in SHOWN_HEADERS:
-            continue
+        if name.lower() not in SHOWN_HEADERS or (name.lower() == "content-type" and "multipart/" in value):
+            continue  # curl writes a multipart Content-Type (with its own boundary) itself
         if name.lower() == "authorization":
             lines.append('--header "Authorization: Bearer $C2C_ACCESS_TOKEN"')
         else:
             lines.append(f"--header {shlex.quote(f'{name}: {value}')}")
     body = request.body
-    content_type = request.headers.get("Content-Type", "")
     if body_from is not None:
         lines.append("--data-binary @-")
         command = f"{body_from} | \\\n" + " \\\n    ".join(lines)
@@ -93,16 +95,35 @@ def curl(request: requests.PreparedRequest, *, api_url: str | None = None, url_n
             lines.append("--data-binary @- <<'__JSON__'")
             return " \\\n    ".join(lines) + f"\n{pretty}\n__JSON__"
         if content_type.startswith("application/x-www-form-urlencoded"):
-            for key, value in parse_qsl(text, keep_blank_values=True):
-                shown = f"${key.upper()}" if key in SECRET_FIELDS else value
-                if key in SECRET_FIELDS:
-                    lines.append(f'--data-urlencode "{key}={shown}"')
-                else:
-                    lines.append(f"--data-urlencode {shlex.quote(f'{key}={shown}')}")
+            lines += _fields("--data-urlencode", parse_qsl(text, keep_blank_values=True))
             return " \\\n    ".join(lines)
         if "multipart/form-data" in content_type:
-            lines.append("--form ...")
+            lines += _fields("--form", _multipart_fields(body, content_type))
     return " \\\n    ".join(lines)
+
+
+def _fields(option: str, fields: list[tuple[str, str]]) -> list[str]:
+    """curl options for form fields; secret ones are shown as shell variables."""
+    out = []
+    for key, value in fields:
+        if key in SECRET_FIELDS:
+            out.append(f'{option} "{key}=${key.upper()}"')
+        else:
+            out.append(f"{option} {shlex.quote(f'{key}={value}')}")
+    return out
+
+
+def _multipart_fields(body: bytes | str, content_type: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a multipart/form-data body (text fields only)."""
+    raw = body if isinstance(body, bytes) else body.encode()
+    message = BytesParser(policy=default).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    fields = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields.append((str(name), part.get_content().strip() if part.get_content_maintype() == "text"
+                           else "<file>"))
+    return fields
 
 
 def _hide(value: Any) -> Any:

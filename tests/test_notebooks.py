@@ -30,6 +30,7 @@ REPLACE = (
     (OUTPUTS, r"c2c-sandbox-[0-9a-f]{12}", "c2c-sandbox-<bucket>"),
     (OUTPUTS, r"<RequestId>[0-9A-F]+</RequestId>", "<RequestId>…</RequestId>"),
     (OUTPUTS, r"(?<=enter code )\d{6}", "<six digits>"),  # the pairing code on the camera's screen
+    (OUTPUTS, r'(?<="user_code": ")\d{6}|(?<=pair\?code=)\d{6}', "<six digits>"),
 )
 IGNORE = (
     "/cells/*/outputs/*/traceback",  # pytest-notebook's default, kept: paths and line numbers vary
