@@ -539,6 +539,7 @@ def _error_from_s3_response(response: requests.Response, chunk: Chunk, attempt: 
     s3_message = message_match.group(1) if message_match else (response.reason or "")
     status = response.status_code
     what = f"part {chunk.number}: {status} {s3_code or response.reason}" + (f": {s3_message}" if s3_message else "")
+    what = what.rstrip(".")  # S3's messages may end with a full stop; the sentences added below bring their own
     if status == 403 and s3_code == "AccessDenied" and "expired" in s3_message.lower():
         expires = _S3_EXPIRES_RE.search(text)
         when = f" at {expires.group(1)}" if expires else ""
