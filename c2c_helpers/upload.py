@@ -130,6 +130,26 @@ READ_BLOCK = 1024 * 1024
 #: error can say accurately which parts were sent. Short: Ctrl-C must feel immediate.
 CANCEL_GRACE = 0.5
 
+
+
+class _PartAdapter(HTTPAdapter):
+    """Sends part bodies ``READ_BLOCK`` bytes at a time; urllib3 reads a file body 16 KiB at a time otherwise,
+    which halves the client's top speed (one ``read`` and one ``sendall`` per 16 KiB)."""
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        pool_kwargs.setdefault("blocksize", READ_BLOCK)
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+
+
+def part_session(workers: int = 1) -> requests.Session:
+    """A session for part PUTs: no token (presigned URLs carry their own permission), big send blocks."""
+    session = requests.Session()
+    adapter = _PartAdapter(pool_connections=1, pool_maxsize=max(1, workers))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 _RETRYABLE_S3_CODES = frozenset({"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable"})
 _S3_CODE_RE = re.compile(r"<Code>([^<]{1,100})</Code>")
 _S3_MESSAGE_RE = re.compile(r"<Message>([^<]{0,500})</Message>")
@@ -451,7 +471,7 @@ def upload_chunk(
     retry = retry if retry is not None else RetryPolicy()
     timeout = normalize_timeout(timeout)
     own_session = session is None
-    http = session if session is not None else requests.Session()
+    http = session if session is not None else part_session()
     headers = {"Content-Type": filetype, "x-amz-acl": "private"}
     number, size = chunk.number, chunk.size
 
@@ -975,10 +995,7 @@ def _send_parts(
         return [results[c.number] for c in chunks]
 
     workers = min(workers, len(to_send))
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=workers)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session = part_session(workers)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="c2c-part")
 
     def work(chunk: Chunk) -> PartResult:
