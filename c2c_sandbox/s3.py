@@ -1,15 +1,18 @@
-"""The S3 side: moto's S3 app behind a WSGI gateway that does what moto does not.
+"""The S3 side: moto's S3 model of multipart uploads behind a WSGI gateway that speaks S3's part PUT.
 
-moto accepts any presigned URL (expired, tampered, unsigned: all 200) and answers an unknown upload id
-with a 500 HTML page. The gateway in front of it
+moto keeps the buckets, the multipart uploads and each part's bytes (its ``FakeMultipart`` / ``FakeKey``, parts
+in spooled temporary files). Its own HTTP handling is not used for parts: it accepts any presigned URL (expired,
+tampered, unsigned: all 200), answers an unknown upload id with a 500 HTML page, and reads every part body whole
+into memory. The gateway instead
 
 - verifies each part PUT's SigV4 query signature and expiry with botocore's own signer (403
   ``SignatureDoesNotMatch`` / 403 ``AccessDenied`` "Request has expired"), the way S3 does;
 - refuses uploads that are unknown, completed or aborted with 404 ``NoSuchUpload``;
 - injects the faults a test or a lesson planned (``slow_down``, ``internal_error``, ``request_timeout``,
   ``drop``, ``stall``, ``delay``);
-- records each accepted part and, once every part is there, has the :class:`Assembler` build the original
-  on disk from moto's part buffers, streaming (moto's own Complete concatenates everything in memory).
+- streams each accepted part, 1 MiB at a time, into moto's part storage, with its MD5 as the ETag;
+- records each part and, once every part is there, has the :class:`Assembler` build the original on disk
+  from moto's part buffers, streaming (moto's own Complete concatenates everything in memory).
 
 Every refusal is AWS-shaped XML (``<Error><Code>..</Code><Message>..</Message>...``), never a stack trace.
 """
@@ -206,10 +209,10 @@ StartResponse = Callable[..., Any]
 class S3Gateway:
     """WSGI app for ``/<bucket>/...``: checks, faults, then moto; records parts; triggers assembly."""
 
-    def __init__(self, *, store: Store, signer: Signer, bucket: str, moto_app: Any, faults: Faults,
+    def __init__(self, *, store: Store, signer: Signer, bucket: str, faults: Faults,
                  assembler: Assembler) -> None:
         self.store, self.signer, self.bucket = store, signer, bucket
-        self.moto_app, self.faults, self.assembler = moto_app, faults, assembler
+        self.faults, self.assembler = faults, assembler
         self._lock = threading.Lock()
         self._inflight: dict[str, int] = {}
 

@@ -4,7 +4,7 @@
 >>> with Sandbox() as sb:                      # doctest: +SKIP
 ...     sb.api_url, sb.access_token            # the API (and part URLs) on 127.0.0.1, a paired device's token
 
-One port serves both sides, as one WSGI app: paths under ``/<bucket>/`` go to the S3 gateway (moto behind
+One port serves both sides, as one WSGI app: paths under ``/<bucket>/`` go to the S3 gateway (moto's multipart model behind
 signature checks and faults), everything else to the Flask API. State is SQLite under ``data_dir``;
 without a ``data_dir`` the sandbox uses a temporary one and deletes it on stop.
 """
@@ -103,15 +103,15 @@ class Sandbox:
         secret_key = self.store.meta_or_create("s3_secret_key", lambda: secrets.token_urlsafe(30))
         self.bucket = bucket
         self.signer = Signer(access_key, secret_key)
-        self._backend, moto_app = _moto()
+        self._backend = _moto()
         try:
             self._backend.get_bucket(bucket)
         except Exception:
             self._backend.create_bucket(bucket, "us-east-1")
         self.assembler = Assembler(self.store, self._backend, bucket)
         self._recover()
-        gateway = S3Gateway(store=self.store, signer=self.signer, bucket=bucket, moto_app=moto_app,
-                            faults=self.faults, assembler=self.assembler)
+        gateway = S3Gateway(store=self.store, signer=self.signer, bucket=bucket, faults=self.faults,
+                            assembler=self.assembler)
         api = create_app(self)
         prefix = f"/{bucket}/"
 
@@ -343,12 +343,11 @@ class Sandbox:
                 "url_ttl": self.url_ttl}
 
 
-def _moto() -> tuple[Any, Any]:
-    """moto's S3 backend (shared by every sandbox in the process) and its WSGI app."""
+def _moto() -> Any:
+    """moto's S3 backend (shared by every sandbox in the process)."""
     from moto.s3.models import s3_backends
-    from moto.server import create_backend_app
 
-    return s3_backends[ACCOUNT_ID]["aws"], create_backend_app("s3")
+    return s3_backends[ACCOUNT_ID]["aws"]
 
 
 # -- command line ---------------------------------------------------------------------------------------
