@@ -11,6 +11,7 @@ Routes (shapes as in ``C2C_API.md``):
 ``POST /v2/devices/assets``                create an asset (alias ``POST /v2/assets``): upload URLs
 ``GET  /v2/assets/<id>``                   the asset, with ``upload_completed_at`` once assembled
 ``GET  /health``                           ``{"status": "ok"}``
+``GET  /openapi.json``                     the OpenAPI document of the routes above
 ``/sandbox/...``                           teaching controls: pairing, pause, faults, URL lifetime, state
 ``GET  /``                                 the web page: device folders, assets, player, pairing form
 =========================================  ==================================================================
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, g, jsonify, redirect, render_template, request, send_file
 from werkzeug.exceptions import HTTPException
 
+from .openapi import document as openapi_document
 from .s3 import FAULT_KINDS, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
 from .store import Asset, Device, Store
 
@@ -394,6 +396,10 @@ def create_app(sb: Sandbox) -> Flask:
     @app.get("/health")
     def health() -> Response:
         return jsonify({"status": "ok"})
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return jsonify(openapi_document(sb.api_url))
 
     # -- assets ---------------------------------------------------------------------------------------
     @app.post("/v2/devices/assets")

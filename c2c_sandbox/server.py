@@ -4,9 +4,9 @@
 >>> with Sandbox() as sb:                      # doctest: +SKIP
 ...     sb.api_url, sb.access_token            # the API (and part URLs) on 127.0.0.1, a paired device's token
 
-One port serves both sides, as one WSGI app: paths under ``/<bucket>/`` go to the S3 gateway (moto's multipart model behind
-signature checks and faults), everything else to the Flask API. State is SQLite under ``data_dir``;
-without a ``data_dir`` the sandbox uses a temporary one and deletes it on stop.
+One port serves both sides, as one WSGI app: paths under ``/<bucket>/`` go to the S3 gateway (moto's model of
+multipart uploads behind signature checks and faults), everything else to the Flask API. State is SQLite under
+``data_dir``; without a ``data_dir`` the sandbox uses a temporary one and deletes it on stop.
 """
 
 from __future__ import annotations

@@ -86,6 +86,7 @@ ROUTES = {  # each route with the fields it reads
     ("POST", "/v2/assets"): ["name", "filetype", "filesize", "offset", "parts", "channel"],
     ("GET", "/v2/assets/{asset}"): [],
     ("GET", "/health"): [],
+    ("GET", "/openapi.json"): [],
     ("POST", "/sandbox/pair"): ["user_code", "project"],
     ("POST", "/sandbox/pause"): ["channel", "device_id", "start", "end"],
     ("POST", "/sandbox/resume"): ["channel", "device_id"],
