@@ -39,9 +39,9 @@ _REDACTED_MARK = "<signature redacted>"
 
 
 def _redacted_url(url: str) -> str:
-    """Return `url` without its presigned signature (same rule as :func:`c2c_helpers.errors.redact_url`).
+    """Return `url` without its presigned signature; :func:`c2c_helpers.errors.redact_url` is this function.
 
-    Kept here, duplicated, because this module imports nothing of the project; a test checks both agree.
+    It lives here because this module imports nothing of the project; ``errors`` imports it from here.
 
     >>> _redacted_url("https://s3.example/b/k?partNumber=2&X-Amz-Signature=abc")
     'https://s3.example/b/k?partNumber=2&<signature redacted>'

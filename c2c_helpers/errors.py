@@ -43,7 +43,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from c2c_helpers.chunks import _redacted_url
 
 if TYPE_CHECKING:
     import requests
@@ -70,9 +71,6 @@ __all__ = [
 ]
 
 REDACTED = "<redacted>"
-_SIGNATURE_REDACTED = "<signature redacted>"
-# Query parameters of a presigned URL that say which part it is for; everything else is dropped.
-_SHOWN_QUERY_KEYS = ("partNumber", "uploadId")
 # Field names whose values are credentials, in JSON (`"name": "value"`), forms (`name=value`) or reprs.
 _SECRET_NAMES = r"(?:access_token|refresh_token|client_secret|device_code|token|password|secret)"  # noqa: S105
 # `"access_token": "..."` (JSON, Python reprs: the name is quoted) and `refresh_token=...` (forms, kwargs).
@@ -116,20 +114,7 @@ def redact_url(url: str) -> str:
     >>> redact_url("http://127.0.0.1:8080/v2/assets/42")
     'http://127.0.0.1:8080/v2/assets/42'
     """
-    already = url.endswith(_SIGNATURE_REDACTED)  # redacting twice gives the same text
-    if already:
-        url = url[: -len(_SIGNATURE_REDACTED)].rstrip("&?")
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL redacted>"
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if k in _SHOWN_QUERY_KEYS]
-    query = urlencode(kept)
-    if already or len(kept) < len(pairs):
-        query = f"{query}&{_SIGNATURE_REDACTED}" if query else _SIGNATURE_REDACTED
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return _redacted_url(url)  # one implementation: chunks.py (which imports nothing of the project) owns it
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
