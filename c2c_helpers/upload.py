@@ -563,19 +563,10 @@ def _error_from_s3_response(response: requests.Response, chunk: Chunk, attempt: 
     if status == 403 and s3_code == "AccessDenied" and "expired" in s3_message.lower():
         expires = _S3_EXPIRES_RE.search(text)
         when = f" at {expires.group(1)}" if expires else ""
-        return UploadURLExpired(
-            f"{what}. The presigned URL expired{when}; retrying it cannot help: create the asset again to get "
-            "fresh upload URLs",
-            part_index=chunk.index,
-            s3_code=s3_code,
-            attempts=attempt,
-            url=chunk.url,
-            status=status,
-            title=s3_code,
-            detail=s3_message,
-            response=response,
-            retryable=False,
-        )
+        what += f". The presigned URL expired{when}; retrying it cannot help: create the asset again to get fresh" \
+                " upload URLs"
+        return _part_error(chunk, attempt, what, status=status, s3_code=s3_code, response=response,
+                           detail=s3_message, error=UploadURLExpired)
     if s3_code == "SignatureDoesNotMatch":
         what += (
             ". The PUT must send exactly the asset's filetype as Content-Type and 'x-amz-acl: private', to the URL"
@@ -593,9 +584,10 @@ def _part_error(
     s3_code: str | None,
     response: requests.Response | None,
     detail: str | None = None,
+    error: type[PartUploadError] = PartUploadError,
 ) -> PartUploadError:
     retryable = is_retryable(status, s3_code)
-    return PartUploadError(
+    return error(
         f"{what} (bytes {chunk.start:,}-{chunk.end - 1:,}, attempt {attempt}, PUT {redact_url(chunk.url)})",
         part_index=chunk.index,
         s3_code=s3_code,
