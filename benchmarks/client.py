@@ -50,7 +50,7 @@ def bare(path: Path, filetype: str, urls: list[str], workers: int) -> float:
     headers = {"Content-Type": filetype, "x-amz-acl": "private"}
     data = path.read_bytes()
     size = _chunk(len(data), len(urls))
-    pieces = [memoryview(data)[i * size:(i + 1) * size] for i in range(len(urls))]
+    pieces = [memoryview(data)[i * size : (i + 1) * size] for i in range(len(urls))]
     session = requests.Session()
     session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=workers))
 
@@ -63,8 +63,7 @@ def bare(path: Path, filetype: str, urls: list[str], workers: int) -> float:
     return time.perf_counter() - started
 
 
-def upload_file(path: Path, filetype: str, api_url: str, token: str, workers: int,
-                parts: int | None) -> dict[str, Any]:
+def upload_file(path: Path, filetype: str, api_url: str, token: str, workers: int, parts: int | None) -> dict[str, Any]:
     """``c2c_helpers.upload_file`` as an integrator calls it; parts timed from create to the last part."""
     from c2c_helpers import C2CClient
     from c2c_helpers import upload_file as upload
@@ -85,8 +84,12 @@ def upload_file(path: Path, filetype: str, api_url: str, token: str, workers: in
     started = time.perf_counter()
     result = upload(path, client=client, filetype=filetype, offset=0, workers=workers, parts=parts, wait=True)
     ended = time.perf_counter()
-    return {"parts_s": marks["sent"] - marks["created"], "e2e_s": ended - started, "asset_id": result.asset.id,
-            "status": result.asset.status}
+    return {
+        "parts_s": marks["sent"] - marks["created"],
+        "e2e_s": ended - started,
+        "asset_id": result.asset.id,
+        "status": result.asset.status,
+    }
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:

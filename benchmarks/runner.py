@@ -106,7 +106,7 @@ def make_file(directory: Path, size: int) -> tuple[Path, str]:
         while written < size:
             n = min(4 * MiB, size - written)
             offset = (i * 4_099_997) % (len(pool) - n)  # a different window each block
-            block = pool[offset:offset + n]
+            block = pool[offset : offset + n]
             out.write(block)
             sha.update(block)
             written += n
@@ -256,8 +256,12 @@ def _wait_health(url: str, started: float) -> None:
 def start_sandbox(data_dir: Path) -> Server:
     """``python -m c2c_sandbox --port 0 --data-dir D`` in its own process."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "c2c_sandbox", "--port", "0", "--data-dir", str(data_dir)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "c2c_sandbox", "--port", "0", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         found = _read_vars(process, ("C2C_API_URL", "C2C_ACCESS_TOKEN"))
         _wait_health(found["C2C_API_URL"], started)
@@ -265,15 +269,21 @@ def start_sandbox(data_dir: Path) -> Server:
         process.kill()
         process.wait(timeout=5)
         raise
-    return Server("sandbox", process, found["C2C_API_URL"], found["C2C_ACCESS_TOKEN"], data_dir,
-                  time.perf_counter() - started)
+    return Server(
+        "sandbox", process, found["C2C_API_URL"], found["C2C_ACCESS_TOKEN"], data_dir, time.perf_counter() - started
+    )
 
 
 def start_sink() -> Server:
     """``python -m benchmarks.sink`` in its own process."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks.sink", "--port", "0"], cwd=ROOT.parent,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.sink", "--port", "0"],
+        cwd=ROOT.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         found = _read_vars(process, ("SINK_URL",))
         _wait_health(found["SINK_URL"], started)
@@ -288,8 +298,15 @@ def start_sink() -> Server:
 def run_child(command: list[str], spec: dict[str, Any] | None) -> tuple[dict[str, Any], float]:
     """Run one client process (killed after CHILD_TIMEOUT); return its JSON answer and its wall seconds."""
     started = time.perf_counter()
-    done = subprocess.run(command, input=json.dumps(spec or {}), capture_output=True, text=True,
-                          timeout=CHILD_TIMEOUT, cwd=ROOT.parent, check=False)
+    done = subprocess.run(
+        command,
+        input=json.dumps(spec or {}),
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+        cwd=ROOT.parent,
+        check=False,
+    )
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{command[0]} client exited {done.returncode}: {done.stderr[-2000:]}")
@@ -306,10 +323,15 @@ def curl_script(path: Path, urls: list[str], size: int, rss_log: Path | None) ->
     timer = f"/usr/bin/time -a -o {shlex.quote(str(rss_log))} -f %M " if rss_log else ""
     lines = ["set -eu"]  # no pipefail: `tail` dies of SIGPIPE once `head` has its bytes; curl -f decides
     for i, url in enumerate(urls):
-        source = f"head -c {chunk} {shlex.quote(str(path))}" if i == 0 else \
-            f"tail -c +{i * chunk + 1} {shlex.quote(str(path))} | head -c {chunk}"
-        lines.append(f"{source} | {timer}curl -sS -f -o /dev/null -X PUT {shlex.quote(url)}"
-                     " --header 'content-type: video/mp4' --header 'x-amz-acl: private' --data-binary @-")
+        source = (
+            f"head -c {chunk} {shlex.quote(str(path))}"
+            if i == 0
+            else f"tail -c +{i * chunk + 1} {shlex.quote(str(path))} | head -c {chunk}"
+        )
+        lines.append(
+            f"{source} | {timer}curl -sS -f -o /dev/null -X PUT {shlex.quote(url)}"
+            " --header 'content-type: video/mp4' --header 'x-amz-acl: private' --data-binary @-"
+        )
     return "\n".join(lines)
 
 
@@ -332,8 +354,7 @@ class Measure:
     note: str = ""
 
 
-def measure_way(server: Server, path: Path, size: int, way: str, workers: int | None, runs: int,
-                label: str) -> Measure:
+def measure_way(server: Server, path: Path, size: int, way: str, workers: int | None, runs: int, label: str) -> Measure:
     """Upload `path` `runs` times the given way; the median rate, the client's and server's peak RSS."""
     parts_s: list[float] = []
     e2e_s: list[float] = []
@@ -341,8 +362,14 @@ def measure_way(server: Server, path: Path, size: int, way: str, workers: int | 
     server.sampler.reset()
     for _ in range(runs):
         if way == "upload_file":
-            spec = {"way": way, "file": str(path), "filetype": FILETYPE, "api_url": server.url,
-                    "token": server.token, "workers": workers}
+            spec = {
+                "way": way,
+                "file": str(path),
+                "filetype": FILETYPE,
+                "api_url": server.url,
+                "token": server.token,
+                "workers": workers,
+            }
             answer, _ = run_child([sys.executable, "-m", "benchmarks.client"], spec)
             peak = answer["peak_rss"]
             asset_id = answer["asset_id"]
@@ -354,29 +381,44 @@ def measure_way(server: Server, path: Path, size: int, way: str, workers: int | 
             if way == "curl":
                 with tempfile.TemporaryDirectory() as logs:
                     rss_log = Path(logs) / "rss" if Path("/usr/bin/time").exists() else None
-                    _, wall = run_child(["bash", "-c", curl_script(path, asset["upload_urls"], size, rss_log)],
-                                        None)
+                    _, wall = run_child(["bash", "-c", curl_script(path, asset["upload_urls"], size, rss_log)], None)
                     peak = max(int(n) for n in rss_log.read_text().split()) * 1024 if rss_log else 0
                 parts_s.append(wall)
             else:
-                spec = {"way": way, "file": str(path), "filetype": FILETYPE, "urls": asset["upload_urls"],
-                        "workers": workers}
+                spec = {
+                    "way": way,
+                    "file": str(path),
+                    "filetype": FILETYPE,
+                    "urls": asset["upload_urls"],
+                    "workers": workers,
+                }
                 answer, _ = run_child([sys.executable, "-m", "benchmarks.client"], spec)
                 peak = answer["peak_rss"]
                 parts_s.append(answer["parts_s"])
             server.wait_complete(asset_id)
         server.forget(asset_id)
         rss.append(peak)
-    row = Measure("throughput", server.kind, label, way, workers, size / statistics.median(parts_s) / MB,
-                  size / statistics.median(e2e_s) / MB if e2e_s else None, max(rss) / MB,
-                  server.sampler.peak / MB if server.kind == "sandbox" else None, parts_s)
+    row = Measure(
+        "throughput",
+        server.kind,
+        label,
+        way,
+        workers,
+        size / statistics.median(parts_s) / MB,
+        size / statistics.median(e2e_s) / MB if e2e_s else None,
+        max(rss) / MB,
+        server.sampler.peak / MB if server.kind == "sandbox" else None,
+        parts_s,
+    )
     return row
 
 
 def throughput(server: Server, path: Path, size: int, label: str, runs: int, workers: list[int]) -> list[Measure]:
     """Every way, for one file on one server."""
-    rows = [measure_way(server, path, size, "curl", None, runs, label),
-            measure_way(server, path, size, "naive", None, runs, label)]
+    rows = [
+        measure_way(server, path, size, "curl", None, runs, label),
+        measure_way(server, path, size, "naive", None, runs, label),
+    ]
     rows += [measure_way(server, path, size, "bare", w, runs, label) for w in workers]
     rows += [measure_way(server, path, size, "upload_file", w, runs, label) for w in workers]
     return rows
@@ -393,18 +435,35 @@ def scale(tmp: Path, sizes: list[int], workers: int) -> list[Measure]:
             path, sha = make_file(tmp, size)
             try:
                 server.sampler.reset()
-                spec = {"way": "upload_file", "file": str(path), "filetype": FILETYPE, "api_url": server.url,
-                        "token": server.token, "workers": workers}
+                spec = {
+                    "way": "upload_file",
+                    "file": str(path),
+                    "filetype": FILETYPE,
+                    "api_url": server.url,
+                    "token": server.token,
+                    "workers": workers,
+                }
                 answer, _ = run_child([sys.executable, "-m", "benchmarks.client"], spec)
                 peak = answer["peak_rss"]
                 got = server.sha256(answer["asset_id"])
                 server.forget(answer["asset_id"])
             finally:
                 path.unlink(missing_ok=True)
-            rows.append(Measure("scale", "sandbox", size_label(size), "upload_file", workers,
-                                size / answer["parts_s"] / MB, size / answer["e2e_s"] / MB, peak / MB,
-                                server.sampler.peak / MB, [answer["parts_s"]],
-                                note="sha256 matches" if got == sha else f"SHA256 MISMATCH: {got} != {sha}"))
+            rows.append(
+                Measure(
+                    "scale",
+                    "sandbox",
+                    size_label(size),
+                    "upload_file",
+                    workers,
+                    size / answer["parts_s"] / MB,
+                    size / answer["e2e_s"] / MB,
+                    peak / MB,
+                    server.sampler.peak / MB,
+                    [answer["parts_s"]],
+                    note="sha256 matches" if got == sha else f"SHA256 MISMATCH: {got} != {sha}",
+                )
+            )
         rows[-1].note += f"; sandbox VmHWM {server.sampler.hwm() / MB:.0f} MB over its life"
     finally:
         server.stop()
@@ -450,14 +509,18 @@ def check_targets(rows: list[Measure]) -> None:
         assert big.client_rss_mb is not None and small.client_rss_mb is not None and big.server_rss_mb is not None
         rss_goal = CLIENT_RSS_MAX / MB
         flat = big.client_rss_mb <= small.client_rss_mb * (1 + CLIENT_RSS_GROWTH)
-        big.target = (f"client < {rss_goal:.0f} MB and within {CLIENT_RSS_GROWTH:.0%} of {small.file}'s; "
-                      f"sandbox < {SANDBOX_RSS_MAX / MB:.0f} MB")
+        big.target = (
+            f"client < {rss_goal:.0f} MB and within {CLIENT_RSS_GROWTH:.0%} of {small.file}'s; "
+            f"sandbox < {SANDBOX_RSS_MAX / MB:.0f} MB"
+        )
         growth = f"{(big.client_rss_mb / small.client_rss_mb - 1):+.0%} vs {small.file}"
-        big.result = "; ".join([
-            f"client {_verdict(big.client_rss_mb, rss_goal, higher=False, unit=' MB')}",
-            f"flat {'met' if flat else 'MISSED'} ({growth})",
-            f"sandbox {_verdict(big.server_rss_mb, SANDBOX_RSS_MAX / MB, higher=False, unit=' MB')}",
-        ])
+        big.result = "; ".join(
+            [
+                f"client {_verdict(big.client_rss_mb, rss_goal, higher=False, unit=' MB')}",
+                f"flat {'met' if flat else 'MISSED'} ({growth})",
+                f"sandbox {_verdict(big.server_rss_mb, SANDBOX_RSS_MAX / MB, higher=False, unit=' MB')}",
+            ]
+        )
 
 
 # -- output -------------------------------------------------------------------------------------------
@@ -467,18 +530,25 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 def table(rows: list[Measure], startup: dict[str, float]) -> str:
     """The Markdown table."""
-    out = ["| server | file | way | MB/s (parts) | MB/s (end to end) | client peak RSS MB | server peak RSS MB "
-           "| target | result |", "|---|---|---|--:|--:|--:|--:|---|---|"]
+    out = [
+        "| server | file | way | MB/s (parts) | MB/s (end to end) | client peak RSS MB | server peak RSS MB "
+        "| target | result |",
+        "|---|---|---|--:|--:|--:|--:|---|---|",
+    ]
     for r in rows:
         way = r.way + (f" ×{r.workers}" if r.workers else "")
         result = "; ".join(x for x in (r.result, r.note) if x)
-        out.append(f"| {r.server}{' (scale)' if r.section == 'scale' else ''} | {r.file} | {way} | {_fmt(r.mbps)} "
-                   f"| {_fmt(r.e2e_mbps)} | {_fmt(r.client_rss_mb)} | {_fmt(r.server_rss_mb)} | {r.target} "
-                   f"| {result} |")
+        out.append(
+            f"| {r.server}{' (scale)' if r.section == 'scale' else ''} | {r.file} | {way} | {_fmt(r.mbps)} "
+            f"| {_fmt(r.e2e_mbps)} | {_fmt(r.client_rss_mb)} | {_fmt(r.server_rss_mb)} | {r.target} "
+            f"| {result} |"
+        )
     if startup:
-        out.append(f"| sandbox | – | start: `Sandbox().start()` in a fresh interpreter "
-                   f"{startup['start_in_process_s']:.2f} s; `python -m c2c_sandbox` until /health "
-                   f"{startup['start_process_s']:.2f} s | | | | | | |")
+        out.append(
+            f"| sandbox | – | start: `Sandbox().start()` in a fresh interpreter "
+            f"{startup['start_in_process_s']:.2f} s; `python -m c2c_sandbox` until /health "
+            f"{startup['start_process_s']:.2f} s | | | | | | |"
+        )
     return "\n".join(out)
 
 
@@ -502,12 +572,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmarks, print the table, write the JSON."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: a smoke test")
-    parser.add_argument("--sizes", help="files for the throughput rows (default clip,1GiB; quick: clip; "
-                                        "'none' to skip)")
+    parser.add_argument(
+        "--sizes", help="files for the throughput rows (default clip,1GiB; quick: clip; 'none' to skip)"
+    )
     parser.add_argument("--runs", type=int, help="runs per way, median taken (default 3; quick: 1)")
     parser.add_argument("--workers", help="worker counts for bare and upload_file (default 1,2,4,8; quick: 1,2)")
-    parser.add_argument("--scale", help="sizes for the scale rows, small then big (default 256MiB,2GiB; "
-                                        "quick: 8MiB,16MiB; 'none' to skip)")
+    parser.add_argument(
+        "--scale",
+        help="sizes for the scale rows, small then big (default 256MiB,2GiB; quick: 8MiB,16MiB; 'none' to skip)",
+    )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the figures ({RESULTS})")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -554,8 +627,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     command = "python -m benchmarks" + ("" if argv is None else " " + " ".join(argv)).rstrip()
     print(text)
     print(f"\n{command}: {time.perf_counter() - started:.0f} s; runs={runs}, {os.cpu_count()} CPUs")
-    report = {"command": command, "runs": runs, "cpus": os.cpu_count(), "startup": startup,
-              "rows": [asdict(r) for r in rows], "table": text}
+    report = {
+        "command": command,
+        "runs": runs,
+        "cpus": os.cpu_count(),
+        "startup": startup,
+        "rows": [asdict(r) for r in rows],
+        "table": text,
+    }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
     return report

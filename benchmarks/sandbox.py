@@ -28,15 +28,21 @@ HEADERS = {"Content-Type": "video/mp4", "x-amz-acl": "private"}
 
 
 def start_in_process() -> float:
-    code = ("import time; t = time.perf_counter(); from c2c_sandbox import Sandbox; sb = Sandbox().start();"
-            " print(time.perf_counter() - t); sb.stop()")
+    code = (
+        "import time; t = time.perf_counter(); from c2c_sandbox import Sandbox; sb = Sandbox().start();"
+        " print(time.perf_counter() - t); sb.stop()"
+    )
     return float(subprocess.check_output([sys.executable, "-c", code], text=True).strip())
 
 
 def start_process(data_dir: Path) -> tuple[subprocess.Popen[str], str, str, float]:
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "c2c_sandbox", "--port", "0", "--data-dir", str(data_dir)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "c2c_sandbox", "--port", "0", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert process.stdout is not None
     url = process.stdout.readline().strip().split("=", 1)[1]
     token = process.stdout.readline().strip().split("=", 1)[1]
@@ -52,9 +58,12 @@ def start_process(data_dir: Path) -> tuple[subprocess.Popen[str], str, str, floa
 
 def upload_parts(url: str, token: str, data: bytes, parallel: bool) -> float:
     for _ in range(40):  # asset create allows 5 per second: wait out a 429 (not part of the measured time)
-        created = requests.post(f"{url}/v2/devices/assets", headers={"Authorization": f"Bearer {token}"},
-                                timeout=10, json={"name": "bench.mp4", "filetype": "video/mp4",
-                                                  "filesize": len(data)})
+        created = requests.post(
+            f"{url}/v2/devices/assets",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            json={"name": "bench.mp4", "filetype": "video/mp4", "filesize": len(data)},
+        )
         if created.status_code != 429:
             break
         time.sleep(0.25)
@@ -62,7 +71,7 @@ def upload_parts(url: str, token: str, data: bytes, parallel: bool) -> float:
     asset = created.json()
     urls = asset["upload_urls"]
     size = -(-len(data) // len(urls))
-    pieces = [memoryview(data)[i * size:(i + 1) * size] for i in range(len(urls))]
+    pieces = [memoryview(data)[i * size : (i + 1) * size] for i in range(len(urls))]
 
     def send(i: int) -> None:
         response = requests.put(urls[i], data=pieces[i], headers=HEADERS, timeout=60)

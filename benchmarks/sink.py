@@ -45,8 +45,13 @@ class SinkHandler(BaseHTTPRequestHandler):
             remaining -= n
         return None
 
-    def _reply(self, status: int, body: bytes = b"", content_type: str = "application/json",
-               extra: dict[str, str] | None = None) -> None:
+    def _reply(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str = "application/json",
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -72,9 +77,17 @@ class SinkHandler(BaseHTTPRequestHandler):
         asset_id = str(uuid.uuid4())
         host = f"http://{self.headers.get('Host')}"
         urls = [f"{host}/sink/{asset_id}?partNumber={n}&uploadId=x&X-Amz-Signature=sink" for n in range(1, parts + 1)]
-        asset = {"_type": "file", "type": "file", "id": asset_id, "name": fields.get("name", ""),
-                 "filetype": fields.get("filetype"), "filesize": size, "upload_urls": urls, "status": "created",
-                 "upload_completed_at": None}
+        asset = {
+            "_type": "file",
+            "type": "file",
+            "id": asset_id,
+            "name": fields.get("name", ""),
+            "filetype": fields.get("filetype"),
+            "filesize": size,
+            "upload_urls": urls,
+            "status": "created",
+            "upload_completed_at": None,
+        }
         self._reply(200, json.dumps(asset).encode())
 
     def do_GET(self) -> None:
@@ -83,8 +96,12 @@ class SinkHandler(BaseHTTPRequestHandler):
         if path == "/health":
             self._reply(200, b'{"status": "ok"}')
         elif path.startswith("/v2/assets/"):
-            asset = {"id": path.rsplit("/", 1)[1], "name": "", "status": "complete",
-                     "upload_completed_at": "2026-01-01T00:00:00Z"}
+            asset = {
+                "id": path.rsplit("/", 1)[1],
+                "name": "",
+                "status": "complete",
+                "upload_completed_at": "2026-01-01T00:00:00Z",
+            }
             self._reply(200, json.dumps(asset).encode())
         else:
             self._reply(404, b'{"error": "not found"}')

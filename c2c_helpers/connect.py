@@ -132,5 +132,7 @@ def device_credentials() -> tuple[str, str]:
     if uses_embedded_sandbox():
         sandbox = embedded_sandbox()
         return client_id or "SN-000123", sandbox.client_secret
-    raise ConfigurationError("set C2C_CLIENT_ID and C2C_CLIENT_SECRET (your device's id and its model's secret) "
-                             "to pair a device with this service")
+    raise ConfigurationError(
+        "set C2C_CLIENT_ID and C2C_CLIENT_SECRET (your device's id and its model's secret) "
+        "to pair a device with this service"
+    )

@@ -49,8 +49,13 @@ SHOWN_HEADERS = ("authorization", "content-type", "x-client-version", "x-amz-acl
 SECRET_FIELDS = ("client_secret", "device_code", "refresh_token", "token", "access_token")
 
 
-def curl(request: requests.PreparedRequest, *, api_url: str | None = None, url_names: dict[str, str] | None = None,
-         body_from: str | None = None) -> str:
+def curl(
+    request: requests.PreparedRequest,
+    *,
+    api_url: str | None = None,
+    url_names: dict[str, str] | None = None,
+    body_from: str | None = None,
+) -> str:
     """The curl command for a prepared request, secrets replaced by shell variables or placeholders.
 
     Parameters
@@ -71,7 +76,7 @@ def curl(request: requests.PreparedRequest, *, api_url: str | None = None, url_n
     if url_names and key in url_names:
         shown_url = f'"{url_names[key]}"'
     elif api_url and url.startswith(api_url):
-        shown_url = f'"$C2C_API_URL{url[len(api_url):]}"'
+        shown_url = f'"$C2C_API_URL{url[len(api_url) :]}"'
     else:
         shown_url = shlex.quote(redact_url(url))
     lines = [f"curl -X {request.method} {shown_url}"]
@@ -121,8 +126,9 @@ def _multipart_fields(body: bytes | str, content_type: str) -> list[tuple[str, s
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if name:
-            fields.append((str(name), part.get_content().strip() if part.get_content_maintype() == "text"
-                           else "<file>"))
+            fields.append(
+                (str(name), part.get_content().strip() if part.get_content_maintype() == "text" else "<file>")
+            )
     return fields
 
 

@@ -131,7 +131,6 @@ READ_BLOCK = 1024 * 1024
 CANCEL_GRACE = 0.5
 
 
-
 class _PartAdapter(HTTPAdapter):
     """Sends part bodies ``READ_BLOCK`` bytes at a time; urllib3 reads a file body 16 KiB at a time otherwise,
     which halves the client's top speed (one ``read`` and one ``sendall`` per 16 KiB)."""
@@ -563,10 +562,20 @@ def _error_from_s3_response(response: requests.Response, chunk: Chunk, attempt: 
     if status == 403 and s3_code == "AccessDenied" and "expired" in s3_message.lower():
         expires = _S3_EXPIRES_RE.search(text)
         when = f" at {expires.group(1)}" if expires else ""
-        what += f". The presigned URL expired{when}; retrying it cannot help: create the asset again to get fresh" \
-                " upload URLs"
-        return _part_error(chunk, attempt, what, status=status, s3_code=s3_code, response=response,
-                           detail=s3_message, error=UploadURLExpired)
+        what += (
+            f". The presigned URL expired{when}; retrying it cannot help: create the asset again to get fresh"
+            " upload URLs"
+        )
+        return _part_error(
+            chunk,
+            attempt,
+            what,
+            status=status,
+            s3_code=s3_code,
+            response=response,
+            detail=s3_message,
+            error=UploadURLExpired,
+        )
     if s3_code == "SignatureDoesNotMatch":
         what += (
             ". The PUT must send exactly the asset's filetype as Content-Type and 'x-amz-acl: private', to the URL"

@@ -72,19 +72,32 @@ class AssetForm(_TextForm, w.VBox):
         client.create_asset(**body)``); without it the form has no button.
     """
 
-    def __init__(self, path: str | Path, *, create: Callable[[dict[str, Any]], Any] | None = None,
-                 offset: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, create: Callable[[dict[str, Any]], Any] | None = None, offset: int | None = None
+    ) -> None:
         self.path = Path(path)
         style = {"description_width": "6em"}
         layout = w.Layout(width="32em")
         self.name = w.Text(value=self.path.name, description="name", style=style, layout=layout)
         self.filetype = w.Text(value=guess_filetype(self.path), description="filetype", style=style, layout=layout)
-        self.filesize = w.IntText(value=self.path.stat().st_size, description="filesize", disabled=True,
-                                  style=style, layout=layout)
-        self.offset = w.IntText(value=creation_offset(self.path) if offset is None else offset,
-                                description="offset", style=style, layout=layout)
-        self.parts = w.BoundedIntText(value=0, min=0, max=10_000, description="parts", style=style, layout=layout,
-                                      tooltip="0: let the service choose")
+        self.filesize = w.IntText(
+            value=self.path.stat().st_size, description="filesize", disabled=True, style=style, layout=layout
+        )
+        self.offset = w.IntText(
+            value=creation_offset(self.path) if offset is None else offset,
+            description="offset",
+            style=style,
+            layout=layout,
+        )
+        self.parts = w.BoundedIntText(
+            value=0,
+            min=0,
+            max=10_000,
+            description="parts",
+            style=style,
+            layout=layout,
+            tooltip="0: let the service choose",
+        )
         self.preview = w.HTML()
         self.result = w.Output()
         children: list[w.Widget] = [self.name, self.filetype, self.filesize, self.offset, self.parts, self.preview]
@@ -100,8 +113,12 @@ class AssetForm(_TextForm, w.VBox):
 
     def body(self) -> dict[str, Any]:
         """The request body the form describes (``parts`` only when set)."""
-        body: dict[str, Any] = {"name": self.name.value, "filetype": self.filetype.value,
-                                "filesize": self.filesize.value, "offset": self.offset.value}
+        body: dict[str, Any] = {
+            "name": self.name.value,
+            "filetype": self.filetype.value,
+            "filesize": self.filesize.value,
+            "offset": self.offset.value,
+        }
         if self.parts.value:
             body["parts"] = self.parts.value
         return body
@@ -136,8 +153,14 @@ class ChunkMap(_TextForm, w.VBox):
 
     def __init__(self, filesize: int, n_urls: int = 2, *, max_urls: int = 8) -> None:
         self.filesize = filesize
-        self.urls = w.IntSlider(value=n_urls, min=1, max=max(max_urls, n_urls), description="upload URLs",
-                                style={"description_width": "7em"}, continuous_update=True)
+        self.urls = w.IntSlider(
+            value=n_urls,
+            min=1,
+            max=max(max_urls, n_urls),
+            description="upload URLs",
+            style={"description_width": "7em"},
+            continuous_update=True,
+        )
         self.bar = w.HTML()
         self.table = w.HTML()
         super().__init__([self.urls, self.bar, self.table])
@@ -150,12 +173,15 @@ class ChunkMap(_TextForm, w.VBox):
 
     def text(self) -> str:
         n = self.urls.value
-        lines = [f"{self.filesize:,} bytes, {n} upload URL{'s' if n != 1 else ''} -> chunk_size = "
-                 f"ceil({self.filesize} / {n}) = {chunk_size(self.filesize, n):,}"]
+        lines = [
+            f"{self.filesize:,} bytes, {n} upload URL{'s' if n != 1 else ''} -> chunk_size = "
+            f"ceil({self.filesize} / {n}) = {chunk_size(self.filesize, n):,}"
+        ]
         width = len(f"{self.filesize:,}")
         for number, start, size in self._chunks():
-            lines.append(f"  part {number}: bytes {start:>{width},} .. {start + size - 1:>{width},}  "
-                         f"({size:>{width},} bytes)")
+            lines.append(
+                f"  part {number}: bytes {start:>{width},} .. {start + size - 1:>{width},}  ({size:>{width},} bytes)"
+            )
         return "\n".join(lines)
 
     def _render(self) -> None:
@@ -163,11 +189,15 @@ class ChunkMap(_TextForm, w.VBox):
         for number, _start, size in self._chunks():
             colour = PART_COLOURS[(number - 1) % len(PART_COLOURS)]
             share = 100 * size / self.filesize
-            cells.append(f"<div title='part {number}: {size:,} bytes' style='width:{share:.4f}%;background:{colour};"
-                         f"color:#fff;text-align:center;font:12px/28px sans-serif;overflow:hidden;"
-                         f"border-right:1px solid #fff;box-sizing:border-box'>{number}</div>")
-        self.bar.value = ("<div role='img' aria-label='chunk map' style='display:flex;width:36em;height:28px;"
-                          "border:1px solid #555'>" + "".join(cells) + "</div>")
+            cells.append(
+                f"<div title='part {number}: {size:,} bytes' style='width:{share:.4f}%;background:{colour};"
+                f"color:#fff;text-align:center;font:12px/28px sans-serif;overflow:hidden;"
+                f"border-right:1px solid #fff;box-sizing:border-box'>{number}</div>"
+            )
+        self.bar.value = (
+            "<div role='img' aria-label='chunk map' style='display:flex;width:36em;height:28px;"
+            "border:1px solid #555'>" + "".join(cells) + "</div>"
+        )
         self.table.value = f"<pre style='margin:0.5em 0'>{html.escape(self.text())}</pre>"
 
 
@@ -275,15 +305,19 @@ class UploadProgress(_TextForm, w.VBox):
     def text(self) -> str:
         done = sum(s == "done" for s in self.states)
         pct = 100 * self.bytes_sent // self.total_size if self.total_size else 100
-        lines = [f"{self.title}: {self.bytes_sent:,} / {self.total_size:,} bytes ({pct}%), {done} of "
-                 f"{len(self.sizes)} parts done"]
+        lines = [
+            f"{self.title}: {self.bytes_sent:,} / {self.total_size:,} bytes ({pct}%), {done} of "
+            f"{len(self.sizes)} parts done"
+        ]
         width = len(f"{max(self.sizes, default=0):,}")
         for i, size in enumerate(self.sizes):
             part_pct = 100 * self.sent[i] // size if size else 100
             retries = self.attempts[i] - 1
             note = f", {retries} retr{'ies' if retries != 1 else 'y'}" if retries > 0 else ""
-            lines.append(f"  part {i + 1}: {self.sent[i]:>{width},} / {size:>{width},} bytes ({part_pct:>3}%) "
-                         f"{self.states[i]}{note}")
+            lines.append(
+                f"  part {i + 1}: {self.sent[i]:>{width},} / {size:>{width},} bytes ({part_pct:>3}%) "
+                f"{self.states[i]}{note}"
+            )
         if self.failed_message:
             lines.append(f"  failed: {self.failed_message}")
         return "\n".join(lines)
@@ -301,8 +335,9 @@ class UploadProgress(_TextForm, w.VBox):
         done = all(s == "done" for s in self.states)
         failed = any(s == "failed" for s in self.states)
         self.total_bar.bar_style = "success" if done else "danger" if failed else "info"
-        self.total_label.value = (f"<span style='font-family:monospace'>{self.bytes_sent:,} / "
-                                  f"{self.total_size:,} bytes</span>")
+        self.total_label.value = (
+            f"<span style='font-family:monospace'>{self.bytes_sent:,} / {self.total_size:,} bytes</span>"
+        )
         if self._started is not None:
             elapsed = (self._finished or time.monotonic()) - self._started
             if elapsed > 0:

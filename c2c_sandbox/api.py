@@ -53,17 +53,30 @@ KNOWN_SCOPES = {"asset_create", "offline"}
 MAX_NAME = 255
 FILETYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$")
 FOLDER_NAMESPACE = uuid.UUID("6f1c2c2e-5a0b-4c7e-9a57-0c2c0c2c0c2c")
-REASONS = {400: "Bad Request", 401: "Not Authorized", 403: "Forbidden", 404: "Not Found",
-           405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type",
-           422: "Invalid Argument", 429: "Too Many Requests", 500: "Internal Server Error"}
+REASONS = {
+    400: "Bad Request",
+    401: "Not Authorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Invalid Argument",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 # -- error shapes -------------------------------------------------------------------------------------
 def api_error(status: int, detail: str, title: str | None = None) -> Response:
     """Frame.io's detailed error shape."""
     title = title or REASONS.get(status, "Error")
-    body = {"code": status, "errors": [{"code": status, "detail": detail, "status": status, "title": title}],
-            "message": title}
+    body = {
+        "code": status,
+        "errors": [{"code": status, "detail": detail, "status": status, "title": title}],
+        "message": title,
+    }
     response = jsonify(body)
     response.status_code = status
     return response
@@ -139,15 +152,18 @@ def check_parts(filesize: int, parts: int) -> None:
     if (parts - 1) * chunk >= filesize:
         raise Invalid(f"parts={parts} is too many for {filesize} bytes: the last part would be empty")
     if parts > 1 and chunk < MIN_PART_SIZE:
-        raise Invalid(f"parts={parts} gives {chunk}-byte parts; every part but the last must have at least"
-                      f" {MIN_PART_SIZE} bytes (5 MiB), so at most {max(1, filesize // MIN_PART_SIZE)} parts fit"
-                      f" {filesize} bytes")
+        raise Invalid(
+            f"parts={parts} gives {chunk}-byte parts; every part but the last must have at least"
+            f" {MIN_PART_SIZE} bytes (5 MiB), so at most {max(1, filesize // MIN_PART_SIZE)} parts fit"
+            f" {filesize} bytes"
+        )
     if chunk > MAX_PART_SIZE:
         raise Invalid(f"parts={parts} gives parts over 5 GiB; ask for at least {math.ceil(filesize / MAX_PART_SIZE)}")
 
 
-def int_field(body: dict[str, Any], name: str, *, required: bool, minimum: int, maximum: int,
-              default: int | None = None) -> int | None:
+def int_field(
+    body: dict[str, Any], name: str, *, required: bool, minimum: int, maximum: int, default: int | None = None
+) -> int | None:
     """An integer field; JSON numbers and decimal strings are both accepted, as Frame.io does."""
     value = body.get(name)
     if value is None or value == "":
@@ -193,15 +209,24 @@ def request_body() -> dict[str, Any]:
         return request.form.to_dict()
     if not mimetype and not request.content_length:
         return {}
-    raise Invalid(f"unsupported Content-Type {mimetype!r}; send application/json or"
-                  " application/x-www-form-urlencoded", status=415)
+    raise Invalid(
+        f"unsupported Content-Type {mimetype!r}; send application/json or application/x-www-form-urlencoded", status=415
+    )
 
 
 def asset_json(asset: Asset, upload_urls: list[str] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "_type": "file", "type": "file", "id": asset.id, "name": asset.name, "filetype": asset.filetype,
-        "filesize": asset.filesize, "status": asset.status, "upload_completed_at": iso(asset.upload_completed_at),
-        "inserted_at": iso(asset.inserted_at), "parent_id": asset.parent_id, "project_id": asset.project_id,
+        "_type": "file",
+        "type": "file",
+        "id": asset.id,
+        "name": asset.name,
+        "filetype": asset.filetype,
+        "filesize": asset.filesize,
+        "status": asset.status,
+        "upload_completed_at": iso(asset.upload_completed_at),
+        "inserted_at": iso(asset.inserted_at),
+        "parent_id": asset.parent_id,
+        "project_id": asset.project_id,
     }
     if upload_urls is not None:
         body["upload_urls"] = upload_urls
@@ -225,10 +250,16 @@ def create_app(sb: Sandbox) -> Flask:
                 allowed, remaining = bucket.take(key())
                 g.ratelimit = (bucket.limit, remaining, bucket.window_ms)
                 if not allowed:
-                    return api_error(429, f"Rate limit exceeded: at most {bucket.limit} requests per"
-                                     f" {bucket.window_ms} ms. Back off and retry.", "Too Many Requests")
+                    return api_error(
+                        429,
+                        f"Rate limit exceeded: at most {bucket.limit} requests per"
+                        f" {bucket.window_ms} ms. Back off and retry.",
+                        "Too Many Requests",
+                    )
                 return view(*args, **kwargs)
+
             return wrapper
+
         return decorate
 
     def authenticated(scope: str | None = None) -> Callable[..., Any]:
@@ -239,14 +270,21 @@ def create_app(sb: Sandbox) -> Flask:
                 kind, _, value = header.partition(" ")
                 token = store.token(value.strip()) if kind.lower() == "bearer" and value.strip() else None
                 device = store.device(token.device_id) if token else None
-                if (token is None or device is None or token.kind != "access" or token.revoked
-                        or token.expires_at <= time.time()):
+                if (
+                    token is None
+                    or device is None
+                    or token.kind != "access"
+                    or token.revoked
+                    or token.expires_at <= time.time()
+                ):
                     return api_error(401, "You are not allowed to access that resource", "Not Authorized")
                 if scope and scope not in token.scope.split():
                     return api_error(403, f"This token lacks the {scope} scope", "Forbidden")
                 g.device, g.token = device, token
                 return view(*args, **kwargs)
+
             return wrapper
+
         return decorate
 
     def client_key() -> str:
@@ -269,8 +307,11 @@ def create_app(sb: Sandbox) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        detail = {404: "No such resource", 405: f"{request.method} is not allowed on {request.path}",
-                  413: "The request body is too large"}.get(status, exc.description or "Bad request")
+        detail = {
+            404: "No such resource",
+            405: f"{request.method} is not allowed on {request.path}",
+            413: "The request body is too large",
+        }.get(status, exc.description or "Bad request")
         response = api_error(status, detail)
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
@@ -297,8 +338,13 @@ def create_app(sb: Sandbox) -> Flask:
         known = store.device_by_client_id(client_id)
         name = known.name if known else f"Camera {client_id[-6:]}"
         code, user_code = store.add_device_code(client_id, name, scope, sb.code_ttl, sb.poll_interval)
-        body: dict[str, Any] = {"device_code": code, "user_code": user_code, "expires_in": int(sb.code_ttl),
-                                "interval": sb.poll_interval, "name": name}
+        body: dict[str, Any] = {
+            "device_code": code,
+            "user_code": user_code,
+            "expires_in": int(sb.code_ttl),
+            "interval": sb.poll_interval,
+            "name": name,
+        }
         if request.headers.get("x-client-platypus-enabled", "").lower() == "true":
             body["verification_uri"] = f"{sb.api_url}/pair"
             body["verification_uri_complete"] = f"{sb.api_url}/pair?code={user_code}"
@@ -335,8 +381,9 @@ def create_app(sb: Sandbox) -> Flask:
         if not store.consume_code(code.code_hash):
             return oauth_error("invalid_grant")
         access, refresh = store.issue_tokens(code.device_id, code.scope, sb.token_ttl, sb.refresh_ttl)
-        return jsonify({"access_token": access, "expires_in": int(sb.token_ttl), "refresh_token": refresh,
-                        "token_type": "bearer"})
+        return jsonify(
+            {"access_token": access, "expires_in": int(sb.token_ttl), "refresh_token": refresh, "token_type": "bearer"}
+        )
 
     def refresh_grant(form: Any) -> Response:
         if form.get("client_secret") != sb.client_secret:
@@ -350,10 +397,12 @@ def create_app(sb: Sandbox) -> Flask:
             return oauth_error("invalid_grant")
         if not store.use_refresh_token(presented):
             return oauth_error("invalid_request", "this refresh token was already used or revoked")
-        access, refresh = store.issue_tokens(found.device_id, found.scope, sb.token_ttl, sb.refresh_ttl,
-                                             grant_id=found.grant_id)
-        return jsonify({"access_token": access, "expires_in": int(sb.token_ttl), "refresh_token": refresh,
-                        "token_type": "bearer"})
+        access, refresh = store.issue_tokens(
+            found.device_id, found.scope, sb.token_ttl, sb.refresh_ttl, grant_id=found.grant_id
+        )
+        return jsonify(
+            {"access_token": access, "expires_in": int(sb.token_ttl), "refresh_token": refresh, "token_type": "bearer"}
+        )
 
     @app.post("/v2/auth/revoke")
     @rate_limited(general_limit, lambda: request.remote_addr or "")
@@ -380,11 +429,18 @@ def create_app(sb: Sandbox) -> Flask:
         paused_channels = sb.paused_channels(device.id)
         status = "paused" if None in paused_channels else "online"
         channels = [{"index": 0, "status": "paused" if paused_channels else "online"}]
-        return jsonify({
-            "_type": "project_device", "id": device.id, "name": device.name, "project_id": device.project_id,
-            "status": status, "authorization": {"scopes": g.token.scope.split()},
-            "channels": channels, "project": {"id": device.project_id, "name": device.project_name},
-        })
+        return jsonify(
+            {
+                "_type": "project_device",
+                "id": device.id,
+                "name": device.name,
+                "project_id": device.project_id,
+                "status": status,
+                "authorization": {"scopes": g.token.scope.split()},
+                "channels": channels,
+                "project": {"id": device.project_id, "name": device.project_name},
+            }
+        )
 
     @app.post("/v2/devices/heartbeat")
     @rate_limited(general_limit, client_key)
@@ -426,13 +482,32 @@ def create_app(sb: Sandbox) -> Flask:
         now = time.time()
         created = now - offset
         if sb.is_paused(device.id, channel, created):
-            response = jsonify({"code": 409, "errors": [{
-                "code": 409, "detail": "The channel you're uploading from is currently paused.", "status": 409,
-                "title": "Channel Paused"}], "message": "Channel Paused"})
+            response = jsonify(
+                {
+                    "code": 409,
+                    "errors": [
+                        {
+                            "code": 409,
+                            "detail": "The channel you're uploading from is currently paused.",
+                            "status": 409,
+                            "title": "Channel Paused",
+                        }
+                    ],
+                    "message": "Channel Paused",
+                }
+            )
             response.status_code = 409
             return response
-        asset, urls = sb.new_asset(device, name=name, filetype=filetype, filesize=filesize, offset=offset,
-                                   channel=channel, parts=parts, file_created_at=created)
+        asset, urls = sb.new_asset(
+            device,
+            name=name,
+            filetype=filetype,
+            filesize=filesize,
+            offset=offset,
+            channel=channel,
+            parts=parts,
+            file_created_at=created,
+        )
         return jsonify(asset_json(asset, urls))
 
     @app.get("/v2/assets/<asset_id>")
@@ -467,8 +542,9 @@ def create_app(sb: Sandbox) -> Flask:
         path = store.originals / asset_id
         if asset is None or asset.status != "complete" or not path.is_file():
             return api_error(404, "This asset has no assembled original (yet)")
-        return send_file(path, mimetype=asset.filetype, conditional=True, etag=asset.sha256 or True,
-                         download_name=asset.name)
+        return send_file(
+            path, mimetype=asset.filetype, conditional=True, etag=asset.sha256 or True, download_name=asset.name
+        )
 
     @app.post("/sandbox/pair")
     def pair() -> Response:
@@ -584,5 +660,11 @@ def _float(body: dict[str, Any], name: str) -> float | None:
 def render_page(sb: Sandbox, *, error: str | None = None, code: str = "") -> str:
     paired = request.args.get("paired")
     device = sb.store.device(paired) if paired else None
-    return render_template("index.html", tree=sb.tree(), error=error, code=code[:6] if code.isdigit() else "",
-                           paired=device, pending=len(sb.store.pending_codes()))
+    return render_template(
+        "index.html",
+        tree=sb.tree(),
+        error=error,
+        code=code[:6] if code.isdigit() else "",
+        paired=device,
+        pending=len(sb.store.pending_codes()),
+    )

@@ -53,8 +53,9 @@ class RemoteSandbox:
     def __repr__(self) -> str:
         return f"<RemoteSandbox {self.api_url}>"
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
-              error: type[Exception] = RemoteError) -> Any:
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, error: type[Exception] = RemoteError
+    ) -> Any:
         response = self._session.request(method, self.api_url + path, json=body, timeout=self.timeout)
         if response.status_code >= 400:
             try:
@@ -68,10 +69,19 @@ class RemoteSandbox:
         body = {"user_code": user_code, **({"project": project} if project else {})}
         return dict(self._call("POST", "/sandbox/pair", body, error=ValueError))
 
-    def pause(self, channel: int | None = None, *, device_id: str | None = None, start: float | None = None,
-              end: float | None = None) -> None:
-        body = {k: v for k, v in {"channel": channel, "device_id": device_id, "start": start, "end": end}.items()
-                if v is not None}
+    def pause(
+        self,
+        channel: int | None = None,
+        *,
+        device_id: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> None:
+        body = {
+            k: v
+            for k, v in {"channel": channel, "device_id": device_id, "start": start, "end": end}.items()
+            if v is not None
+        }
         self._call("POST", "/sandbox/pause", body, error=ValueError)
 
     def resume(self, channel: int | None = None, *, device_id: str | None = None) -> None:

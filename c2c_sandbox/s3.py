@@ -174,18 +174,26 @@ class Signer:
         self.credentials = Credentials(access_key, secret_key)
         self.access_key = access_key
 
-    def presign(self, base_url: str, bucket: str, key: str, upload_id: str, part: int, filetype: str,
-                expires: int) -> str:
+    def presign(
+        self, base_url: str, bucket: str, key: str, upload_id: str, part: int, filetype: str, expires: int
+    ) -> str:
         query = urlencode({"partNumber": part, "uploadId": upload_id})
         url = f"{base_url}/{bucket}/{quote(key)}?{query}"
-        request = AWSRequest(method="PUT", url=url, headers={
-            "content-type": filetype, "host": urlsplit(base_url).netloc, "x-amz-acl": "private",
-        })
+        request = AWSRequest(
+            method="PUT",
+            url=url,
+            headers={
+                "content-type": filetype,
+                "host": urlsplit(base_url).netloc,
+                "x-amz-acl": "private",
+            },
+        )
         S3SigV4QueryAuth(self.credentials, "s3", REGION, expires=expires).add_auth(request)
         return str(request.url)
 
-    def expected_signature(self, method: str, url_without_signature: str, headers: dict[str, str],
-                           amz_date: str) -> str:
+    def expected_signature(
+        self, method: str, url_without_signature: str, headers: dict[str, str], amz_date: str
+    ) -> str:
         request = AWSRequest(method=method, url=url_without_signature, headers=headers)
         request.context["timestamp"] = amz_date
         auth = S3SigV4QueryAuth(self.credentials, "s3", REGION)
@@ -209,8 +217,7 @@ StartResponse = Callable[..., Any]
 class S3Gateway:
     """WSGI app for ``/<bucket>/...``: checks, faults, then moto; records parts; triggers assembly."""
 
-    def __init__(self, *, store: Store, signer: Signer, bucket: str, faults: Faults,
-                 assembler: Assembler) -> None:
+    def __init__(self, *, store: Store, signer: Signer, bucket: str, faults: Faults, assembler: Assembler) -> None:
         self.store, self.signer, self.bucket = store, signer, bucket
         self.faults, self.assembler = faults, assembler
         self._lock = threading.Lock()
@@ -237,53 +244,75 @@ class S3Gateway:
         missing = [p for p in AUTH_PARAMS if not params.get(p)]
         if missing or params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
             raise PartRefused(
-                400, "AuthorizationQueryParametersError",
+                400,
+                "AuthorizationQueryParametersError",
                 "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential,"
                 " X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
             )
         credential = params["X-Amz-Credential"].split("/")
         if credential[0] != self.signer.access_key:
-            raise PartRefused(403, "InvalidAccessKeyId",
-                              "The AWS Access Key Id you provided does not exist in our records.")
+            raise PartRefused(
+                403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+            )
         try:
             signed_at = calendar.timegm(time.strptime(params["X-Amz-Date"], SIGV4_FORMAT))
             expires = int(params["X-Amz-Expires"])
         except ValueError:
-            raise PartRefused(400, "AuthorizationQueryParametersError",
-                              "X-Amz-Date or X-Amz-Expires is malformed.") from None
+            raise PartRefused(
+                400, "AuthorizationQueryParametersError", "X-Amz-Date or X-Amz-Expires is malformed."
+            ) from None
         now = time.time()
         if now > signed_at + expires:
             raise PartRefused(
-                403, "AccessDenied", "Request has expired", **{"X-Amz-Expires": expires},
-                Expires=_iso(signed_at + expires), ServerTime=_iso(now),
+                403,
+                "AccessDenied",
+                "Request has expired",
+                **{"X-Amz-Expires": expires},
+                Expires=_iso(signed_at + expires),
+                ServerTime=_iso(now),
             )
         self._verify_signature(environ, method, raw_query, params)
         # The signature covers the method, path, partNumber and uploadId: only what we signed gets here.
         asset = self.store.asset_by_upload(params.get("uploadId", ""))
         if asset is None or asset.status not in OPEN_STATES:
             raise PartRefused(
-                404, "NoSuchUpload",
+                404,
+                "NoSuchUpload",
                 "The specified upload does not exist. The upload ID may be invalid, or the upload may have been"
-                " aborted or completed.", UploadId=params.get("uploadId", ""),
+                " aborted or completed.",
+                UploadId=params.get("uploadId", ""),
             )
         try:
             part = int(params.get("partNumber", ""))
         except ValueError:
-            raise PartRefused(400, "InvalidArgument", "Part number must be an integer between 1 and 10000,"
-                              " inclusive", ArgumentName="partNumber") from None
+            raise PartRefused(
+                400,
+                "InvalidArgument",
+                "Part number must be an integer between 1 and 10000, inclusive",
+                ArgumentName="partNumber",
+            ) from None
         if method != "PUT":
-            raise PartRefused(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
-                              Method=method, ResourceType="OBJECT")
+            raise PartRefused(
+                405,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+                Method=method,
+                ResourceType="OBJECT",
+            )
         length = environ.get("CONTENT_LENGTH") or ""
         if not length.isdigit():
             raise PartRefused(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
         if int(length) > MAX_PART_SIZE:
-            raise PartRefused(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
-                              ProposedSize=length, MaxSizeAllowed=MAX_PART_SIZE)
+            raise PartRefused(
+                400,
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed size",
+                ProposedSize=length,
+                MaxSizeAllowed=MAX_PART_SIZE,
+            )
         return asset, part
 
-    def _verify_signature(self, environ: dict[str, Any], method: str, raw_query: str,
-                          params: dict[str, str]) -> None:
+    def _verify_signature(self, environ: dict[str, Any], method: str, raw_query: str, params: dict[str, str]) -> None:
         signed = params["X-Amz-SignedHeaders"].split(";")
         headers: dict[str, str] = {}
         for name in signed:
@@ -300,13 +329,16 @@ class S3Gateway:
         expected = self.signer.expected_signature(method, url, headers, params["X-Amz-Date"])
         if not hmac.compare_digest(expected, params["X-Amz-Signature"]):
             raise PartRefused(
-                403, "SignatureDoesNotMatch",
+                403,
+                "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided. Check your key"
-                " and signing method.", AWSAccessKeyId=self.signer.access_key,
+                " and signing method.",
+                AWSAccessKeyId=self.signer.access_key,
             )
 
-    def _accept(self, environ: dict[str, Any], start_response: StartResponse, asset: Asset,
-                part: int) -> Iterable[bytes]:
+    def _accept(
+        self, environ: dict[str, Any], start_response: StartResponse, asset: Asset, part: int
+    ) -> Iterable[bytes]:
         fault = self.faults.take(part)
         if fault is not None:
             if fault.kind in _FAULT_ERRORS:
@@ -325,8 +357,11 @@ class S3Gateway:
             current = self.store.asset(asset.id)
             if current is None or current.status not in OPEN_STATES:
                 raise PartRefused(
-                    404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the"
-                    " upload may have been aborted or completed.", UploadId=asset.upload_id,
+                    404,
+                    "NoSuchUpload",
+                    "The specified upload does not exist. The upload ID may be invalid, or the"
+                    " upload may have been aborted or completed.",
+                    UploadId=asset.upload_id,
                 )
             self._inflight[asset.id] = self._inflight.get(asset.id, 0) + 1
         try:
@@ -336,8 +371,10 @@ class S3Gateway:
                 self._inflight[asset.id] -= 1
         self.store.record_part(asset.id, part, int(environ["CONTENT_LENGTH"]), etag)
         self._maybe_complete(asset)
-        start_response("200 OK", [("ETag", f'"{etag}"'), ("Content-Length", "0"),
-                                  ("x-amz-request-id", uuid.uuid4().hex[:16].upper())])
+        start_response(
+            "200 OK",
+            [("ETag", f'"{etag}"'), ("Content-Length", "0"), ("x-amz-request-id", uuid.uuid4().hex[:16].upper())],
+        )
         return [b""]
 
     def _store_part(self, environ: dict[str, Any], asset: Asset, part: int) -> str:
@@ -391,11 +428,13 @@ class S3Gateway:
             elif current.status == "created":
                 self.store.set_asset_state(asset.id, "uploading")
 
-    def _refuse(self, environ: dict[str, Any], start_response: StartResponse,
-                refusal: PartRefused) -> Iterable[bytes]:
+    def _refuse(self, environ: dict[str, Any], start_response: StartResponse, refusal: PartRefused) -> Iterable[bytes]:
         _drain(environ, DRAIN_LIMIT)  # werkzeug closes the connection after every answer, drained or not
-        headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(refusal.body))),
-                   ("x-amz-request-id", uuid.uuid4().hex[:16].upper())]
+        headers = [
+            ("Content-Type", "application/xml"),
+            ("Content-Length", str(len(refusal.body))),
+            ("x-amz-request-id", uuid.uuid4().hex[:16].upper()),
+        ]
         start_response(f"{refusal.status} {_REASONS.get(refusal.status, 'Error')}", headers)
         return [refusal.body]
 
@@ -412,8 +451,15 @@ class S3Gateway:
         raise ConnectionAbortedError("fault injected: connection dropped")
 
 
-_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-            411: "Length Required", 500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def _drain(environ: dict[str, Any], limit: int | None, *, exact: bool = False) -> bool:
@@ -470,8 +516,7 @@ class Assembler:
     last smaller than 5 MiB (S3's ``EntityTooSmall``), marks the asset ``failed`` with the reason.
     """
 
-    def __init__(self, store: Store, backend: Any, bucket: str,
-                 on_done: Callable[[str], None] | None = None) -> None:
+    def __init__(self, store: Store, backend: Any, bucket: str, on_done: Callable[[str], None] | None = None) -> None:
         self.store, self.backend, self.bucket = store, backend, bucket
         self.on_done = on_done
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -508,8 +553,10 @@ class Assembler:
         error = None
         for number, key in enumerate(keys[:-1], start=1):
             if key.contentsize < MIN_PART_SIZE:
-                error = (f"EntityTooSmall: part {number} has {key.contentsize} bytes; every part but the last must"
-                         f" have at least {MIN_PART_SIZE}")
+                error = (
+                    f"EntityTooSmall: part {number} has {key.contentsize} bytes; every part but the last must"
+                    f" have at least {MIN_PART_SIZE}"
+                )
                 break
         total = sum(key.contentsize for key in keys)
         if error is None and total != asset.filesize:

@@ -69,9 +69,19 @@ class Sandbox:
         Asset creations allowed per second and device (Frame.io: 5); tests that create many raise it.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | os.PathLike[str] | None = None,
-                 *, url_ttl: int = 86400, token_ttl: int = 28800, refresh_ttl: int = 14 * 86400,
-                 poll_interval: int = 5, code_ttl: int = 120, create_rate: int = 5) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        url_ttl: int = 86400,
+        token_ttl: int = 28800,
+        refresh_ttl: int = 14 * 86400,
+        poll_interval: int = 5,
+        code_ttl: int = 120,
+        create_rate: int = 5,
+    ) -> None:
         if not 1 <= code_ttl <= 120:
             raise ValueError("code_ttl must be between 1 and 120 seconds")
         self.host, self._port = host, port
@@ -110,8 +120,9 @@ class Sandbox:
             self._backend.create_bucket(bucket, "us-east-1")
         self.assembler = Assembler(self.store, self._backend, bucket)
         self._recover()
-        gateway = S3Gateway(store=self.store, signer=self.signer, bucket=bucket, faults=self.faults,
-                            assembler=self.assembler)
+        gateway = S3Gateway(
+            store=self.store, signer=self.signer, bucket=bucket, faults=self.faults, assembler=self.assembler
+        )
         api = create_app(self)
         prefix = f"/{bucket}/"
 
@@ -133,15 +144,23 @@ class Sandbox:
             self.store.close()
             raise
         self._listener = listener
-        self._server = make_server(self.host, listener.getsockname()[1], app, threaded=True, fd=listener.fileno(),
-                                   request_handler=_RequestHandler)
+        self._server = make_server(
+            self.host,
+            listener.getsockname()[1],
+            app,
+            threaded=True,
+            fd=listener.fileno(),
+            request_handler=_RequestHandler,
+        )
         self._server.daemon_threads = True
         self.port = int(listener.getsockname()[1])
         self.device = self.store.ensure_device(DEFAULT_CLIENT_ID, DEFAULT_DEVICE_NAME, DEFAULT_PROJECT)
         self.access_token, self.refresh_token = self.store.issue_tokens(
-            self.device.id, "asset_create offline", self.token_ttl, self.refresh_ttl)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="c2c-sandbox", daemon=True)
+            self.device.id, "asset_create offline", self.token_ttl, self.refresh_ttl
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="c2c-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -163,8 +182,9 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def __repr__(self) -> str:
@@ -193,7 +213,8 @@ class Sandbox:
         from moto.utilities.utils import CaseInsensitiveDict
 
         multipart = self._backend.create_multipart_upload(
-            self.bucket, key, CaseInsensitiveDict({"Content-Type": filetype}), "STANDARD", {}, None, None, None)
+            self.bucket, key, CaseInsensitiveDict({"Content-Type": filetype}), "STANDARD", {}, None, None, None
+        )
         if upload_id is not None:  # keep the id the upload URLs were signed with
             bucket = self._backend.get_bucket(self.bucket)
             del bucket.multiparts[multipart.id]
@@ -202,25 +223,54 @@ class Sandbox:
         return str(multipart.id)
 
     # -- what the API calls -----------------------------------------------------------------------------
-    def new_asset(self, device: Device, *, name: str, filetype: str, filesize: int, offset: int, channel: int,
-                  parts: int, file_created_at: float) -> tuple[Asset, list[str]]:
+    def new_asset(
+        self,
+        device: Device,
+        *,
+        name: str,
+        filetype: str,
+        filesize: int,
+        offset: int,
+        channel: int,
+        parts: int,
+        file_created_at: float,
+    ) -> tuple[Asset, list[str]]:
         asset_id = str(uuid.uuid4())
         key = f"parts/{asset_id}/original"
         upload_id = self._open_multipart(key, filetype)
         day = time.strftime("%Y_%m_%d", time.gmtime(file_created_at))
         parent = uuid.uuid5(FOLDER_NAMESPACE, f"{device.id}/{day}/{category(filetype)}")
-        asset = Asset(asset_id, device.id, device.project_id, str(parent), name, filetype, filesize, offset,
-                      channel, parts, upload_id, key, "created", time.time(), file_created_at, None, None, None)
+        asset = Asset(
+            asset_id,
+            device.id,
+            device.project_id,
+            str(parent),
+            name,
+            filetype,
+            filesize,
+            offset,
+            channel,
+            parts,
+            upload_id,
+            key,
+            "created",
+            time.time(),
+            file_created_at,
+            None,
+            None,
+            None,
+        )
         self.store.add_asset(asset)
-        urls = [self.signer.presign(self.api_url, self.bucket, key, upload_id, n, filetype, self.url_ttl)
-                for n in range(1, parts + 1)]
+        urls = [
+            self.signer.presign(self.api_url, self.bucket, key, upload_id, n, filetype, self.url_ttl)
+            for n in range(1, parts + 1)
+        ]
         return asset, urls
 
     def paused_channels(self, device_id: str, when: float | None = None) -> set[int | None]:
         """Channels paused at ``when`` (now by default); None in the set means the whole device."""
         when = time.time() if when is None else when
-        return {p.channel for p in self.store.pauses(device_id)
-                if p.start <= when and (p.end is None or when < p.end)}
+        return {p.channel for p in self.store.pauses(device_id) if p.start <= when and (p.end is None or when < p.end)}
 
     def is_paused(self, device_id: str, channel: int, when: float) -> bool:
         paused = self.paused_channels(device_id, when)
@@ -246,8 +296,14 @@ class Sandbox:
             raise ValueError(f"no device with id {device_id}")
         return device_id
 
-    def pause(self, channel: int | None = None, *, device_id: str | None = None, start: float | None = None,
-              end: float | None = None) -> None:
+    def pause(
+        self,
+        channel: int | None = None,
+        *,
+        device_id: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> None:
         """Pause a device (or one channel) from ``start`` (now) until resumed or ``end``."""
         device = self._device_id(device_id)
         self.store.pause(device, channel, time.time() if start is None else start, end)
@@ -306,13 +362,22 @@ class Sandbox:
         device = self.store.device(asset.device_id)
         received = {p.part_number: p for p in self.store.parts(asset_id)}
         return {
-            "id": asset.id, "name": asset.name, "filetype": asset.filetype, "filesize": asset.filesize,
-            "status": asset.status, "error": asset.error, "sha256": asset.sha256, "offset": asset.offset,
-            "channel": asset.channel, "inserted_at": iso(asset.inserted_at),
+            "id": asset.id,
+            "name": asset.name,
+            "filetype": asset.filetype,
+            "filesize": asset.filesize,
+            "status": asset.status,
+            "error": asset.error,
+            "sha256": asset.sha256,
+            "offset": asset.offset,
+            "channel": asset.channel,
+            "inserted_at": iso(asset.inserted_at),
             "upload_completed_at": iso(asset.upload_completed_at),
             "path": folder_path(asset, device) if device else [asset.name],
-            "parts": [{"number": n, "received": n in received, "size": received[n].size if n in received else None}
-                      for n in range(1, asset.parts + 1)],
+            "parts": [
+                {"number": n, "received": n in received, "size": received[n].size if n in received else None}
+                for n in range(1, asset.parts + 1)
+            ],
             "original": f"/sandbox/assets/{asset.id}/original" if asset.status == "complete" else None,
         }
 
@@ -327,20 +392,37 @@ class Sandbox:
             _, day, cat, dev, _ = folder_path(asset, device)
             detail = self.asset_detail(asset.id)
             days.setdefault(day, {}).setdefault(cat, {}).setdefault(dev, []).append(detail or {})
-        return [{"day": day, "categories": [{"name": cat, "devices": [{"name": dev, "assets": assets}
-                                                                     for dev, assets in sorted(devs.items())]}
-                                            for cat, devs in sorted(cats.items())]}
-                for day, cats in sorted(days.items(), reverse=True)]
+        return [
+            {
+                "day": day,
+                "categories": [
+                    {"name": cat, "devices": [{"name": dev, "assets": assets} for dev, assets in sorted(devs.items())]}
+                    for cat, devs in sorted(cats.items())
+                ],
+            }
+            for day, cats in sorted(days.items(), reverse=True)
+        ]
 
     def state(self) -> dict[str, Any]:
         devices = []
         for device in self.store.devices():
             paused = self.paused_channels(device.id)
-            devices.append({"id": device.id, "name": device.name, "client_id": device.client_id,
-                            "project": device.project_name, "status": "paused" if None in paused else "online",
-                            "paused_channels": sorted(c for c in paused if c is not None)})
-        return {"devices": devices, "tree": self.tree(), "pending_pairings": len(self.store.pending_codes()),
-                "url_ttl": self.url_ttl}
+            devices.append(
+                {
+                    "id": device.id,
+                    "name": device.name,
+                    "client_id": device.client_id,
+                    "project": device.project_name,
+                    "status": "paused" if None in paused else "online",
+                    "paused_channels": sorted(c for c in paused if c is not None),
+                }
+            )
+        return {
+            "devices": devices,
+            "tree": self.tree(),
+            "pending_pairings": len(self.store.pending_codes()),
+            "url_ttl": self.url_ttl,
+        }
 
 
 def _moto() -> Any:
@@ -363,8 +445,12 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Frame.io C2C sandbox on loopback.")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="state and originals (default $C2C_SANDBOX_DIR or ~/.local/share/c2c-sandbox)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="state and originals (default $C2C_SANDBOX_DIR or ~/.local/share/c2c-sandbox)",
+    )
     parser.add_argument("--url-ttl", type=int, default=86400, help="upload URL lifetime in seconds")
     parser.add_argument("--token-ttl", type=int, default=28800, help="access token lifetime in seconds")
     parser.add_argument("--poll-interval", type=int, default=5, help="pairing poll interval in seconds")
@@ -372,8 +458,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 
 
 def _sandbox_from(args: argparse.Namespace) -> Sandbox:
-    return Sandbox(args.host, args.port, args.data_dir or default_data_dir(), url_ttl=args.url_ttl,
-                   token_ttl=args.token_ttl, poll_interval=args.poll_interval)
+    return Sandbox(
+        args.host,
+        args.port,
+        args.data_dir or default_data_dir(),
+        url_ttl=args.url_ttl,
+        token_ttl=args.token_ttl,
+        poll_interval=args.poll_interval,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -409,11 +501,24 @@ def lab_main(argv: list[str] | None = None) -> int:
     args, lab_args = parser.parse_known_args(argv)
     sb = _sandbox_from(args)
     sb.start()
-    env = dict(os.environ, C2C_API_URL=sb.api_url, C2C_ACCESS_TOKEN=sb.access_token,
-               C2C_SANDBOX_URL=sb.api_url, C2C_CLIENT_ID="SN-000123", C2C_CLIENT_SECRET=sb.client_secret)
+    env = dict(
+        os.environ,
+        C2C_API_URL=sb.api_url,
+        C2C_ACCESS_TOKEN=sb.access_token,
+        C2C_SANDBOX_URL=sb.api_url,
+        C2C_CLIENT_ID="SN-000123",
+        C2C_CLIENT_SECRET=sb.client_secret,
+    )
     print(f"sandbox: {sb.api_url}/  (data: {sb.data_dir})", flush=True)
-    command = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={args.notebooks}", "--ip=127.0.0.1",
-               f"--port={args.lab_port}", *lab_args]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--notebook-dir={args.notebooks}",
+        "--ip=127.0.0.1",
+        f"--port={args.lab_port}",
+        *lab_args,
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in lab_args:
         command.append("--allow-root")
     try:

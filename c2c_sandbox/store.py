@@ -231,9 +231,7 @@ class Store:
         self._exec("UPDATE devices SET last_seen = ? WHERE id = ?", time.time(), device_id)
 
     # -- pairing codes ------------------------------------------------------------------------------
-    def add_device_code(
-        self, client_id: str, name: str, scope: str, ttl: float, interval: float
-    ) -> tuple[str, str]:
+    def add_device_code(self, client_id: str, name: str, scope: str, ttl: float, interval: float) -> tuple[str, str]:
         """A new (device_code, user_code) pair; the user code is six digits, unique among live codes."""
         device_code = secrets.token_urlsafe(32)
         now = time.time()
@@ -278,15 +276,11 @@ class Store:
         self._exec("UPDATE device_codes SET device_id = ? WHERE code_hash = ?", device_id, code_hash)
 
     def record_poll(self, code_hash: str, when: float, interval: float) -> None:
-        self._exec(
-            "UPDATE device_codes SET last_poll = ?, interval = ? WHERE code_hash = ?", when, interval, code_hash
-        )
+        self._exec("UPDATE device_codes SET last_poll = ?, interval = ? WHERE code_hash = ?", when, interval, code_hash)
 
     def consume_code(self, code_hash: str) -> bool:
         """Mark a code used; False when another poll consumed it first."""
-        return self._exec(
-            "UPDATE device_codes SET consumed = 1 WHERE code_hash = ? AND consumed = 0", code_hash
-        ) == 1
+        return self._exec("UPDATE device_codes SET consumed = 1 WHERE code_hash = ? AND consumed = 0", code_hash) == 1
 
     # -- tokens -------------------------------------------------------------------------------------
     def issue_tokens(
@@ -309,16 +303,24 @@ class Store:
         if row is None:
             return None
         return Token(
-            row["kind"], row["device_id"], row["grant_id"], row["scope"], row["expires_at"],
-            bool(row["revoked"]), bool(row["used"]),
+            row["kind"],
+            row["device_id"],
+            row["grant_id"],
+            row["scope"],
+            row["expires_at"],
+            bool(row["revoked"]),
+            bool(row["used"]),
         )
 
     def use_refresh_token(self, token: str) -> bool:
         """Spend a refresh token (single use); False when it was already spent or revoked."""
-        return self._exec(
-            "UPDATE tokens SET used = 1 WHERE token_hash = ? AND kind = 'refresh' AND used = 0 AND revoked = 0",
-            digest(token),
-        ) == 1
+        return (
+            self._exec(
+                "UPDATE tokens SET used = 1 WHERE token_hash = ? AND kind = 'refresh' AND used = 0 AND revoked = 0",
+                digest(token),
+            )
+            == 1
+        )
 
     def revoke(self, token: str) -> None:
         """Revoke a token; revoking a refresh token also revokes every token of its grant (RFC 7009)."""
@@ -337,10 +339,24 @@ class Store:
     def add_asset(self, asset: Asset) -> None:
         self._exec(
             "INSERT INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            asset.id, asset.device_id, asset.project_id, asset.parent_id, asset.name, asset.filetype,
-            asset.filesize, asset.offset, asset.channel, asset.parts, asset.upload_id, asset.s3_key,
-            asset.status, asset.inserted_at, asset.file_created_at, asset.upload_completed_at,
-            asset.sha256, asset.error,
+            asset.id,
+            asset.device_id,
+            asset.project_id,
+            asset.parent_id,
+            asset.name,
+            asset.filetype,
+            asset.filesize,
+            asset.offset,
+            asset.channel,
+            asset.parts,
+            asset.upload_id,
+            asset.s3_key,
+            asset.status,
+            asset.inserted_at,
+            asset.file_created_at,
+            asset.upload_completed_at,
+            asset.sha256,
+            asset.error,
         )
 
     def asset(self, asset_id: str) -> Asset | None:
@@ -406,7 +422,7 @@ class Store:
         self._exec("DELETE FROM pauses")
 
     def pauses(self, device_id: str) -> list[Pause]:
-        rows = self._all('SELECT * FROM pauses WHERE device_id = ? ORDER BY start', device_id)
+        rows = self._all("SELECT * FROM pauses WHERE device_id = ? ORDER BY start", device_id)
         return [Pause(**r) for r in rows]
 
 

@@ -16,7 +16,11 @@ def test_quick_run_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--scale", "6MiB,12MiB", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stdout.splitlines() if line.startswith("|")]
@@ -37,4 +41,6 @@ def test_quick_run_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
         assert row["mbps"] > 0 and row["client_rss_mb"] > 0, row
         assert (row["server_rss_mb"] or 0) > 0 or row["server"] == "sink", row
     assert {(r["server"], r["target"] != "") for r in rows if r["way"] == "upload_file"} >= {
-        ("sandbox", True), ("sink", True)}
+        ("sandbox", True),
+        ("sink", True),
+    }

@@ -108,9 +108,7 @@ def encoded_size(clip: Path) -> int:
 
 
 @pytest.fixture
-def fake_encoder(
-    clip: Path, encoded_size: int, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., None]:
+def fake_encoder(clip: Path, encoded_size: int, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Replace ffmpeg with a stand-in; ``fake_encoder()`` writes the real unpadded clip, or other bytes."""
 
     def install(*, payload: str = "-", size: int = encoded_size, delay: float = 0.0) -> None:
@@ -335,7 +333,9 @@ def test_concurrent_processes_all_get_a_correct_file_and_encode_once(
     children = [
         subprocess.Popen(
             [sys.executable, "-c", CHILD, FAKE_FFMPEG, str(clip), str(encoded_size), target, str(cache)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for target in targets
     ]

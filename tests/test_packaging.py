@@ -31,7 +31,7 @@ def pyproject_requirements() -> dict[str, str]:
 def environment_requirements() -> dict[str, str]:
     found: dict[str, str] = {}
     text = (ROOT / "environment.yml").read_text()
-    dependencies = text[text.index("dependencies:"):]
+    dependencies = text[text.index("dependencies:") :]
     for line in dependencies.splitlines():
         item = re.match(r"^\s+-\s+([^#]+?)\s*(#.*)?$", line)
         if not item or item.group(1) in ("pip", "pip:", "-e .[test]") or item.group(1).startswith("python="):

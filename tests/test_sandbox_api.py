@@ -14,14 +14,21 @@ MiB = 1024 * 1024
 CLIP = 21_136_250
 NOT_AUTHORIZED = {
     "code": 401,
-    "errors": [{"code": 401, "detail": "You are not allowed to access that resource", "status": 401,
-                "title": "Not Authorized"}],
+    "errors": [
+        {"code": 401, "detail": "You are not allowed to access that resource", "status": 401, "title": "Not Authorized"}
+    ],
     "message": "Not Authorized",
 }
 CHANNEL_PAUSED = {
     "code": 409,
-    "errors": [{"code": 409, "detail": "The channel you're uploading from is currently paused.", "status": 409,
-                "title": "Channel Paused"}],
+    "errors": [
+        {
+            "code": 409,
+            "detail": "The channel you're uploading from is currently paused.",
+            "status": 409,
+            "title": "Channel Paused",
+        }
+    ],
     "message": "Channel Paused",
 }
 
@@ -32,8 +39,9 @@ def auth(token: str) -> dict[str, str]:
 
 def create(sb: Sandbox, token: str | None = None, **body: Any) -> requests.Response:
     fields = {"name": "C2C_TEST_CLIP.mp4", "filetype": "video/mp4", "filesize": CLIP, "offset": 10, **body}
-    return requests.post(f"{sb.api_url}/v2/devices/assets", json=fields, headers=auth(token or sb.access_token),
-                         timeout=10)
+    return requests.post(
+        f"{sb.api_url}/v2/devices/assets", json=fields, headers=auth(token or sb.access_token), timeout=10
+    )
 
 
 def assert_detailed(response: requests.Response, status: int, title: str | None = None) -> dict[str, Any]:
@@ -51,13 +59,22 @@ def assert_detailed(response: requests.Response, status: int, title: str | None 
 
 def pair(sb: Sandbox, client_id: str, **extra: str) -> dict[str, Any]:
     """The whole device-code flow: code, approval as a person would, poll until the token comes."""
-    code = requests.post(f"{sb.api_url}/v2/auth/device/code", timeout=10, data={
-        "client_id": client_id, "client_secret": sb.client_secret, "scope": "asset_create offline", **extra})
+    code = requests.post(
+        f"{sb.api_url}/v2/auth/device/code",
+        timeout=10,
+        data={"client_id": client_id, "client_secret": sb.client_secret, "scope": "asset_create offline", **extra},
+    )
     assert code.status_code == 200, code.text
     sb.approve(code.json()["user_code"])
-    tokens = requests.post(f"{sb.api_url}/v2/auth/token", timeout=10, data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": client_id,
-        "device_code": code.json()["device_code"]})
+    tokens = requests.post(
+        f"{sb.api_url}/v2/auth/token",
+        timeout=10,
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": client_id,
+            "device_code": code.json()["device_code"],
+        },
+    )
     assert tokens.status_code == 200, tokens.text
     return tokens.json()
 
@@ -81,8 +98,7 @@ def test_me_describes_the_paired_device(sandbox: Sandbox) -> None:
 
 
 def test_heartbeat_is_204(sandbox: Sandbox) -> None:
-    response = requests.post(f"{sandbox.api_url}/v2/devices/heartbeat", headers=auth(sandbox.access_token),
-                             timeout=5)
+    response = requests.post(f"{sandbox.api_url}/v2/devices/heartbeat", headers=auth(sandbox.access_token), timeout=5)
     assert response.status_code == 204 and response.content == b""
 
 
@@ -108,8 +124,11 @@ def test_expired_and_revoked_tokens_get_401(sandbox: Sandbox) -> None:
     assert_detailed(requests.get(me, headers=auth(tokens["access_token"]), timeout=5), 401)
 
     fresh = pair(sandbox, "test-revoke-01")
-    revoke = requests.post(f"{sandbox.api_url}/v2/auth/revoke", timeout=5, data={
-        "client_id": "test-revoke-01", "client_secret": sandbox.client_secret, "token": fresh["access_token"]})
+    revoke = requests.post(
+        f"{sandbox.api_url}/v2/auth/revoke",
+        timeout=5,
+        data={"client_id": "test-revoke-01", "client_secret": sandbox.client_secret, "token": fresh["access_token"]},
+    )
     assert revoke.status_code == 200
     assert_detailed(requests.get(me, headers=auth(fresh["access_token"]), timeout=5), 401)
 
@@ -124,8 +143,11 @@ def test_token_lifetime_is_configurable(tmp_path) -> None:
 
 # -- pairing ------------------------------------------------------------------------------------------------
 def test_device_code_response(sandbox: Sandbox) -> None:
-    response = requests.post(f"{sandbox.api_url}/v2/auth/device/code", timeout=5, data={
-        "client_id": "SN-123456", "client_secret": sandbox.client_secret, "scope": "asset_create offline"})
+    response = requests.post(
+        f"{sandbox.api_url}/v2/auth/device/code",
+        timeout=5,
+        data={"client_id": "SN-123456", "client_secret": sandbox.client_secret, "scope": "asset_create offline"},
+    )
     body = response.json()
     assert response.status_code == 200
     assert set(body) == {"device_code", "user_code", "expires_in", "interval", "name"}
@@ -135,21 +157,30 @@ def test_device_code_response(sandbox: Sandbox) -> None:
 
 def test_device_code_accepts_multipart_form_and_platypus_header(sandbox: Sandbox) -> None:
     response = requests.post(
-        f"{sandbox.api_url}/v2/auth/device/code", timeout=5, headers={"x-client-platypus-enabled": "true"},
-        files={"client_id": (None, "SN-multipart"), "client_secret": (None, sandbox.client_secret),
-               "scope": (None, "asset_create offline")})
+        f"{sandbox.api_url}/v2/auth/device/code",
+        timeout=5,
+        headers={"x-client-platypus-enabled": "true"},
+        files={
+            "client_id": (None, "SN-multipart"),
+            "client_secret": (None, sandbox.client_secret),
+            "scope": (None, "asset_create offline"),
+        },
+    )
     body = response.json()
     assert response.status_code == 200
     assert body["verification_uri"] == f"{sandbox.api_url}/pair"
     assert body["verification_uri_complete"] == f"{sandbox.api_url}/pair?code={body['user_code']}"
 
 
-@pytest.mark.parametrize(("data", "error"), [
-    ({"client_id": "x", "client_secret": "wrong"}, "invalid_client"),
-    ({"client_id": "x"}, "invalid_client"),
-    ({"client_secret": "<secret>"}, "invalid_request"),
-    ({"client_id": "x", "client_secret": "<secret>", "scope": "admin"}, "invalid_scope"),
-])
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"client_id": "x", "client_secret": "wrong"}, "invalid_client"),
+        ({"client_id": "x"}, "invalid_client"),
+        ({"client_secret": "<secret>"}, "invalid_request"),
+        ({"client_id": "x", "client_secret": "<secret>", "scope": "admin"}, "invalid_scope"),
+    ],
+)
 def test_device_code_refusals(sandbox: Sandbox, data: dict[str, str], error: str) -> None:
     data = {k: (sandbox.client_secret if v == "<secret>" else v) for k, v in data.items()}
     response = requests.post(f"{sandbox.api_url}/v2/auth/device/code", data=data, timeout=5)
@@ -158,10 +189,14 @@ def test_device_code_refusals(sandbox: Sandbox, data: dict[str, str], error: str
 
 def test_pairing_poll_pending_slow_down_then_token(sandbox: Sandbox) -> None:
     base = sandbox.api_url
-    code = requests.post(f"{base}/v2/auth/device/code", timeout=5, data={
-        "client_id": "SN-poll", "client_secret": sandbox.client_secret}).json()
-    poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "SN-poll",
-            "device_code": code["device_code"]}
+    code = requests.post(
+        f"{base}/v2/auth/device/code", timeout=5, data={"client_id": "SN-poll", "client_secret": sandbox.client_secret}
+    ).json()
+    poll = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "client_id": "SN-poll",
+        "device_code": code["device_code"],
+    }
     first = requests.post(f"{base}/v2/auth/token", data=poll, timeout=5)
     assert first.status_code == 400 and first.json() == {"error": "authorization_pending"}
     too_fast = requests.post(f"{base}/v2/auth/token", data=poll, timeout=5)
@@ -182,26 +217,47 @@ def test_pairing_poll_pending_slow_down_then_token(sandbox: Sandbox) -> None:
 
 def test_pairing_code_expires(tmp_path) -> None:
     with Sandbox(data_dir=tmp_path, code_ttl=1, poll_interval=0) as sb:
-        code = requests.post(f"{sb.api_url}/v2/auth/device/code", timeout=5, data={
-            "client_id": "SN-late", "client_secret": sb.client_secret}).json()
+        code = requests.post(
+            f"{sb.api_url}/v2/auth/device/code",
+            timeout=5,
+            data={"client_id": "SN-late", "client_secret": sb.client_secret},
+        ).json()
         assert code["expires_in"] == 1
         time.sleep(1.1)
-        response = requests.post(f"{sb.api_url}/v2/auth/token", timeout=5, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "SN-late",
-            "device_code": code["device_code"]})
+        response = requests.post(
+            f"{sb.api_url}/v2/auth/token",
+            timeout=5,
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "client_id": "SN-late",
+                "device_code": code["device_code"],
+            },
+        )
         assert response.status_code == 400 and response.json() == {"error": "expired_token"}
         with pytest.raises(ValueError, match="no pending pairing"):
             sb.approve(code["user_code"])
 
 
-@pytest.mark.parametrize(("data", "error"), [
-    ({}, "invalid_request"),
-    ({"grant_type": "password"}, "unsupported_grant_type"),
-    ({"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "x", "device_code": "nope"},
-     "invalid_grant"),
-    ({"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "x", "device_code": "nope",
-      "client_secret": "wrong"}, "invalid_client"),
-])
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({}, "invalid_request"),
+        ({"grant_type": "password"}, "unsupported_grant_type"),
+        (
+            {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "x", "device_code": "nope"},
+            "invalid_grant",
+        ),
+        (
+            {
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "client_id": "x",
+                "device_code": "nope",
+                "client_secret": "wrong",
+            },
+            "invalid_client",
+        ),
+    ],
+)
 def test_token_refusals(sandbox: Sandbox, data: dict[str, str], error: str) -> None:
     response = requests.post(f"{sandbox.api_url}/v2/auth/token", data=data, timeout=5)
     assert response.status_code == 400 and response.json()["error"] == error
@@ -215,8 +271,12 @@ def test_approve_refuses_malformed_codes(sandbox: Sandbox, code: str) -> None:
 
 def test_refresh_tokens_rotate_and_are_single_use(sandbox: Sandbox) -> None:
     tokens = pair(sandbox, "SN-refresh")
-    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": "SN-refresh",
-               "client_secret": sandbox.client_secret}
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": "SN-refresh",
+        "client_secret": sandbox.client_secret,
+    }
     renewed = requests.post(f"{sandbox.api_url}/v2/auth/token", data=refresh, timeout=5)
     assert renewed.status_code == 200
     new = renewed.json()
@@ -227,39 +287,63 @@ def test_refresh_tokens_rotate_and_are_single_use(sandbox: Sandbox) -> None:
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_request"
     wrong_secret = dict(refresh, refresh_token=new["refresh_token"], client_secret="nope")
     assert requests.post(f"{sandbox.api_url}/v2/auth/token", data=wrong_secret, timeout=5).json() == {
-        "error": "invalid_client"}
+        "error": "invalid_client"
+    }
     other_device = dict(refresh, refresh_token=new["refresh_token"], client_id="someone-else")
     assert requests.post(f"{sandbox.api_url}/v2/auth/token", data=other_device, timeout=5).json() == {
-        "error": "invalid_grant"}
+        "error": "invalid_grant"
+    }
 
 
 def test_revoking_a_refresh_token_revokes_its_grant(sandbox: Sandbox) -> None:
     tokens = pair(sandbox, "SN-revoke-grant")
-    requests.post(f"{sandbox.api_url}/v2/auth/revoke", timeout=5, data={
-        "client_id": "SN-revoke-grant", "client_secret": sandbox.client_secret, "token": tokens["refresh_token"]})
+    requests.post(
+        f"{sandbox.api_url}/v2/auth/revoke",
+        timeout=5,
+        data={"client_id": "SN-revoke-grant", "client_secret": sandbox.client_secret, "token": tokens["refresh_token"]},
+    )
     me = requests.get(f"{sandbox.api_url}/v2/devices/me", headers=auth(tokens["access_token"]), timeout=5)
     assert me.status_code == 401
-    refresh = requests.post(f"{sandbox.api_url}/v2/auth/token", timeout=5, data={
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": "SN-revoke-grant",
-        "client_secret": sandbox.client_secret})
+    refresh = requests.post(
+        f"{sandbox.api_url}/v2/auth/token",
+        timeout=5,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": "SN-revoke-grant",
+            "client_secret": sandbox.client_secret,
+        },
+    )
     assert refresh.json()["error"] == "invalid_request"
 
 
 def test_revoke_needs_client_credentials(sandbox: Sandbox) -> None:
-    response = requests.post(f"{sandbox.api_url}/v2/auth/revoke", timeout=5,
-                             data={"client_id": "x", "client_secret": "wrong", "token": sandbox.access_token})
+    response = requests.post(
+        f"{sandbox.api_url}/v2/auth/revoke",
+        timeout=5,
+        data={"client_id": "x", "client_secret": "wrong", "token": sandbox.access_token},
+    )
     assert response.status_code == 400 and response.json() == {"error": "invalid_client"}
     me = requests.get(f"{sandbox.api_url}/v2/devices/me", headers=auth(sandbox.access_token), timeout=5)
     assert me.status_code == 200
 
 
 def test_a_token_without_asset_create_gets_403(sandbox: Sandbox) -> None:
-    code = requests.post(f"{sandbox.api_url}/v2/auth/device/code", timeout=5, data={
-        "client_id": "SN-offline-only", "client_secret": sandbox.client_secret, "scope": "offline"}).json()
+    code = requests.post(
+        f"{sandbox.api_url}/v2/auth/device/code",
+        timeout=5,
+        data={"client_id": "SN-offline-only", "client_secret": sandbox.client_secret, "scope": "offline"},
+    ).json()
     sandbox.approve(code["user_code"])
-    tokens = requests.post(f"{sandbox.api_url}/v2/auth/token", timeout=5, data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "SN-offline-only",
-        "device_code": code["device_code"]}).json()
+    tokens = requests.post(
+        f"{sandbox.api_url}/v2/auth/token",
+        timeout=5,
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": "SN-offline-only",
+            "device_code": code["device_code"],
+        },
+    ).json()
     assert_detailed(create(sandbox, tokens["access_token"]), 403)
 
 
@@ -282,24 +366,47 @@ def test_create_asset_as_the_guide_does(sandbox: Sandbox) -> None:
 
 
 def test_the_legacy_path_behaves_the_same(sandbox: Sandbox) -> None:
-    response = requests.post(f"{sandbox.api_url}/v2/assets", headers=auth(sandbox.access_token), timeout=5,
-                             json={"name": "a.mp4", "filetype": "video/mp4", "filesize": CLIP, "offset": 0})
+    response = requests.post(
+        f"{sandbox.api_url}/v2/assets",
+        headers=auth(sandbox.access_token),
+        timeout=5,
+        json={"name": "a.mp4", "filetype": "video/mp4", "filesize": CLIP, "offset": 0},
+    )
     assert response.status_code == 200 and len(response.json()["upload_urls"]) == 2
 
 
 def test_form_encoding_and_numbers_as_strings(sandbox: Sandbox) -> None:
-    response = requests.post(f"{sandbox.api_url}/v2/devices/assets", headers=auth(sandbox.access_token), timeout=5,
-                             data={"name": "form.mp4", "filetype": "video/mp4", "filesize": str(CLIP),
-                                   "offset": "10", "parts": "3", "channel": "0"})
+    response = requests.post(
+        f"{sandbox.api_url}/v2/devices/assets",
+        headers=auth(sandbox.access_token),
+        timeout=5,
+        data={
+            "name": "form.mp4",
+            "filetype": "video/mp4",
+            "filesize": str(CLIP),
+            "offset": "10",
+            "parts": "3",
+            "channel": "0",
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.json()["filesize"] == CLIP and len(response.json()["upload_urls"]) == 3
     as_strings = create(sandbox, filesize=str(CLIP), offset="10")
     assert as_strings.status_code == 200 and as_strings.json()["filesize"] == CLIP
 
 
-@pytest.mark.parametrize(("filesize", "urls"), [
-    (1, 1), (5 * MiB, 1), (20 * MiB, 1), (20 * MiB + 1, 2), (CLIP, 2), (50_645_990, 3), (1024 * MiB, 52),
-])
+@pytest.mark.parametrize(
+    ("filesize", "urls"),
+    [
+        (1, 1),
+        (5 * MiB, 1),
+        (20 * MiB, 1),
+        (20 * MiB + 1, 2),
+        (CLIP, 2),
+        (50_645_990, 3),
+        (1024 * MiB, 52),
+    ],
+)
 def test_default_part_count(sandbox: Sandbox, filesize: int, urls: int) -> None:
     response = create(sandbox, filesize=filesize)
     assert response.status_code == 200 and len(response.json()["upload_urls"]) == urls
@@ -311,37 +418,41 @@ def test_parts_is_honoured_within_s3_limits(sandbox: Sandbox, filesize: int, par
     assert response.status_code == 200 and len(response.json()["upload_urls"]) == parts
 
 
-@pytest.mark.parametrize(("field", "value", "detail"), [
-    ("parts", 0, "between 1 and 10000"),
-    ("parts", 10_001, "between 1 and 10000"),
-    ("parts", 5, "at least 5242880 bytes"),  # 21 MB in 5 parts: 4.2 MB parts
-    ("parts", "many", "integer"),
-    ("parts", 2.5, "whole number"),
-    ("filesize", 0, "between 1"),
-    ("filesize", -5, "between 1"),
-    ("filesize", "21e6", "integer"),
-    ("filesize", True, "boolean"),
-    ("filesize", None, "filesize is required"),
-    ("filesize", 6 * 1024**4, "between 1"),
-    ("offset", -1, "between 0"),
-    ("channel", -1, "between 0"),
-    ("name", "", "name is required"),
-    ("name", None, "name is required"),
-    ("name", 42, "name must be a string"),
-    ("name", "x" * 300, "at most 255"),
-    ("name", "bad\nname", "printable"),
-    ("filetype", "mp4", "MIME type"),
-    ("filetype", "", "filetype is required"),
-    ("filetype", ["video/mp4"], "filetype must be a string"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "detail"),
+    [
+        ("parts", 0, "between 1 and 10000"),
+        ("parts", 10_001, "between 1 and 10000"),
+        ("parts", 5, "at least 5242880 bytes"),  # 21 MB in 5 parts: 4.2 MB parts
+        ("parts", "many", "integer"),
+        ("parts", 2.5, "whole number"),
+        ("filesize", 0, "between 1"),
+        ("filesize", -5, "between 1"),
+        ("filesize", "21e6", "integer"),
+        ("filesize", True, "boolean"),
+        ("filesize", None, "filesize is required"),
+        ("filesize", 6 * 1024**4, "between 1"),
+        ("offset", -1, "between 0"),
+        ("channel", -1, "between 0"),
+        ("name", "", "name is required"),
+        ("name", None, "name is required"),
+        ("name", 42, "name must be a string"),
+        ("name", "x" * 300, "at most 255"),
+        ("name", "bad\nname", "printable"),
+        ("filetype", "mp4", "MIME type"),
+        ("filetype", "", "filetype is required"),
+        ("filetype", ["video/mp4"], "filetype must be a string"),
+    ],
+)
 def test_invalid_fields_get_422(sandbox: Sandbox, field: str, value: Any, detail: str) -> None:
     body: dict[str, Any] = {"name": "a.mp4", "filetype": "video/mp4", "filesize": CLIP, "offset": 0}
     if value is None:
         del body[field]
     else:
         body[field] = value
-    response = requests.post(f"{sandbox.api_url}/v2/devices/assets", json=body, headers=auth(sandbox.access_token),
-                             timeout=5)
+    response = requests.post(
+        f"{sandbox.api_url}/v2/devices/assets", json=body, headers=auth(sandbox.access_token), timeout=5
+    )
     error = assert_detailed(response, 422, "Invalid Argument")
     assert detail in error["errors"][0]["detail"]
 
@@ -351,14 +462,17 @@ def test_one_byte_parts_beyond_the_file_are_refused(sandbox: Sandbox) -> None:
     assert "last part would be empty" in error["errors"][0]["detail"]
 
 
-@pytest.mark.parametrize(("body", "content_type", "status"), [
-    (b"{not json", "application/json", 400),
-    (b"[1, 2, 3]", "application/json", 400),
-    (b"", "application/json", 400),
-    (b"\xff\xfe", "application/json", 400),
-    (b"name=a", "text/plain", 415),
-    (b"x" * (2 * MiB), "application/json", 413),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"{not json", "application/json", 400),
+        (b"[1, 2, 3]", "application/json", 400),
+        (b"", "application/json", 400),
+        (b"\xff\xfe", "application/json", 400),
+        (b"name=a", "text/plain", 415),
+        (b"x" * (2 * MiB), "application/json", 413),
+    ],
+)
 def test_malformed_bodies(sandbox: Sandbox, body: bytes, content_type: str, status: int) -> None:
     headers = {**auth(sandbox.access_token), "Content-Type": content_type}
     response = requests.post(f"{sandbox.api_url}/v2/devices/assets", data=body, headers=headers, timeout=10)
@@ -373,16 +487,18 @@ def test_unknown_routes_methods_and_ids(sandbox: Sandbox) -> None:
     assert "POST" in wrong_method.headers["Allow"]
     assert_detailed(requests.delete(f"{base}/v2/devices/me", timeout=5), 405)
     for asset_id in ("00000000-0000-0000-0000-000000000000", "not-a-uuid", "x" * 500):
-        assert_detailed(requests.get(f"{base}/v2/assets/{asset_id}", headers=auth(sandbox.access_token),
-                                     timeout=5), 404)
+        assert_detailed(
+            requests.get(f"{base}/v2/assets/{asset_id}", headers=auth(sandbox.access_token), timeout=5), 404
+        )
     assert requests.get(f"{base}/health", timeout=5).status_code == 200  # still serving
 
 
 def test_another_devices_asset_is_not_found(sandbox: Sandbox) -> None:
     asset = create(sandbox).json()
     other = pair(sandbox, "SN-other-device")
-    response = requests.get(f"{sandbox.api_url}/v2/assets/{asset['id']}", headers=auth(other["access_token"]),
-                            timeout=5)
+    response = requests.get(
+        f"{sandbox.api_url}/v2/assets/{asset['id']}", headers=auth(other["access_token"]), timeout=5
+    )
     assert_detailed(response, 404)
 
 

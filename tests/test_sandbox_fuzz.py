@@ -20,22 +20,76 @@ from hypothesis import strategies as st
 
 from c2c_sandbox import Sandbox
 
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-API_PATHS = ["/v2/auth/device/code", "/v2/auth/token", "/v2/auth/revoke", "/v2/devices/me",
-             "/v2/devices/heartbeat", "/v2/devices/assets", "/v2/assets", "/v2/assets/{asset}", "/health",
-             "/sandbox/pair", "/sandbox/pause", "/sandbox/resume", "/sandbox/faults", "/sandbox/settings",
-             "/sandbox/tokens/expire", "/sandbox/assets/{asset}", "/sandbox/assets/{asset}/original",
-             "/sandbox/state", "/sandbox/tree", "/", "/pair", "/v2/{junk}", "/{junk}"]
-FIELDS = ["name", "filetype", "filesize", "offset", "parts", "channel", "client_id", "client_secret", "scope",
-          "grant_type", "device_code", "refresh_token", "token", "user_code", "kind", "part", "times", "seconds",
-          "url_ttl", "start", "end", "device_id", "project"]
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+API_PATHS = [
+    "/v2/auth/device/code",
+    "/v2/auth/token",
+    "/v2/auth/revoke",
+    "/v2/devices/me",
+    "/v2/devices/heartbeat",
+    "/v2/devices/assets",
+    "/v2/assets",
+    "/v2/assets/{asset}",
+    "/health",
+    "/sandbox/pair",
+    "/sandbox/pause",
+    "/sandbox/resume",
+    "/sandbox/faults",
+    "/sandbox/settings",
+    "/sandbox/tokens/expire",
+    "/sandbox/assets/{asset}",
+    "/sandbox/assets/{asset}/original",
+    "/sandbox/state",
+    "/sandbox/tree",
+    "/",
+    "/pair",
+    "/v2/{junk}",
+    "/{junk}",
+]
+FIELDS = [
+    "name",
+    "filetype",
+    "filesize",
+    "offset",
+    "parts",
+    "channel",
+    "client_id",
+    "client_secret",
+    "scope",
+    "grant_type",
+    "device_code",
+    "refresh_token",
+    "token",
+    "user_code",
+    "kind",
+    "part",
+    "times",
+    "seconds",
+    "url_ttl",
+    "start",
+    "end",
+    "device_id",
+    "project",
+]
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
-scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                    st.floats(allow_nan=True, allow_infinity=True), text)
-json_values = st.recursive(scalars, lambda children: st.lists(children, max_size=4)
-                           | st.dictionaries(text, children, max_size=4), max_leaves=12)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    text,
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4),
+    max_leaves=12,
+)
 
 
 def bodies_for(fields: list[str]) -> st.SearchStrategy[tuple[str, Any]]:
@@ -71,8 +125,13 @@ def check_api_answer(response: requests.Response) -> None:
     if response.status_code >= 400:
         body = response.json()
         simple = set(body) <= {"error", "error_description"} and isinstance(body.get("error"), str)
-        detailed = (body.get("code") == response.status_code and body["errors"][0]["status"] == response.status_code
-                    and body["errors"][0]["title"] and body["errors"][0]["detail"] and body["message"])
+        detailed = (
+            body.get("code") == response.status_code
+            and body["errors"][0]["status"] == response.status_code
+            and body["errors"][0]["title"]
+            and body["errors"][0]["detail"]
+            and body["message"]
+        )
         assert simple or detailed, body
 
 
@@ -102,8 +161,17 @@ ROUTES = {  # each route with the fields it reads
 }
 
 
-def send(target: Sandbox, method: str, path: str, junk: str, auth: str, garbage: str, content_type: str | None,
-         body: tuple[str, Any], query: dict[str, str]) -> None:
+def send(
+    target: Sandbox,
+    method: str,
+    path: str,
+    junk: str,
+    auth: str,
+    garbage: str,
+    content_type: str | None,
+    body: tuple[str, Any],
+    query: dict[str, str],
+) -> None:
     url = target.api_url + path.format(asset=junk or "x", junk=junk or "y")
     headers = {"x-client-version": "2.0.0"}
     if auth == "valid":
@@ -119,8 +187,7 @@ def send(target: Sandbox, method: str, path: str, junk: str, auth: str, garbage:
     if content_type:
         headers["Content-Type"] = content_type
     before = counts(target)
-    response = requests.request(method, url, headers=headers, params=query, timeout=10, allow_redirects=False,
-                                **kwargs)
+    response = requests.request(method, url, headers=headers, params=query, timeout=10, allow_redirects=False, **kwargs)
     if method == "HEAD":
         assert response.status_code < 500
     elif response.headers.get("Content-Type", "").startswith("application/json"):
@@ -135,38 +202,57 @@ def send(target: Sandbox, method: str, path: str, junk: str, auth: str, garbage:
 
 request_parts = {
     "junk": st.text(string.ascii_letters + string.digits + "-._~%", max_size=30),
-    "auth": st.sampled_from(["valid", "none", "garbage"]), "garbage": header_values,
-    "content_type": st.sampled_from([None, "application/json", "application/x-www-form-urlencoded", "text/plain",
-                                     "multipart/form-data", "application/json; charset=latin-1"]),
-    "body": bodies, "query": st.dictionaries(text, text, max_size=3),
+    "auth": st.sampled_from(["valid", "none", "garbage"]),
+    "garbage": header_values,
+    "content_type": st.sampled_from(
+        [
+            None,
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "multipart/form-data",
+            "application/json; charset=latin-1",
+        ]
+    ),
+    "body": bodies,
+    "query": st.dictionaries(text, text, max_size=3),
 }
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 @settings(FUZZ, max_examples=60)
 @given(data=st.data(), **{k: v for k, v in request_parts.items() if k != "body"})
-def test_every_route_survives_generated_input(target: Sandbox, method: str, path: str, data: st.DataObject,
-                                              **parts: Any) -> None:
+def test_every_route_survives_generated_input(
+    target: Sandbox, method: str, path: str, data: st.DataObject, **parts: Any
+) -> None:
     body = data.draw(bodies_for(ROUTES[method, path] or FIELDS), label="body")
     send(target, method, path, body=body, **parts)
 
 
 @FUZZ
-@given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),
-       path=st.sampled_from(API_PATHS), **request_parts)
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),
+    path=st.sampled_from(API_PATHS),
+    **request_parts,
+)
 def test_any_method_on_any_path(target: Sandbox, method: str, path: str, **parts: Any) -> None:
     send(target, method, path, **parts)
 
 
 @FUZZ
-@given(fields=st.fixed_dictionaries({}, optional={f: json_values for f in
-                                                  ("name", "filetype", "filesize", "offset", "parts", "channel")}))
+@given(
+    fields=st.fixed_dictionaries(
+        {}, optional={f: json_values for f in ("name", "filetype", "filesize", "offset", "parts", "channel")}
+    )
+)
 def test_asset_create_refuses_bad_fields_with_422(target: Sandbox, fields: dict[str, Any]) -> None:
     before = target.store.count_assets()
-    response = requests.post(f"{target.api_url}/v2/devices/assets", timeout=10,
-                             headers={"Authorization": f"Bearer {target.access_token}",
-                                      "Content-Type": "application/json"},
-                             data=json.dumps(fields, allow_nan=True))
+    response = requests.post(
+        f"{target.api_url}/v2/devices/assets",
+        timeout=10,
+        headers={"Authorization": f"Bearer {target.access_token}", "Content-Type": "application/json"},
+        data=json.dumps(fields, allow_nan=True),
+    )
     check_api_answer(response)
     if response.status_code == 200:
         asset = response.json()
@@ -178,14 +264,36 @@ def test_asset_create_refuses_bad_fields_with_422(target: Sandbox, fields: dict[
 
 
 @FUZZ
-@given(query=st.lists(st.tuples(st.sampled_from(["partNumber", "uploadId", "X-Amz-Algorithm", "X-Amz-Credential",
-                                                  "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
-                                                  "X-Amz-Signature"]) | text, text), max_size=8),
-       method=st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD"]), body=st.binary(max_size=200),
-       tail=st.text(string.ascii_letters + "/-._", max_size=30), headers=st.dictionaries(
-           st.sampled_from(["Content-Type", "x-amz-acl", "Content-MD5", "Expect", "x-amz-date"]), header_values))
-def test_s3_side_answers_xml_errors_to_anything_unsigned(target: Sandbox, query: list[tuple[str, str]], method: str,
-                                                         body: bytes, tail: str, headers: dict[str, str]) -> None:
+@given(
+    query=st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "partNumber",
+                    "uploadId",
+                    "X-Amz-Algorithm",
+                    "X-Amz-Credential",
+                    "X-Amz-Date",
+                    "X-Amz-Expires",
+                    "X-Amz-SignedHeaders",
+                    "X-Amz-Signature",
+                ]
+            )
+            | text,
+            text,
+        ),
+        max_size=8,
+    ),
+    method=st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD"]),
+    body=st.binary(max_size=200),
+    tail=st.text(string.ascii_letters + "/-._", max_size=30),
+    headers=st.dictionaries(
+        st.sampled_from(["Content-Type", "x-amz-acl", "Content-MD5", "Expect", "x-amz-date"]), header_values
+    ),
+)
+def test_s3_side_answers_xml_errors_to_anything_unsigned(
+    target: Sandbox, query: list[tuple[str, str]], method: str, body: bytes, tail: str, headers: dict[str, str]
+) -> None:
     url = f"{target.api_url}/{target.bucket}/parts/{tail}"
     response = requests.request(method, url, params=query, data=body, headers=headers, timeout=10)
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])

@@ -47,22 +47,41 @@ def test_the_document_covers_every_c2c_route_and_nothing_else(sandbox: Sandbox, 
 def test_real_answers_match_the_schemas(sandbox: Sandbox, spec: dict[str, Any]) -> None:
     base, auth = sandbox.api_url, {"Authorization": f"Bearer {sandbox.access_token}"}
     check(spec, "ProjectDevice", requests.get(f"{base}/v2/devices/me", headers=auth, timeout=5).json())
-    created = requests.post(f"{base}/v2/devices/assets", headers=auth, timeout=5,
-                            json={"name": "a.mp4", "filetype": "video/mp4", "filesize": "21136250", "offset": 3})
+    created = requests.post(
+        f"{base}/v2/devices/assets",
+        headers=auth,
+        timeout=5,
+        json={"name": "a.mp4", "filetype": "video/mp4", "filesize": "21136250", "offset": 3},
+    )
     check(spec, "Asset", created.json())
     check(spec, "Asset", requests.get(f"{base}/v2/assets/{created.json()['id']}", headers=auth, timeout=5).json())
-    code = requests.post(f"{base}/v2/auth/device/code", timeout=5,
-                         data={"client_id": "SN-OPENAPI", "client_secret": sandbox.client_secret}).json()
+    code = requests.post(
+        f"{base}/v2/auth/device/code",
+        timeout=5,
+        data={"client_id": "SN-OPENAPI", "client_secret": sandbox.client_secret},
+    ).json()
     check(spec, "DeviceCode", code)
-    pending = requests.post(f"{base}/v2/auth/token", timeout=5, data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "SN-OPENAPI",
-        "device_code": code["device_code"]})
+    pending = requests.post(
+        f"{base}/v2/auth/token",
+        timeout=5,
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": "SN-OPENAPI",
+            "device_code": code["device_code"],
+        },
+    )
     check(spec, "OAuthError", pending.json())
     sandbox.approve(code["user_code"])
     time.sleep(1.05)  # the poll interval
-    tokens = requests.post(f"{base}/v2/auth/token", timeout=5, data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "SN-OPENAPI",
-        "device_code": code["device_code"]}).json()
+    tokens = requests.post(
+        f"{base}/v2/auth/token",
+        timeout=5,
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": "SN-OPENAPI",
+            "device_code": code["device_code"],
+        },
+    ).json()
     check(spec, "Tokens", tokens)
     for bad in ({"filesize": 0}, {"parts": 99}):
         body = {"name": "a.mp4", "filetype": "video/mp4", "filesize": 21136250, **bad}

@@ -15,10 +15,12 @@ MiB = 1024 * 1024
 
 
 def create(sb: Sandbox, size: int, offset: int = 0) -> requests.Response:
-    return requests.post(f"{sb.api_url}/v2/devices/assets", timeout=5,
-                         headers={"Authorization": f"Bearer {sb.access_token}"},
-                         json={"name": "r.mp4", "filetype": "video/mp4", "filesize": size, "offset": offset,
-                               "parts": 1})
+    return requests.post(
+        f"{sb.api_url}/v2/devices/assets",
+        timeout=5,
+        headers={"Authorization": f"Bearer {sb.access_token}"},
+        json={"name": "r.mp4", "filetype": "video/mp4", "filesize": size, "offset": offset, "parts": 1},
+    )
 
 
 def test_remote_controls(fresh_sandbox: Sandbox) -> None:
@@ -26,8 +28,11 @@ def test_remote_controls(fresh_sandbox: Sandbox) -> None:
     remote = RemoteSandbox(sb.api_url)
     assert repr(remote) == f"<RemoteSandbox {sb.api_url}>"
 
-    code = requests.post(f"{sb.api_url}/v2/auth/device/code", timeout=5, data={
-        "client_id": "SN-remote", "client_secret": sb.client_secret}).json()
+    code = requests.post(
+        f"{sb.api_url}/v2/auth/device/code",
+        timeout=5,
+        data={"client_id": "SN-remote", "client_secret": sb.client_secret},
+    ).json()
     assert remote.approve(code["user_code"])["name"] == code["name"]
     with pytest.raises(ValueError, match="no pending pairing"):
         remote.approve("000000")
@@ -53,8 +58,9 @@ def test_remote_controls(fresh_sandbox: Sandbox) -> None:
     data = os.urandom(MiB)
     asset = create(sb, len(data)).json()
     assert remote.asset_sha256(asset["id"]) is None
-    requests.put(asset["upload_urls"][0], data=data, timeout=5,
-                 headers={"Content-Type": "video/mp4", "x-amz-acl": "private"})
+    requests.put(
+        asset["upload_urls"][0], data=data, timeout=5, headers={"Content-Type": "video/mp4", "x-amz-acl": "private"}
+    )
     assert remote.wait_for_asset(asset["id"])["status"] == "complete"
     assert remote.asset_bytes(asset["id"]) == data
     assert remote.asset_detail("nope") is None
@@ -63,5 +69,9 @@ def test_remote_controls(fresh_sandbox: Sandbox) -> None:
 
     assert remote.expire_token(sb.access_token) and not remote.expire_token("unknown")
     time.sleep(0.01)
-    assert requests.get(f"{sb.api_url}/v2/devices/me", timeout=5,
-                        headers={"Authorization": f"Bearer {sb.access_token}"}).status_code == 401
+    assert (
+        requests.get(
+            f"{sb.api_url}/v2/devices/me", timeout=5, headers={"Authorization": f"Bearer {sb.access_token}"}
+        ).status_code
+        == 401
+    )

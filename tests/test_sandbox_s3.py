@@ -23,15 +23,16 @@ def new_asset(sb: Sandbox, size: int, parts: int | None = None, filetype: str = 
     body = {"name": "part-test.mp4", "filetype": filetype, "filesize": size, "offset": 0}
     if parts is not None:
         body["parts"] = parts
-    response = requests.post(f"{sb.api_url}/v2/devices/assets", json=body, timeout=10,
-                             headers={"Authorization": f"Bearer {sb.access_token}"})
+    response = requests.post(
+        f"{sb.api_url}/v2/devices/assets", json=body, timeout=10, headers={"Authorization": f"Bearer {sb.access_token}"}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def chunks(data: bytes, n: int) -> list[bytes]:
     size = -(-len(data) // n)
-    return [data[i * size:(i + 1) * size] for i in range(n)]
+    return [data[i * size : (i + 1) * size] for i in range(n)]
 
 
 def put(url: str, body: bytes, headers: dict[str, str] | None = None, timeout: float | tuple = 20) -> requests.Response:
@@ -63,8 +64,11 @@ def test_parts_in_any_order_assemble_byte_identical(sandbox: Sandbox, payload: b
     assert done.status == "complete" and done.error is None
     assert sandbox.asset_bytes(asset["id"]) == payload
     assert sandbox.asset_sha256(asset["id"]) == hashlib.sha256(payload).hexdigest()
-    got = requests.get(f"{sandbox.api_url}/v2/assets/{asset['id']}", timeout=5,
-                       headers={"Authorization": f"Bearer {sandbox.access_token}"}).json()
+    got = requests.get(
+        f"{sandbox.api_url}/v2/assets/{asset['id']}",
+        timeout=5,
+        headers={"Authorization": f"Bearer {sandbox.access_token}"},
+    ).json()
     assert got["status"] == "complete" and got["upload_completed_at"].endswith("Z")
 
 
@@ -90,11 +94,9 @@ def test_single_part_and_tiny_file(sandbox: Sandbox) -> None:
 def test_wrong_content_type_and_missing_acl_do_not_match_the_signature(sandbox: Sandbox, payload: bytes) -> None:
     asset = new_asset(sandbox, len(payload), parts=2)
     url, piece = asset["upload_urls"][0], chunks(payload, 2)[0]
-    s3_error(put(url, piece, {"Content-Type": "video/quicktime", "x-amz-acl": "private"}), 403,
-             "SignatureDoesNotMatch")
+    s3_error(put(url, piece, {"Content-Type": "video/quicktime", "x-amz-acl": "private"}), 403, "SignatureDoesNotMatch")
     s3_error(put(url, piece, {"Content-Type": "video/mp4"}), 403, "SignatureDoesNotMatch")
-    s3_error(put(url, piece, {"Content-Type": "video/mp4", "x-amz-acl": "public-read"}), 403,
-             "SignatureDoesNotMatch")
+    s3_error(put(url, piece, {"Content-Type": "video/mp4", "x-amz-acl": "public-read"}), 403, "SignatureDoesNotMatch")
     assert put(url, piece).status_code == 200  # the right headers still work after the refusals
 
 
@@ -146,7 +148,7 @@ def test_a_size_mismatch_fails_the_asset(sandbox: Sandbox) -> None:
     asset = new_asset(sandbox, len(data), parts=2)
     floor = len(data) // 2
     for i, url in enumerate(asset["upload_urls"]):
-        assert put(url, data[i * floor:(i + 1) * floor]).status_code == 200
+        assert put(url, data[i * floor : (i + 1) * floor]).status_code == 200
     done = sandbox.wait_for_asset(asset["id"])
     assert done.status == "failed" and "size mismatch" in (done.error or "")
     detail = requests.get(f"{sandbox.api_url}/sandbox/assets/{asset['id']}", timeout=5).json()
@@ -170,7 +172,8 @@ def test_missing_content_length_and_oversized_announcements(sandbox: Sandbox) ->
     with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
         sock.sendall(
             f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: video/mp4\r\n"
-            f"x-amz-acl: private\r\nContent-Length: {6 * 1024**3}\r\n\r\n".encode())
+            f"x-amz-acl: private\r\nContent-Length: {6 * 1024**3}\r\n\r\n".encode()
+        )
         received = b""
         while chunk := sock.recv(65536):  # the server closes the connection after its answer
             received += chunk
@@ -178,11 +181,14 @@ def test_missing_content_length_and_oversized_announcements(sandbox: Sandbox) ->
     assert reply.startswith("HTTP/1.1 400") and "<Code>EntityTooLarge</Code>" in reply
 
 
-@pytest.mark.parametrize(("kind", "status", "code"), [
-    ("slow_down", 503, "SlowDown"),
-    ("internal_error", 500, "InternalError"),
-    ("request_timeout", 400, "RequestTimeout"),
-])
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        ("slow_down", 503, "SlowDown"),
+        ("internal_error", 500, "InternalError"),
+        ("request_timeout", 400, "RequestTimeout"),
+    ],
+)
 def test_injected_error_faults(sandbox: Sandbox, kind: str, status: int, code: str) -> None:
     data = os.urandom(11 * MiB)
     asset = new_asset(sandbox, len(data), parts=2)
@@ -231,19 +237,27 @@ def test_faults_over_http(sandbox: Sandbox) -> None:
     base = f"{sandbox.api_url}/sandbox/faults"
     assert requests.post(base, json={"kind": "slow_down", "part": 1, "times": 3}, timeout=5).status_code == 200
     assert requests.get(base, timeout=5).json()["planned"] == [
-        {"kind": "slow_down", "part": 1, "times": 3, "seconds": 1.0}]
-    for bad in ({"kind": "meteor"}, {"kind": "drop", "part": 0}, {"kind": "drop", "times": 0},
-                {"kind": "stall", "seconds": "soon"}):
+        {"kind": "slow_down", "part": 1, "times": 3, "seconds": 1.0}
+    ]
+    for bad in (
+        {"kind": "meteor"},
+        {"kind": "drop", "part": 0},
+        {"kind": "drop", "times": 0},
+        {"kind": "stall", "seconds": "soon"},
+    ):
         assert requests.post(base, json=bad, timeout=5).status_code == 422
     assert requests.delete(base, timeout=5).json() == {"planned": []}
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"kind": "meteor"}, "unknown fault kind"),
-    ({"kind": "drop", "part": 0}, "part must be"),
-    ({"kind": "drop", "times": 0}, "times must be"),
-    ({"kind": "stall", "seconds": -1}, "seconds must be"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kind": "meteor"}, "unknown fault kind"),
+        ({"kind": "drop", "part": 0}, "part must be"),
+        ({"kind": "drop", "times": 0}, "times must be"),
+        ({"kind": "stall", "seconds": -1}, "seconds must be"),
+    ],
+)
 def test_inject_refuses_bad_plans(sandbox: Sandbox, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         sandbox.faults.inject(**kwargs)

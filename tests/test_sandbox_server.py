@@ -27,14 +27,21 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def bash(script: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **env}, check=False)
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("order", ["head first", "tail first"])
 def test_the_guides_curl_commands_work_unchanged(sandbox: Sandbox, clip: Path, order: str) -> None:
     """Step 1 with the JSON heredoc, steps 2-3 with head -c / tail -c piped into curl -X PUT."""
-    create = bash("""
+    create = bash(
+        """
         curl -sS -X POST "$C2C_API_URL/v2/devices/assets" \\
             --header "Authorization: Bearer $C2C_ACCESS_TOKEN" \\
             --header 'Content-Type: application/json' \\
@@ -47,16 +54,21 @@ def test_the_guides_curl_commands_work_unchanged(sandbox: Sandbox, clip: Path, o
             "offset": 10
         }
 __JSON__
-    """, C2C_API_URL=sandbox.api_url, C2C_ACCESS_TOKEN=sandbox.access_token)
+    """,
+        C2C_API_URL=sandbox.api_url,
+        C2C_ACCESS_TOKEN=sandbox.access_token,
+    )
     assert create.returncode == 0, create.stderr
     asset = __import__("json").loads(create.stdout)
     assert asset["filesize"] == TEST_CLIP_SIZE and len(asset["upload_urls"]) == 2
     chunk = -(-TEST_CLIP_SIZE // 2)
     assert chunk == 10_568_125
-    steps = [f"head -c {chunk} \"$CLIP\" | curl -sS -X PUT \"$URL1\" --include "
-             "--header 'content-type: video/mp4' --header 'x-amz-acl: private' --data-binary @-",
-             f"tail -c {chunk} \"$CLIP\" | curl -sS -X PUT \"$URL2\" --include "
-             "--header 'content-type: video/mp4' --header 'x-amz-acl: private' --data-binary @-"]
+    steps = [
+        f'head -c {chunk} "$CLIP" | curl -sS -X PUT "$URL1" --include '
+        "--header 'content-type: video/mp4' --header 'x-amz-acl: private' --data-binary @-",
+        f'tail -c {chunk} "$CLIP" | curl -sS -X PUT "$URL2" --include '
+        "--header 'content-type: video/mp4' --header 'x-amz-acl: private' --data-binary @-",
+    ]
     if order == "tail first":
         steps.reverse()
     for step in steps:
@@ -69,14 +81,17 @@ __JSON__
 
 
 def upload(sb: Sandbox, data: bytes, parts: int, send: list[int] | None = None) -> dict:
-    asset = requests.post(f"{sb.api_url}/v2/devices/assets", timeout=10,
-                          headers={"Authorization": f"Bearer {sb.access_token}"},
-                          json={"name": "keep.mp4", "filetype": "video/mp4", "filesize": len(data),
-                                "offset": 0, "parts": parts}).json()
+    asset = requests.post(
+        f"{sb.api_url}/v2/devices/assets",
+        timeout=10,
+        headers={"Authorization": f"Bearer {sb.access_token}"},
+        json={"name": "keep.mp4", "filetype": "video/mp4", "filesize": len(data), "offset": 0, "parts": parts},
+    ).json()
     size = -(-len(data) // parts)
     for i in send if send is not None else range(parts):
-        response = requests.put(asset["upload_urls"][i], data=data[i * size:(i + 1) * size], headers=HEADERS,
-                                timeout=10)
+        response = requests.put(
+            asset["upload_urls"][i], data=data[i * size : (i + 1) * size], headers=HEADERS, timeout=10
+        )
         assert response.status_code == 200, response.text
     return asset
 
@@ -90,8 +105,9 @@ def test_state_survives_a_restart_in_process(tmp_path: Path) -> None:
     first.stop()
     with Sandbox(data_dir=tmp_path) as again:
         assert again.client_secret == secret and again.device.id == device
-        response = requests.get(f"{again.api_url}/v2/assets/{asset['id']}", timeout=5,
-                                headers={"Authorization": f"Bearer {token}"})  # the old token still works
+        response = requests.get(
+            f"{again.api_url}/v2/assets/{asset['id']}", timeout=5, headers={"Authorization": f"Bearer {token}"}
+        )  # the old token still works
         assert response.status_code == 200 and response.json()["status"] == "complete"
         assert again.asset_bytes(asset["id"]) == data
 
@@ -99,7 +115,10 @@ def test_state_survives_a_restart_in_process(tmp_path: Path) -> None:
 def start_cli(data_dir: Path, port: int = 0) -> tuple[subprocess.Popen[str], dict[str, str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "c2c_sandbox", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None
     values = {}
     for _ in range(2):
@@ -145,11 +164,11 @@ def test_the_command_line_sandbox_prints_env_lines_serves_and_stops(tmp_path: Pa
         assert detail["status"] == "created" and not any(p["received"] for p in detail["parts"])
         size = -(-len(data) // 2)
         for i, url in enumerate(half["upload_urls"]):
-            assert requests.put(url, data=data[i * size:(i + 1) * size], headers=HEADERS,
-                                timeout=10).status_code == 200
+            assert (
+                requests.put(url, data=data[i * size : (i + 1) * size], headers=HEADERS, timeout=10).status_code == 200
+            )
         deadline = time.monotonic() + 10
-        while requests.get(f"{base}/v2/assets/{half['id']}", headers=headers, timeout=5).json()["status"] != \
-                "complete":
+        while requests.get(f"{base}/v2/assets/{half['id']}", headers=headers, timeout=5).json()["status"] != "complete":
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
@@ -157,20 +176,31 @@ def test_the_command_line_sandbox_prints_env_lines_serves_and_stops(tmp_path: Pa
 
 
 def upload_over(env: dict[str, str], data: bytes, parts: int, send: list[int] | None = None) -> dict:
-    asset = requests.post(f"{env['C2C_API_URL']}/v2/devices/assets", timeout=10,
-                          headers={"Authorization": f"Bearer {env['C2C_ACCESS_TOKEN']}"},
-                          json={"name": "cli.mp4", "filetype": "video/mp4", "filesize": len(data), "parts": parts,
-                                "offset": 0}).json()
+    asset = requests.post(
+        f"{env['C2C_API_URL']}/v2/devices/assets",
+        timeout=10,
+        headers={"Authorization": f"Bearer {env['C2C_ACCESS_TOKEN']}"},
+        json={"name": "cli.mp4", "filetype": "video/mp4", "filesize": len(data), "parts": parts, "offset": 0},
+    ).json()
     size = -(-len(data) // parts)
     for i in send if send is not None else range(parts):
-        assert requests.put(asset["upload_urls"][i], data=data[i * size:(i + 1) * size], headers=HEADERS,
-                            timeout=10).status_code == 200
+        assert (
+            requests.put(
+                asset["upload_urls"][i], data=data[i * size : (i + 1) * size], headers=HEADERS, timeout=10
+            ).status_code
+            == 200
+        )
     return asset
 
 
 def test_the_command_line_refuses_a_busy_port(sandbox: Sandbox, tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "c2c_sandbox", "--port", str(sandbox.port), "--data-dir",
-                             str(tmp_path)], capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "c2c_sandbox", "--port", str(sandbox.port), "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2 and "cannot listen" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -183,8 +213,11 @@ def test_the_page_pairs_a_device_with_the_six_digit_code(sandbox: Sandbox) -> No
     page = requests.get(f"{sandbox.api_url}/", timeout=5)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert '<label for="user_code">' in page.text and 'id="user_code"' in page.text
-    code = requests.post(f"{sandbox.api_url}/v2/auth/device/code", timeout=5, data={
-        "client_id": "SN-page", "client_secret": sandbox.client_secret}).json()
+    code = requests.post(
+        f"{sandbox.api_url}/v2/auth/device/code",
+        timeout=5,
+        data={"client_id": "SN-page", "client_secret": sandbox.client_secret},
+    ).json()
     prefilled = requests.get(f"{sandbox.api_url}/pair?code={code['user_code']}", timeout=5).text
     assert f'value="{code["user_code"]}"' in prefilled
     wrong = requests.post(f"{sandbox.api_url}/sandbox/pair", data={"user_code": "000000"}, timeout=5)
@@ -192,9 +225,15 @@ def test_the_page_pairs_a_device_with_the_six_digit_code(sandbox: Sandbox) -> No
     paired = requests.post(f"{sandbox.api_url}/sandbox/pair", data={"user_code": code["user_code"]}, timeout=5)
     assert paired.status_code == 200 and paired.history[0].status_code == 303
     assert f"Paired: {code['name']}" in paired.text
-    token = requests.post(f"{sandbox.api_url}/v2/auth/token", timeout=5, data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "SN-page",
-        "device_code": code["device_code"]})
+    token = requests.post(
+        f"{sandbox.api_url}/v2/auth/token",
+        timeout=5,
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": "SN-page",
+            "device_code": code["device_code"],
+        },
+    )
     assert token.status_code == 200 and token.json()["access_token"]
     assert sandbox.client_secret not in paired.text and token.json()["access_token"] not in paired.text
 
@@ -227,6 +266,7 @@ def test_the_original_supports_range_requests(sandbox: Sandbox) -> None:
     part = requests.get(url, headers={"Range": "bytes=1000-1999"}, timeout=5)
     assert part.status_code == 206 and part.content == data[1000:2000]
     assert part.headers["Content-Range"] == f"bytes 1000-1999/{len(data)}"
-    missing = requests.get(f"{sandbox.api_url}/sandbox/assets/{upload(sandbox, data, 1, send=[])['id']}/original",
-                           timeout=5)
+    missing = requests.get(
+        f"{sandbox.api_url}/sandbox/assets/{upload(sandbox, data, 1, send=[])['id']}/original", timeout=5
+    )
     assert missing.status_code == 404

@@ -38,7 +38,7 @@ def test_a_part_put_shows_the_guides_pipe_and_the_s3_answer(sandbox: Sandbox, tm
     upload_chunk(data, chunk, "video/mp4", session=parts)
     text = log.last(body_from=f"head -c {chunk.size} clip.mp4").text()
     assert text.startswith(f'$ head -c {chunk.size} clip.mp4 | \\\ncurl -X PUT "<upload_urls[0]>"')
-    assert "--header 'x-amz-acl: private'" in text and "--data-binary @-" in text and "ETag: \"" in text
+    assert "--header 'x-amz-acl: private'" in text and "--data-binary @-" in text and 'ETag: "' in text
     wrong = parts.put(chunk.url, data=b"x", headers={"Content-Type": "video/quicktime", "x-amz-acl": "private"})
     assert wrong.status_code == 403
     answer = log.last().answer()
@@ -49,8 +49,13 @@ def test_a_part_put_shows_the_guides_pipe_and_the_s3_answer(sandbox: Sandbox, tm
 def test_pairing_requests_keep_their_secrets_in_shell_variables(sandbox: Sandbox) -> None:
     session = requests.Session()
     log = Transcript(session, sandbox.api_url)
-    pair_device(sandbox.api_url, "SN-TRANSCRIPT", sandbox.client_secret, session=session,
-                show_code=lambda code: sandbox.approve(code.user_code))
+    pair_device(
+        sandbox.api_url,
+        "SN-TRANSCRIPT",
+        sandbox.client_secret,
+        session=session,
+        show_code=lambda code: sandbox.approve(code.user_code),
+    )
     texts = [e.text() for e in log.exchanges]
     assert "--form client_id=SN-TRANSCRIPT" in texts[0] and '--form "client_secret=$CLIENT_SECRET"' in texts[0]
     assert "boundary=" not in texts[0]
@@ -60,7 +65,11 @@ def test_pairing_requests_keep_their_secrets_in_shell_variables(sandbox: Sandbox
 
 
 def test_urls_outside_the_api_are_redacted() -> None:
-    request = requests.Request("PUT", "https://s3.example/b/k?partNumber=1&X-Amz-Signature=ab12",
-                               headers={"Content-Type": "video/mp4"}, data=b"x").prepare()
+    request = requests.Request(
+        "PUT",
+        "https://s3.example/b/k?partNumber=1&X-Amz-Signature=ab12",
+        headers={"Content-Type": "video/mp4"},
+        data=b"x",
+    ).prepare()
     shown = curl(request, api_url="http://127.0.0.1:1")
     assert "ab12" not in shown and "<signature redacted>" in shown

@@ -463,8 +463,9 @@ def test_a_part_is_streamed_with_bounded_memory(tmp_path: Path, stub_server: Stu
         f"upload_chunk({str(path)!r}, Chunk(0, 0, {size}, {size}, {chunk.url!r}), 'video/quicktime')\n"
         "print(tracemalloc.get_traced_memory()[1])\n"
     )
-    peak = int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                              timeout=60).stdout)
+    peak = int(
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60).stdout
+    )
     assert peak < 4 * READ_BLOCK, f"peak {peak:,} bytes while sending {size:,}"
     ((body, headers, timeout),) = sent
     assert not isinstance(body, bytes | bytearray)  # a stream, not the part in memory

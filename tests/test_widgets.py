@@ -44,8 +44,10 @@ def test_progress_panel_follows_a_real_upload_with_a_retry(sandbox: Sandbox, cli
     assert [b.bar_style for b in panel.bars] == ["success", "success"] and panel.total_bar.bar_style == "success"
     assert panel.total_bar.value == video.stat().st_size
     text = panel.text()
-    assert text.splitlines()[0] == f"upload: {video.stat().st_size:,} / {video.stat().st_size:,} bytes (100%), " \
-                                   "2 of 2 parts done"
+    assert (
+        text.splitlines()[0] == f"upload: {video.stat().st_size:,} / {video.stat().st_size:,} bytes (100%), "
+        "2 of 2 parts done"
+    )
     assert "part 2:" in text and "1 retry" in text
     assert "MB/s" in panel.rate.value
     bundle = panel._repr_mimebundle_()
@@ -77,8 +79,7 @@ def test_chunk_map_redraws_as_urls_change() -> None:
     assert chunk_map._repr_mimebundle_()["text/plain"] == chunk_map.text()
 
 
-def test_asset_form_is_prefilled_from_the_file_and_creates(sandbox: Sandbox, client: C2CClient,
-                                                            video: Path) -> None:
+def test_asset_form_is_prefilled_from_the_file_and_creates(sandbox: Sandbox, client: C2CClient, video: Path) -> None:
     os.utime(video, (video.stat().st_atime, video.stat().st_mtime - 30))
     created = []
     form = AssetForm(video, create=lambda body: created.append(client.create_asset(**body)) or created[-1])
@@ -87,6 +88,6 @@ def test_asset_form_is_prefilled_from_the_file_and_creates(sandbox: Sandbox, cli
     assert body["filesize"] == 11 * MiB and 30 <= body["offset"] <= 40 and "parts" not in body
     form.parts.value = 2
     form.name.value = "renamed.mp4"
-    assert '&quot;parts&quot;: 2' in form.preview.value and '"name": "renamed.mp4"' in form.text()
+    assert "&quot;parts&quot;: 2" in form.preview.value and '"name": "renamed.mp4"' in form.text()
     form.button.click()
     assert created and created[0].name == "renamed.mp4" and len(created[0].upload_urls) == 2

@@ -37,15 +37,33 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Sandbox]]:
     labconfig = tmp_path / "jupyter-config" / "labconfig"
     labconfig.mkdir(parents=True)  # no "news" prompt over the notebook in the screenshot
     (labconfig / "page_config.json").write_text(
-        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}')
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
+    )
     with Sandbox(data_dir=tmp_path / "sandbox") as sb:
-        env = {**os.environ, "C2C_API_URL": sb.api_url, "C2C_ACCESS_TOKEN": sb.access_token,
-               "C2C_SANDBOX_URL": sb.api_url, "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-               "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime")}
-        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-                   f"--notebook-dir={work}", "--IdentityProvider.token=", "--ServerApp.password=",
-                   "--ServerApp.disable_check_xsrf=True", "--expose-app-in-browser",
-                   "--ServerApp.open_browser=False", "--LabApp.news_url=", "--allow-root"]
+        env = {
+            **os.environ,
+            "C2C_API_URL": sb.api_url,
+            "C2C_ACCESS_TOKEN": sb.access_token,
+            "C2C_SANDBOX_URL": sb.api_url,
+            "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+            "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--notebook-dir={work}",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            "--expose-app-in-browser",
+            "--ServerApp.open_browser=False",
+            "--LabApp.news_url=",
+            "--allow-root",
+        ]
         log = (tmp_path / "lab.log").open("w")
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
@@ -75,20 +93,26 @@ def test_run_all_cells_of_putting_it_together(lab: tuple[str, Sandbox], page) ->
     page.set_default_timeout(60_000)
     page.goto(f"{url}/lab/tree/{NOTEBOOK}?reset")
     page.locator(".jp-Notebook").first.wait_for()
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session")
-    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'")
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+    )
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
+    )
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
     last = page.get_by_text("uploaded 'A001_C003_0101AB.mov': 31,457,280 bytes in 2 parts")
     last.wait_for(timeout=90_000)
-    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-                           " === 'idle'")
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
+    )
 
-    assert page.get_by_text("uploaded 'C2C_TEST_CLIP.mp4': 21,136,250 bytes in 2 parts, 2 attempts, complete")\
-        .count() == 1
+    assert (
+        page.get_by_text("uploaded 'C2C_TEST_CLIP.mp4': 21,136,250 bytes in 2 parts, 2 attempts, complete").count() == 1
+    )
     bars = page.locator(".widget-hprogress .progress-bar")
     assert bars.count() == 6  # two panels: two parts and the total each
     widths = [b.evaluate("el => el.style.width") for b in bars.all()]
