@@ -1,30 +1,54 @@
-# Every target creates .venv and installs the kit (pinned by requirements/constraints.txt) on first use.
+# Each target creates .venv on first use and installs what it needs, pinned by requirements/constraints.txt:
+#   make lab    -> .[lab]           (the sandbox, the test clip, JupyterLab, widgets)
+#   make bench  -> .[sandbox,clip]  (benchmarks/ uses the standard library beside them)
+#   make test   -> .[test]          (all of lab, plus pytest, ruff, mypy, ...)
+# `pip install .` alone is the client (requests, tqdm). One stamp per extra set: a target installs again only
+# when pyproject.toml or the constraints change.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip install --quiet -c requirements/constraints.txt
+comma  := ,
 
-.PHONY: lab test bench lint regen clean
+.PHONY: lab test check bench regen constraints clean
 
-$(STAMP): pyproject.toml requirements/constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test]'
+
+$(VENV)/.installed-%: pyproject.toml requirements/constraints.txt | $(BIN)/python
+	$(PIP) -e '.[$(subst +,$(comma),$*)]'
 	touch $@
 
-lab: $(STAMP)        ## the sandbox in the background, JupyterLab on notebooks/
+
+lab: $(VENV)/.installed-lab                 ## the sandbox in the background, JupyterLab on notebooks/
 	$(BIN)/c2c lab
 
-test: $(STAMP)       ## lint, then every test (unit, sandbox, notebooks)
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
-
-bench: $(STAMP)      ## benchmarks: prints a Markdown table, writes benchmarks/results/latest.json
-	$(BIN)/python -m benchmarks
-
-lint: $(STAMP)
+check: $(VENV)/.installed-test              ## lint, format and types only
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy -p c2c_helpers -p c2c_sandbox
+
+test: check                                 ## the checks, then every test (unit, sandbox, notebooks, browser)
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-sandbox+clip      ## prints a Markdown table, writes benchmarks/results/latest.json
+	$(BIN)/python -m benchmarks
+
+regen: $(VENV)/.installed-test              ## re-execute the notebooks and rewrite their committed outputs
+	-$(BIN)/python -m pytest tests/test_notebooks.py --nb-force-regen -q
+	$(BIN)/python -m pytest tests/test_notebooks.py -q
+
+constraints:                                ## re-pin everything `.[test]` brings, from a fresh venv
+	rm -rf build/constraints-venv
+	$(PYTHON) -m venv build/constraints-venv
+	build/constraints-venv/bin/python -m pip install --quiet --upgrade pip
+	build/constraints-venv/bin/python -m pip install --quiet '.[test]'
+	{ sed -n '/^#/p' requirements/constraints.txt; \
+	  build/constraints-venv/bin/python -m pip freeze --all --exclude-editable | grep -v -E '^(pip|c2c-upload-kit)[ =@]'; \
+	} > requirements/constraints.txt.new
+	mv requirements/constraints.txt.new requirements/constraints.txt
+	rm -rf build/constraints-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build
