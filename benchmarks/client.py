@@ -1,23 +1,27 @@
-"""One client's upload, run in a process of its own so that its peak RSS is its alone.
+"""One client's upload, run in a process of its own so that its peak RSS and CPU time are its alone.
 
     echo '{"way": "naive", "file": "...", "filetype": "video/mp4", "urls": [...]}' | python -m benchmarks.client
 
-Reads a JSON spec on stdin, prints one JSON line: ``peak_rss`` (bytes), ``parts_s`` (wall time of the part
-PUTs only) and, for
-``upload_file``, ``e2e_s`` (asset create + parts + wait for assembly) and ``asset_id``. The ways:
+Reads a JSON spec on stdin, prints one JSON line: ``peak_rss`` (bytes, this process's ``VmHWM``), ``parts_s``
+(wall time of the part PUTs only) and ``cpu_s`` (this process's user + system CPU seconds over the same
+region, every thread included: ``getrusage(RUSAGE_SELF)``). The ways:
 
 - ``naive``: for each part in order, read the whole chunk into memory and ``requests.put`` it (a new
   connection per part, as most samples do);
 - ``bare``: the whole file read into memory first (untimed), then every part ``requests.put`` from a
-  ``memoryview`` by a thread pool of ``workers`` over one keep-alive session: the ceiling for a Python client;
-- ``upload_file``: ``c2c_helpers.upload_file(path, workers=..., parts=..., wait=True)`` with a client whose
-  ``create_asset`` and ``wait_until_complete`` note the time, so the parts are timed from the asset's creation
-  to the last part's 200, exactly the region the other ways time.
+  ``memoryview`` by a thread pool of ``workers`` over one keep-alive session;
+- ``floor``: :mod:`benchmarks.floor`, ``http.client`` and 1 MiB ``os.pread`` blocks, one connection per worker:
+  the speed floor ``upload_file`` is measured against;
+- ``upload_file``: ``c2c_helpers.upload_file(path, client=..., workers=..., wait=False)`` as an integrator
+  calls it, timed in process from the first ``create_asset`` call to its return after the last part's 200
+  (so the create round trip counts against it); it also reports ``asset_id`` and ``created_at`` (wall clock,
+  for the runner's end-to-end time, which adds the wait for assembly). Only public names of ``c2c_helpers``.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -63,8 +67,23 @@ def bare(path: Path, filetype: str, urls: list[str], workers: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def floor(path: Path, filetype: str, urls: list[str], workers: int) -> dict[str, float]:
+    """:func:`benchmarks.floor.send`, timed."""
+    from benchmarks.floor import send
+
+    cpu, started = cpu_seconds(), time.perf_counter()
+    send(str(path), filetype, urls, workers)
+    return {"parts_s": time.perf_counter() - started, "cpu_s": cpu_seconds() - cpu}
+
+
 def upload_file(path: Path, filetype: str, api_url: str, token: str, workers: int, parts: int | None) -> dict[str, Any]:
-    """``c2c_helpers.upload_file`` as an integrator calls it; parts timed from create to the last part."""
+    """``c2c_helpers.upload_file`` as an integrator calls it; timed from the first create to the last part."""
     from c2c_helpers import C2CClient
     from c2c_helpers import upload_file as upload
 
@@ -72,23 +91,19 @@ def upload_file(path: Path, filetype: str, api_url: str, token: str, workers: in
 
     class TimedClient(C2CClient):
         def create_asset(self, *args: Any, **kwargs: Any) -> Any:
-            asset = super().create_asset(*args, **kwargs)
-            marks["created"] = time.perf_counter()
-            return asset
+            if "created" not in marks:  # the first create (on_expired="recreate" could make another)
+                marks["cpu"], marks["wall"], marks["created"] = cpu_seconds(), time.time(), time.perf_counter()
+            return super().create_asset(*args, **kwargs)
 
-        def wait_until_complete(self, *args: Any, **kwargs: Any) -> Any:
-            marks["sent"] = time.perf_counter()
-            return super().wait_until_complete(*args, **kwargs)
-
-    client = TimedClient(api_url, token)
-    started = time.perf_counter()
-    result = upload(path, client=client, filetype=filetype, offset=0, workers=workers, parts=parts, wait=True)
-    ended = time.perf_counter()
+    with TimedClient(api_url, token) as client:
+        result = upload(path, client=client, filetype=filetype, offset=0, workers=workers, parts=parts, wait=False)
+        ended, cpu = time.perf_counter(), cpu_seconds()
     return {
-        "parts_s": marks["sent"] - marks["created"],
-        "e2e_s": ended - started,
+        "parts_s": ended - marks["created"],
+        "cpu_s": cpu - marks["cpu"],
+        "created_at": marks["wall"],
         "asset_id": result.asset.id,
-        "status": result.asset.status,
+        "parts": len(result.parts),
     }
 
 
@@ -99,6 +114,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         return {"parts_s": naive(path, filetype, spec["urls"])}
     if way == "bare":
         return {"parts_s": bare(path, filetype, spec["urls"], int(spec["workers"]))}
+    if way == "floor":
+        return floor(path, filetype, spec["urls"], int(spec["workers"]))
     if way == "upload_file":
         return upload_file(path, filetype, spec["api_url"], spec["token"], int(spec["workers"]), spec.get("parts"))
     raise ValueError(f"unknown way {way!r}")

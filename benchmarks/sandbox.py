@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from c2c_helpers.media import TEST_CLIP_SIZE, make_test_clip
+from c2c_helpers import TEST_CLIP_SIZE, make_test_clip
 
 HEADERS = {"Content-Type": "video/mp4", "x-amz-acl": "private"}
 

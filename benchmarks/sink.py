@@ -6,7 +6,8 @@ Part PUTs (any path, any ``X-Amz-Signature``) are read in 1 MiB blocks, thrown a
 ``ETag``, over HTTP/1.1 keep-alive (``Expect: 100-continue`` is honoured, as S3 does). So that
 ``c2c_helpers.upload_file`` runs unmodified against it, it also answers just enough of the C2C API:
 ``POST /v2/devices/assets`` returns ``upload_urls`` pointing at itself (20 MiB parts unless ``parts`` is
-sent), and ``GET /v2/assets/<id>`` says the asset is complete. Nothing is checked or stored.
+sent), and ``GET /v2/assets/<id>`` (and the sandbox control ``GET /sandbox/assets/<id>``) says the asset is
+complete. Nothing is checked or stored.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class SinkHandler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path == "/health":
             self._reply(200, b'{"status": "ok"}')
-        elif path.startswith("/v2/assets/"):
+        elif path.startswith(("/v2/assets/", "/sandbox/assets/")):
             asset = {
                 "id": path.rsplit("/", 1)[1],
                 "name": "",

@@ -1,4 +1,4 @@
-"""Smoke test of ``python -m benchmarks --quick``: the table and the JSON have every row. No speed is asserted:
+"""Smoke test of ``python -m benchmarks --quick``: both tables and the JSON have every row. No speed is asserted:
 targets live in benchmarks/, and a loaded CI machine must not fail a test for being slow."""
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 WAYS = ["curl", "naive", "bare ×1", "bare ×2", "upload_file ×1", "upload_file ×2"]
 
 
-def test_quick_run_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def test_quick_run_prints_the_tables_and_writes_the_json(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--scale", "6MiB,12MiB", "--json", str(out)],
@@ -23,18 +27,33 @@ def test_quick_run_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = [line for line in done.stdout.splitlines() if line.startswith("|")]
-    assert lines[0].startswith("| server | file | way | MB/s (parts) |")
-    body = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    rows_table, ratio_table = (block.splitlines() for block in done.stdout.split("\n\n")[:2])
+    assert rows_table[0].startswith("| server | file | way | MB/s (parts) | MB/s (end to end) | client CPU s/GiB |")
+    body = [cells(line) for line in rows_table[2:]]
     for server in ("sandbox", "sink"):
         assert [row[2] for row in body if row[0] == server and row[1] == "clip"] == WAYS
+        floor = [row for row in body if row[0] == f"{server} (floor)"]
+        assert [row[2] for row in floor] == ["floor ×4", "upload_file ×4"]
+        assert all(row[5] != "–" for row in floor), floor  # CPU s/GiB of both
     scale = [row for row in body if row[0] == "sandbox (scale)"]
     assert [row[1] for row in scale] == ["6 MiB", "12 MiB"]
-    assert "sha256 matches" in scale[-1][8] and "client" in scale[-1][8]
+    assert "sha256 matches" in scale[-1][9] and "client" in scale[-1][9]
     assert any("start:" in row[2] for row in body)
 
+    assert ratio_table[0] == "| ratio | value | target | result |"
+    ratios = [cells(line)[0] for line in ratio_table[2:]]
+    for start in (
+        "upload_file ÷ floor, sink",
+        "upload_file ÷ floor, sandbox",
+        "client CPU s/GiB ÷ floor's, sink",
+        "client peak RSS",
+        "sandbox ingest ÷ sink's",
+        "sandbox ingest ÷ before",
+    ):
+        assert any(r.startswith(start) for r in ratios), (start, ratios)
+
     report = json.loads(out.read_text())
-    assert report["table"] in done.stdout
+    assert report["table"] in done.stdout and report["ratio_table"] in done.stdout
     rows = report["rows"]
     assert len(rows) == len(body) - 1  # the start-time line is not a row
     for row in rows:
@@ -44,3 +63,4 @@ def test_quick_run_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
         ("sandbox", True),
         ("sink", True),
     }
+    assert len(report["ratios"]) == len(ratios)
