@@ -1,4 +1,4 @@
-"""Pairing a device (OAuth 2.0 device authorization grant) and renewing its tokens.
+"""Pairing a device: the OAuth 2.0 device authorization grant (RFC 8628).
 
 The flow a camera follows, as in RFC 8628:
 
@@ -8,16 +8,15 @@ The flow a camera follows, as in RFC 8628:
    whenever the service says ``slow_down``, and gives up with :class:`~c2c_helpers.errors.PairingExpired`
    when the code expires.
 
-:func:`pair_device` does all three. Access tokens live 8 hours; :func:`refresh_tokens` trades the
-single-use refresh token for a new pair (store the new refresh token: the old one stops working).
-:func:`revoke_token` ends a token (a refresh token takes its whole grant with it).
+:func:`pair_device` does all three and returns :class:`~c2c_helpers.tokens.Tokens`. Renewing and revoking
+them is :mod:`c2c_helpers.tokens`' job (:func:`refresh_tokens` and :func:`revoke_token` are re-exported here).
 
-Token and code values never appear in reprs or error messages.
+Code values never appear in reprs or error messages.
 
 Examples
 --------
->>> Tokens(access_token="secret-access", refresh_token="secret-refresh", expires_in=28800)
-Tokens(access_token=<redacted>, refresh_token=<redacted>, expires_in=28800, token_type='bearer')
+>>> DeviceCode(device_code="dc-secret", user_code="123456", expires_in=120, interval=5)
+DeviceCode(user_code='123456', expires_in=120, interval=5, verification_uri=None, device_code=<redacted>)
 """
 
 from __future__ import annotations
@@ -31,8 +30,9 @@ from typing import Any
 
 import requests
 
-from c2c_helpers.client import CLIENT_VERSION, DEFAULT_TIMEOUT, Timeout, normalize_timeout
-from c2c_helpers.errors import AuthError, PairingExpired, TransportError, api_error_from_response
+from c2c_helpers._http import CLIENT_VERSION, DEFAULT_TIMEOUT, Timeout, post_form
+from c2c_helpers.errors import AuthError, PairingExpired
+from c2c_helpers.tokens import Tokens, refresh_tokens, revoke_token
 
 __all__ = [
     "DEFAULT_SCOPE",
@@ -106,41 +106,6 @@ class DeviceCode:
         )
 
 
-@dataclass(frozen=True, repr=False)
-class Tokens:
-    """An access token and its refresh token, as ``POST /v2/auth/token`` returns them.
-
-    The repr hides both values.
-    """
-
-    access_token: str
-    refresh_token: str | None
-    expires_in: float | None = None
-    token_type: str = "bearer"  # noqa: S105 - a type name, not a secret
-    raw: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Tokens:
-        """Build from the JSON answer."""
-        if not isinstance(data, Mapping) or not data.get("access_token"):
-            raise AuthError("token answer has no access_token")
-        expires = data.get("expires_in")
-        return cls(
-            access_token=str(data["access_token"]),
-            refresh_token=str(data["refresh_token"]) if data.get("refresh_token") else None,
-            expires_in=_number(expires) if expires is not None else None,
-            token_type=str(data.get("token_type", "bearer")),
-            raw=dict(data),
-        )
-
-    def __repr__(self) -> str:
-        refresh = "<redacted>" if self.refresh_token else "None"
-        return (
-            f"Tokens(access_token=<redacted>, refresh_token={refresh}, expires_in={self.expires_in!r}, "
-            f"token_type={self.token_type!r})"
-        )
-
-
 def show_code_on_stderr(code: DeviceCode) -> None:
     """The default way to show a pairing code: one line on standard error.
 
@@ -191,7 +156,7 @@ def request_device_code(
         No answer.
     """
     form = {"client_id": client_id, "client_secret": client_secret, "scope": scope}
-    data = _post_form(
+    data = post_form(
         api_url,
         "/v2/auth/device/code",
         form,
@@ -262,7 +227,7 @@ def poll_for_tokens(
             )
         sleep(interval)
         try:
-            data = _post_form(
+            data = post_form(
                 api_url,
                 "/v2/auth/token",
                 form,
@@ -337,114 +302,6 @@ def pair_device(
         sleep=sleep,
         clock=clock,
     )
-
-
-def refresh_tokens(
-    api_url: str,
-    refresh_token: str,
-    client_id: str,
-    client_secret: str,
-    *,
-    session: requests.Session | None = None,
-    timeout: Timeout = DEFAULT_TIMEOUT,
-    client_version: str = CLIENT_VERSION,
-) -> Tokens:
-    """Trade a refresh token for a new access token and a new refresh token.
-
-    Refresh tokens are single-use: the old one is refused from now on (``invalid_request``).
-
-    Raises
-    ------
-    AuthError
-        The refresh token is unknown, used, expired or revoked, or the client credentials are wrong.
-    """
-    form = {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": client_id,
-        "client_secret": client_secret,
-    }
-    data = _post_form(
-        api_url,
-        "/v2/auth/token",
-        form,
-        session=session,
-        timeout=timeout,
-        client_version=client_version,
-        secrets=(refresh_token, client_secret),
-        context="refresh tokens (POST /v2/auth/token)",
-    )
-    return Tokens.from_json(data)
-
-
-def revoke_token(
-    api_url: str,
-    token: str,
-    client_id: str,
-    client_secret: str,
-    *,
-    session: requests.Session | None = None,
-    timeout: Timeout = DEFAULT_TIMEOUT,
-    client_version: str = CLIENT_VERSION,
-) -> None:
-    """``POST /v2/auth/revoke``: end an access or refresh token (un-pairing a device revokes its refresh token)."""
-    _post_form(
-        api_url,
-        "/v2/auth/revoke",
-        {"client_id": client_id, "client_secret": client_secret, "token": token},
-        session=session,
-        timeout=timeout,
-        client_version=client_version,
-        secrets=(token, client_secret),
-    )
-
-
-def _post_form(
-    api_url: str,
-    path: str,
-    form: Mapping[str, str],
-    *,
-    session: requests.Session | None,
-    timeout: Timeout,
-    client_version: str,
-    secrets: tuple[str | None, ...],
-    multipart: bool = False,
-    extra_headers: Mapping[str, str] | None = None,
-    context: str | None = None,
-) -> Any:
-    context = context or f"POST {path}"
-    url = api_url.rstrip("/") + path
-    headers = {"x-client-version": client_version, "Accept": "application/json", **(extra_headers or {})}
-    kwargs: dict[str, Any] = {"headers": headers, "timeout": normalize_timeout(timeout)}
-    if multipart:
-        kwargs["files"] = {k: (None, v) for k, v in form.items()}
-    else:
-        kwargs["data"] = dict(form)
-    http = session if session is not None else requests.Session()
-    try:
-        response = http.post(url, **kwargs)
-    except requests.RequestException as exc:
-        raise TransportError(f"{context}: no answer from {api_url} ({type(exc).__name__})", secrets=secrets) from None
-    finally:
-        if session is None:
-            http.close()
-    if response.status_code >= 400:
-        error = api_error_from_response(response, context=context, secrets=secrets)
-        if error.code == "expired_token":
-            raise PairingExpired(
-                f"{error.message}: the pairing code expired; request a new code",
-                status=error.status,
-                code=error.code,
-                title=error.title,
-                detail=error.detail,
-                response=response,
-                secrets=secrets,
-            )
-        raise error
-    try:
-        return response.json()
-    except ValueError:
-        raise AuthError(f"{context}: {response.status_code} but the body is not JSON", response=response) from None
 
 
 def _number(value: Any) -> float:

@@ -1,7 +1,8 @@
 """Chunk arithmetic: how a file is split across its presigned upload URLs.
 
-Pure functions, no I/O and no imports from the rest of the project, so the arithmetic can be read, tested and
-copied on its own. Sending the bytes is :mod:`c2c_helpers.upload`'s job.
+Pure functions, no I/O, and nothing of the project imported but redaction (a chunk's repr hides its URL's
+signature), so the arithmetic can be read, tested and copied on its own. Sending the bytes is
+:mod:`c2c_helpers.parts`' job.
 
 The rule is the guide's: with ``n`` upload URLs every part is ``ceil(filesize / n)`` bytes long except the
 last, which holds what is left. Part *i* (0-based) covers bytes ``[i * chunk_size, min((i + 1) * chunk_size,
@@ -23,7 +24,8 @@ The guide's test clip, 21,136,250 bytes with two URLs:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from c2c_helpers._redact import redact_url
 
 __all__ = ["MAX_PARTS", "MIN_PART_SIZE", "Chunk", "chunk_size", "plan_chunks"]
 
@@ -31,35 +33,6 @@ __all__ = ["MAX_PARTS", "MIN_PART_SIZE", "Chunk", "chunk_size", "plan_chunks"]
 MAX_PARTS = 10_000
 #: S3 multipart limit: every part but the last must be at least 5 MiB (checked by S3 when it assembles).
 MIN_PART_SIZE = 5 * 1024 * 1024
-
-# Query parameters of a presigned part URL that are safe to show: they say which part of which multipart
-# upload the URL is for. Everything else (the X-Amz-* signature, credential, date, ...) is dropped from reprs.
-_SHOWN_QUERY_KEYS = ("partNumber", "uploadId")
-_REDACTED_MARK = "<signature redacted>"
-
-
-def _redacted_url(url: str) -> str:
-    """Return `url` without its presigned signature; :func:`c2c_helpers.errors.redact_url` is this function.
-
-    It lives here because this module imports nothing of the project; ``errors`` imports it from here.
-
-    >>> _redacted_url("https://s3.example/b/k?partNumber=2&X-Amz-Signature=abc")
-    'https://s3.example/b/k?partNumber=2&<signature redacted>'
-    """
-    already = url.endswith(_REDACTED_MARK)  # redacting twice gives the same text
-    if already:
-        url = url[: -len(_REDACTED_MARK)].rstrip("&?")
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL redacted>"
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if k in _SHOWN_QUERY_KEYS]
-    query = urlencode(kept)
-    if already or len(kept) < len(pairs):
-        query = f"{query}&{_REDACTED_MARK}" if query else _REDACTED_MARK
-    netloc = parts.netloc.rpartition("@")[2]  # never show user:password@
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 @dataclass(frozen=True, repr=False)
@@ -103,7 +76,7 @@ class Chunk:
     def __repr__(self) -> str:
         return (
             f"Chunk(index={self.index}, start={self.start}, size={self.size}, end={self.end}, "
-            f"url={_redacted_url(self.url)!r})"
+            f"url={redact_url(self.url)!r})"
         )
 
 

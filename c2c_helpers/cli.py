@@ -23,6 +23,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from c2c_helpers._redact import redact
+from c2c_helpers.connect import connect, uses_embedded_sandbox
+from c2c_helpers.errors import C2CError, UploadInterrupted
+from c2c_helpers.progress import PartProgress, ProgressEvent, ProgressTotals
+from c2c_helpers.resume import default_manifest_path
+from c2c_helpers.retry import RetryPolicy
+from c2c_helpers.testclip import TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
+from c2c_helpers.upload import DEFAULT_WORKERS, upload_file
+
 __all__ = ["main"]
 
 _DEFAULT_MANIFEST = "<FILE>.c2c-resume.json"  # argparse's const for a bare --resume
@@ -43,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("upload", help="upload a file (the sandbox when C2C_API_URL/C2C_ACCESS_TOKEN are unset)")
     up.add_argument("file", type=Path, help="the file to upload")
-    up.add_argument("--workers", type=_positive_int, default=4, help="parts sent at once (default 4)")
+    up.add_argument(
+        "--workers", type=_positive_int, default=DEFAULT_WORKERS, help=f"parts sent at once (default {DEFAULT_WORKERS})"
+    )
     up.add_argument("--parts", type=_positive_int, default=None, help="upload URLs to ask for (default: the service's)")
     up.add_argument("--name", default=None, help="display name in Frame.io (default: the file name)")
     up.add_argument("--filetype", default=None, help="MIME type (default: from the file extension)")
@@ -95,8 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _clip(args: argparse.Namespace) -> int:
-    from c2c_helpers.media import TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
-
     try:
         path = make_test_clip(args.path)
     except (OSError, RuntimeError, ValueError) as exc:
@@ -106,11 +115,6 @@ def _clip(args: argparse.Namespace) -> int:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from c2c_helpers.connect import connect, uses_embedded_sandbox
-    from c2c_helpers.errors import C2CError, UploadInterrupted
-    from c2c_helpers.manifest import default_manifest_path
-    from c2c_helpers.upload import RetryPolicy, upload_file
-
     bar: Any = None
     secrets: tuple[str, ...] = ()
     manifest = None if args.resume is None else Path(args.resume)
@@ -176,9 +180,10 @@ def _progress_bar(path: Path) -> tuple[Any, Any]:
     except OSError:
         return None, None  # upload_file reports the problem
     bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name, file=sys.stderr)
+    totals = ProgressTotals()
 
-    def progress(event: Any) -> None:
-        bar.n = event.bytes_sent  # absolute: a retried part moves the bar back, never past 100 %
+    def progress(event: PartProgress | ProgressEvent) -> None:
+        bar.n = totals.add(event).bytes_sent  # absolute: a retried part moves the bar back, never past 100 %
         if event.state == "retrying":
             bar.set_postfix_str(f"part {event.part} retry {event.attempt + 1}", refresh=False)
         bar.refresh()
@@ -192,8 +197,6 @@ def _close(bar: Any) -> None:
 
 
 def _fail(message: str, secrets: Sequence[str | None] = ()) -> int:
-    from c2c_helpers.errors import redact
-
     print(f"c2c: error: {redact(message, secrets)}", file=sys.stderr)
     return 1
 

@@ -5,7 +5,7 @@ renew it), the ``x-client-version`` header and connect/read timeouts. Its method
 endpoints; errors come back as the typed exceptions of :mod:`c2c_helpers.errors`.
 
 Part uploads do not go through this session: they go straight to S3 with a presigned URL and must never
-carry the bearer token (see :mod:`c2c_helpers.upload`).
+carry the bearer token (see :mod:`c2c_helpers.parts`).
 
 Examples
 --------
@@ -19,159 +19,62 @@ C2CClient(api_url='http://127.0.0.1:8080', client_version='2.0.0', token=<redact
 from __future__ import annotations
 
 import logging
-import math
 import os
-import random
-import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 
-from c2c_helpers.errors import (
-    APIError,
-    AssetIncomplete,
-    AuthError,
-    ConfigurationError,
-    RateLimited,
-    TransportError,
+from c2c_helpers._http import (
+    CLIENT_VERSION,
+    CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    READ_TIMEOUT,
+    Timeout,
     api_error_from_response,
-    redact,
-    redact_url,
+    json_answer,
+    new_session,
+    normalize_timeout,
+    transport_error,
 )
-
-if TYPE_CHECKING:
-    from c2c_helpers.auth import DeviceCode, Tokens
+from c2c_helpers._redact import redact_url
+from c2c_helpers.asset import Asset, asset_body
+from c2c_helpers.auth import DeviceCode, pair_device
+from c2c_helpers.errors import AssetIncomplete, ConfigurationError, RateLimited
+from c2c_helpers.retry import rate_limit_wait
+from c2c_helpers.tokens import Credentials, Tokens
 
 __all__ = [
     "CLIENT_VERSION",
     "CONNECT_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "READ_TIMEOUT",
+    "WAIT_TIMEOUT",
     "Asset",
     "C2CClient",
     "Timeout",
+    "normalize_timeout",
 ]
 
 logger = logging.getLogger("c2c_helpers")
 
-#: The ``x-client-version`` the guide sends.
-CLIENT_VERSION = "2.0.0"
-#: Seconds to wait for a TCP connection: a handshake that takes longer is not coming, and a camera should
-#: notice a dead network quickly rather than queue behind it.
-CONNECT_TIMEOUT = 5.0
-#: Seconds to wait for the answer once the request is sent. Frame.io ends any request that runs past 30 s
-#: with a 500, so waiting much longer only delays that error; 5 s more lets the 500 itself arrive.
-READ_TIMEOUT = 35.0
-#: ``(connect, read)`` timeouts used for every API call unless the client is given others.
-DEFAULT_TIMEOUT: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
 #: How many times ``create_asset`` waits and repeats after a 429. Asset create allows 5 requests per second;
 #: a 429 means the bucket is full and one window later it has drained, so a few waits absorb any burst a
 #: single device makes. More would hide a real problem (many devices sharing a token) behind long stalls.
 RATE_LIMIT_RETRIES = 5
-#: Longest wait after a 429, however the backoff grows.
-RATE_LIMIT_MAX_WAIT = 30.0
 #: First and longest pause between polls of ``wait_until_complete``: assembly usually takes well under a
 #: second after the last part, so start fast and back off to once a second for big files.
 POLL_FIRST, POLL_MAX = 0.05, 1.0
 #: Default seconds ``wait_until_complete`` waits for the service to assemble the parts.
 WAIT_TIMEOUT = 120.0
-
-Timeout = float | tuple[float, float]
-"""A timeout as ``requests`` takes it: one number for both, or ``(connect, read)`` seconds."""
-
-
-@dataclass(frozen=True, repr=False)
-class Asset:
-    """A C2C asset as the API returned it.
-
-    The fields the kit uses are attributes; everything else is in ``raw``, the JSON exactly as received.
-    The repr hides the presigned ``upload_urls`` (each carries a signature).
-
-    Parameters
-    ----------
-    id : str
-        The asset id (a UUID).
-    name : str
-        Display name in Frame.io.
-    filetype : str or None
-        MIME type; every part PUT must send it as ``Content-Type``.
-    filesize : int or None
-        Size in bytes.
-    upload_urls : tuple of str
-        Presigned PUT URLs, in part order (empty when the answer had none, e.g. from ``get_asset``).
-    status : str or None
-        ``"created"`` until the upload is assembled, then ``"complete"`` (or ``"failed"``).
-    upload_completed_at : str or None
-        When the service assembled the parts; ``None`` while uploading.
-    raw : dict
-        The whole JSON answer.
-
-    Examples
-    --------
-    >>> a = Asset.from_json({"id": "9a28", "name": "C2C_TEST_CLIP.mp4", "filetype": "video/mp4",
-    ...                      "filesize": 21136250, "status": "created", "upload_completed_at": None,
-    ...                      "upload_urls": ["https://s3.example/k?partNumber=1&X-Amz-Signature=s1",
-    ...                                      "https://s3.example/k?partNumber=2&X-Amz-Signature=s2"]})
-    >>> a
-    Asset(id='9a28', name='C2C_TEST_CLIP.mp4', filetype='video/mp4', filesize=21136250, status='created', upload_urls=<2 presigned URLs>, upload_completed_at=None)
-    >>> a.is_complete
-    False
-    >>> a.redacted_json()["upload_urls"][0]
-    'https://s3.example/k?partNumber=1&<signature redacted>'
-    """  # noqa: E501
-
-    id: str
-    name: str
-    filetype: str | None
-    filesize: int | None
-    upload_urls: tuple[str, ...]
-    status: str | None
-    upload_completed_at: str | None
-    raw: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Asset:
-        """Build an :class:`Asset` from the API's JSON (numbers may arrive as strings)."""
-        if not isinstance(data, Mapping) or not data.get("id"):
-            raise ValueError("not an asset: the JSON has no 'id'")
-        filesize = data.get("filesize")
-        urls = data.get("upload_urls") or ()
-        return cls(
-            id=str(data["id"]),
-            name=str(data.get("name", "")),
-            filetype=data.get("filetype"),
-            filesize=int(filesize) if filesize is not None else None,
-            upload_urls=tuple(str(u) for u in urls),
-            status=data.get("status"),
-            upload_completed_at=data.get("upload_completed_at"),
-            raw=dict(data),
-        )
-
-    @property
-    def is_complete(self) -> bool:
-        """Whether the service has assembled the upload (``upload_completed_at`` is set and not failed)."""
-        return bool(self.upload_completed_at) and self.status != "failed"
-
-    def redacted_json(self) -> dict[str, Any]:
-        """Return ``raw`` with every presigned URL's signature removed, safe to print."""
-        out = dict(self.raw)
-        if "upload_urls" in out and isinstance(out["upload_urls"], list):
-            out["upload_urls"] = [redact_url(str(u)) for u in out["upload_urls"]]
-        return out
-
-    def __repr__(self) -> str:
-        n = len(self.upload_urls)
-        urls = f"<{n} presigned URL{'' if n == 1 else 's'}>" if n else "()"
-        return (
-            f"Asset(id={self.id!r}, name={self.name!r}, filetype={self.filetype!r}, filesize={self.filesize!r}, "
-            f"status={self.status!r}, upload_urls={urls}, "
-            f"upload_completed_at={self.upload_completed_at!r})"
-        )
+#: Why the asset-create POST is never repeated after a 5xx or no answer.
+CREATE_NOT_REPEATABLE = (
+    "the service may have created the asset anyway and a second POST could duplicate it; look in the device "
+    "folder before creating it again"
+)
 
 
 class C2CClient:
@@ -251,15 +154,9 @@ class C2CClient:
         self.timeout = normalize_timeout(timeout)
         self.rate_limit_retries = rate_limit_retries
         self.on_tokens = on_tokens
-        self._token = token
-        self._refresh_token = refresh_token
-        self._client_id = client_id
-        self._client_secret = client_secret
+        self._credentials = Credentials(token, refresh_token, client_id, client_secret)
         self._owns_session = session is None
-        self.session = session if session is not None else requests.Session()
-        self._refresh_lock = threading.Lock()
-
-    # -- construction helpers -------------------------------------------------------------------------
+        self.session = session if session is not None else new_session()
 
     @classmethod
     def pair(
@@ -277,8 +174,6 @@ class C2CClient:
 
         See :func:`c2c_helpers.auth.pair_device`; `show_code` is called with the code to show the person.
         """
-        from c2c_helpers.auth import pair_device  # auth builds on this module
-
         tokens = pair_device(
             api_url,
             client_id,
@@ -300,28 +195,24 @@ class C2CClient:
             on_tokens=on_tokens,
         )
 
-    # -- properties --------------------------------------------------------------------------------------
-
     @property
     def token(self) -> str:
         """The current access token (changes after a refresh). Never shown in reprs or messages."""
-        return self._token
+        return self._credentials.access_token
 
     @property
     def can_refresh(self) -> bool:
         """Whether the client holds a refresh token and the client credentials to use it."""
-        return bool(self._refresh_token and self._client_id and self._client_secret)
+        return self._credentials.can_refresh
 
     def _secrets(self) -> tuple[str | None, ...]:
-        return (self._token, self._refresh_token, self._client_secret)
+        return self._credentials.secrets()
 
     def __repr__(self) -> str:
         return (
             f"C2CClient(api_url={self.api_url!r}, client_version={self.client_version!r}, token=<redacted>, "
             f"can_refresh={self.can_refresh})"
         )
-
-    # -- lifecycle --------------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the session if the client created it."""
@@ -356,62 +247,45 @@ class C2CClient:
         json: Any = None,
         expected: tuple[int, ...] = (200,),
         context: str | None = None,
+        not_repeatable: str | None = None,
     ) -> requests.Response:
-        """Send one authenticated API call and return the answer, or raise its typed error.
+        """Send one authenticated API call (``"GET"``, ``"/v2/devices/me"``) and return the answer.
 
-        A 401 is answered by one refresh and one repeat when the client can refresh.
-
-        Parameters
-        ----------
-        method, path : str
-            E.g. ``"GET"``, ``"/v2/devices/me"``.
-        json : optional
-            A JSON body.
-        expected : tuple of int
-            Statuses that count as success.
-        context : str, optional
-            Names the call in error messages; defaults to ``"METHOD path"``.
-
-        Returns
-        -------
-        requests.Response
-
-        Raises
-        ------
-        TransportError
-            No answer (connection error or timeout).
-        APIError
-            An error status (``AuthError``, ``ChannelPaused``, ``RateLimited``, ...).
+        A status outside `expected` raises its typed :class:`~c2c_helpers.errors.APIError` (``AuthError``,
+        ``ChannelPaused``, ``RateLimited``...), no answer a :class:`~c2c_helpers.errors.TransportError`; a 401
+        is answered by one renewal and one repeat when the client can refresh. `context` names the call in
+        messages (``"METHOD path"`` by default). `not_repeatable` says why the call must not be repeated blindly
+        (it may have taken effect): no answer or a 5xx then raises an error that says so and is not retryable.
         """
         context = context or f"{method} {path}"
         url = self.api_url + path
         refreshed = False
         while True:
-            token = self._token
+            token = self._credentials.access_token
             started = time.monotonic()
             try:
                 response = self.session.request(
                     method, url, json=json, headers=self._headers(token), timeout=self.timeout
                 )
-            except requests.Timeout as exc:
-                raise TransportError(
-                    f"{context}: no answer from {self.api_url} within the timeout {self.timeout} "
-                    f"({type(exc).__name__})",
-                    secrets=self._secrets(),
-                ) from None
             except requests.RequestException as exc:
-                raise TransportError(
-                    f"{context}: could not reach {self.api_url} ({type(exc).__name__}: {exc})",
+                raise transport_error(
+                    exc,
+                    context=context,
+                    where=self.api_url,
+                    timeout=self.timeout,
                     secrets=self._secrets(),
+                    not_repeatable=not_repeatable,
                 ) from None
             logger.debug("%s -> %s in %.3f s", context, response.status_code, time.monotonic() - started)
             if response.status_code in expected:
                 return response
             if response.status_code == 401 and not refreshed and self.can_refresh:
                 refreshed = True
-                self._refresh_after_401(token)
+                self._renew(stale=token)
                 continue
-            error = api_error_from_response(response, context=context, secrets=self._secrets())
+            error = api_error_from_response(
+                response, context=context, secrets=self._secrets(), not_repeatable=not_repeatable
+            )
             if response.status_code == 401 and not self.can_refresh:
                 error.add_note(
                     "the access token is invalid or expired and this client cannot renew it "
@@ -419,55 +293,36 @@ class C2CClient:
                 )
             raise error
 
-    def _refresh_after_401(self, token_used: str) -> None:
-        with self._refresh_lock:
-            if self._token != token_used:
-                return  # another thread renewed while we waited: just repeat with the new token
-            logger.info("access token refused (401): renewing it with the refresh token")
-            self.refresh()
-
     def refresh(self) -> Tokens:
         """Renew the access token with the refresh token (which rotates: the old one stops working).
 
-        Returns
-        -------
-        Tokens
-            The new pair; also passed to ``on_tokens``.
-
-        Raises
-        ------
-        AuthError
-            If the client holds no refresh token and client credentials, or the service refused them.
+        Returns the new :class:`~c2c_helpers.tokens.Tokens` (also passed to ``on_tokens``); raises
+        :class:`~c2c_helpers.errors.AuthError` without refresh token and client credentials, or if the service
+        refused them.
         """
-        from c2c_helpers.auth import refresh_tokens  # auth builds on this module
+        tokens = self._renew(stale=None)
+        assert tokens is not None  # only a stale token can be skipped
+        return tokens
 
-        if not self.can_refresh:
-            raise AuthError("cannot refresh: this client was not given refresh_token, client_id and client_secret")
-        assert self._refresh_token and self._client_id and self._client_secret
-        tokens = refresh_tokens(
+    def _renew(self, *, stale: str | None) -> Tokens | None:
+        return self._credentials.renew(
             self.api_url,
-            self._refresh_token,
-            self._client_id,
-            self._client_secret,
+            stale=stale,
+            on_tokens=self.on_tokens,
             session=self.session,
             timeout=self.timeout,
             client_version=self.client_version,
         )
-        self._token = tokens.access_token
-        self._refresh_token = tokens.refresh_token or self._refresh_token
-        if self.on_tokens is not None:
-            self.on_tokens(tokens)
-        return tokens
 
     # -- the API -----------------------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """``GET /health``: ``{"status": "ok"}`` when the service is up."""
-        return _json(self.request("GET", "/health"), "GET /health")
+        return json_answer(self.request("GET", "/health"), "GET /health")  # type: ignore[no-any-return]
 
     def me(self) -> dict[str, Any]:
         """``GET /v2/devices/me``: this device (``id``, ``name``, ``project_id``, ``status``, ``channels``...)."""
-        return _json(self.request("GET", "/v2/devices/me"), "GET /v2/devices/me")
+        return json_answer(self.request("GET", "/v2/devices/me"), "GET /v2/devices/me")  # type: ignore[no-any-return]
 
     def heartbeat(self) -> None:
         """``POST /v2/devices/heartbeat``: tell the service the device is online (at most once a minute)."""
@@ -500,10 +355,6 @@ class C2CClient:
         channel : int, optional
             Channel index (the service's default is 0).
 
-        Returns
-        -------
-        Asset
-
         Raises
         ------
         ValueError
@@ -511,45 +362,26 @@ class C2CClient:
         ChannelPaused
             409: the file was created while the device or channel was paused.
         RateLimited
-            429 still, after ``rate_limit_retries`` waits.
-        APIError
-            Any other error. A 5xx is **not** retried: the service may have created the asset before it
-            failed, and a second POST would make a duplicate.
-        TransportError
-            No answer; likewise not retried.
+            429 still, after ``rate_limit_retries`` waits (a 429 was not processed: waiting is safe).
+        APIError, TransportError
+            Any other error, or no answer. Neither a 5xx nor a missing answer is retried: the service may have
+            created the asset anyway, and a second POST would make a duplicate.
         """
-        body = _asset_body(name, filetype, filesize, offset, parts, channel)
+        body = asset_body(name, filetype, filesize, offset, parts=parts, channel=channel)
         context = "create asset (POST /v2/devices/assets)"
         for attempt in range(self.rate_limit_retries + 1):
             try:
-                response = self.request("POST", "/v2/devices/assets", json=body, context=context)
-            except RateLimited as err:
+                response = self.request(
+                    "POST", "/v2/devices/assets", json=body, context=context, not_repeatable=CREATE_NOT_REPEATABLE
+                )
+            except RateLimited as err:  # a 429 was not processed: waiting and repeating is safe
                 if attempt == self.rate_limit_retries:
                     raise
-                wait = _rate_limit_wait(err.retry_after, attempt)
+                wait = rate_limit_wait(err.retry_after, attempt)
                 logger.info("create asset rate limited (429): waiting %.2f s, then retrying", wait)
                 time.sleep(wait)
                 continue
-            except TransportError as err:
-                raise TransportError(
-                    f"{err.message}. Not retried: the service may have created the asset anyway and a second "
-                    "POST could duplicate it; look in the device folder before creating it again",
-                    retryable=False,
-                ) from None
-            except APIError as err:
-                if err.status is not None and err.status >= 500:
-                    raise APIError(
-                        f"{err.message}. Not retried: the service may have created the asset before failing and "
-                        "a second POST could duplicate it; look in the device folder before creating it again",
-                        status=err.status,
-                        code=err.code,
-                        title=err.title,
-                        detail=err.detail,
-                        response=err.response,
-                        retryable=False,
-                    ) from None
-                raise
-            return _asset(response, context)
+            return Asset.from_response(response, context)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get_asset(self, asset_id: str | Asset) -> Asset:
@@ -558,33 +390,21 @@ class C2CClient:
         if not asset_id or not isinstance(asset_id, str):
             raise ValueError("asset_id must be a non-empty string")
         path = f"/v2/assets/{quote(asset_id, safe='')}"
-        return _asset(self.request("GET", path), f"GET {path}")
+        return Asset.from_response(self.request("GET", path), f"GET {path}")
 
     def wait_until_complete(
         self,
         asset_id: str | Asset,
         timeout: float = WAIT_TIMEOUT,
+        *,
+        parts_sent: Iterable[int] = (),
     ) -> Asset:
-        """Poll the asset until the service reports the upload assembled.
+        """Poll the asset for up to `timeout` seconds until the service reports the upload assembled.
 
-        There is no "complete" call in C2C: the service assembles the file once every part is there.
-
-        Parameters
-        ----------
-        asset_id : str or Asset
-            The asset to watch.
-        timeout : float
-            Seconds to keep polling.
-
-        Returns
-        -------
-        Asset
-            The asset with ``upload_completed_at`` set.
-
-        Raises
-        ------
-        AssetIncomplete
-            If the service reports the asset failed, or `timeout` passes first.
+        There is no "complete" call in C2C: the service assembles the file once every part is there. Returns
+        the asset with ``upload_completed_at`` set; raises :class:`~c2c_helpers.errors.AssetIncomplete` if the
+        service reports it failed or `timeout` passes first. `parts_sent` (the parts the caller sent, as
+        :func:`~c2c_helpers.upload.upload_file` passes them) is recorded on that error.
         """
         asset_id = asset_id.id if isinstance(asset_id, Asset) else asset_id
         deadline = time.monotonic() + timeout
@@ -593,7 +413,9 @@ class C2CClient:
             asset = self.get_asset(asset_id)
             if asset.status == "failed":
                 raise AssetIncomplete(
-                    f"asset {asset.id}: the service reports the upload failed (status 'failed')", asset=asset
+                    f"asset {asset.id}: the service reports the upload failed (status 'failed')",
+                    asset=asset,
+                    parts_sent=parts_sent,
                 )
             if asset.upload_completed_at:
                 return asset
@@ -603,78 +425,7 @@ class C2CClient:
                     f"asset {asset.id}: not complete after {timeout:g} s (status {asset.status!r}); "
                     "a part may be missing",
                     asset=asset,
+                    parts_sent=parts_sent,
                 )
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, POLL_MAX)
-
-
-def normalize_timeout(timeout: Timeout) -> tuple[float, float]:
-    """Return ``(connect, read)`` seconds from a number or a pair, refusing non-positive values.
-
-    >>> normalize_timeout(2)
-    (2.0, 2.0)
-    >>> normalize_timeout((1, 30))
-    (1.0, 30.0)
-    """
-    pair = (timeout, timeout) if isinstance(timeout, int | float) else tuple(timeout)
-    if len(pair) != 2:
-        raise ValueError(f"timeout must be a number or a (connect, read) pair, got {timeout!r}")
-    connect, read = (float(x) for x in pair)
-    if not (connect > 0 and read > 0 and math.isfinite(connect) and math.isfinite(read)):
-        raise ValueError(f"timeouts must be positive finite seconds, got {timeout!r}")
-    return connect, read
-
-
-def _asset_body(
-    name: str, filetype: str, filesize: int, offset: int, parts: int | None, channel: int | None
-) -> dict[str, Any]:
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError("name must be a non-empty string (the asset's display name)")
-    if not isinstance(filetype, str) or "/" not in filetype:
-        raise ValueError(f"filetype must be a MIME type such as 'video/mp4', got {filetype!r}")
-    _check_int("filesize", filesize, minimum=1)
-    _check_int("offset", offset, minimum=0)
-    body: dict[str, Any] = {"name": name, "filetype": filetype, "filesize": filesize, "offset": offset}
-    if parts is not None:
-        _check_int("parts", parts, minimum=1, maximum=10_000)
-        body["parts"] = parts
-    if channel is not None:
-        _check_int("channel", channel, minimum=0)
-        body["channel"] = channel
-    return body
-
-
-def _check_int(name: str, value: object, *, minimum: int, maximum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-
-
-def _rate_limit_wait(retry_after: float | None, attempt: int) -> float:
-    """Wait the advertised window, doubling per repeated 429, plus up to 10 % jitter."""
-    base = retry_after if retry_after and retry_after > 0 else 1.0
-    wait = min(RATE_LIMIT_MAX_WAIT, base * 2**attempt)
-    return wait + random.uniform(0, wait / 10)
-
-
-def _json(response: requests.Response, context: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise APIError(
-            f"{context}: {response.status_code} but the body is not JSON: {redact(response.text[:120])!r}",
-            status=response.status_code,
-            response=response,
-        ) from None
-
-
-def _asset(response: requests.Response, context: str) -> Asset:
-    data = _json(response, context)
-    try:
-        return Asset.from_json(data)
-    except (ValueError, TypeError) as exc:
-        raise APIError(
-            f"{context}: unexpected answer ({exc})", status=response.status_code, response=response
-        ) from None

@@ -1,4 +1,4 @@
-"""Errors raised by the C2C client, and the redaction every message goes through.
+"""The errors the C2C client raises: one shallow tree, each error built once where it is raised.
 
 The tree is shallow; catch the base to catch everything the client raises on purpose::
 
@@ -23,10 +23,14 @@ The tree is shallow; catch the base to catch everything the client raises on pur
 ``retryable`` says whether sending the same request again could succeed. The client decides what it does
 with that: it retries part uploads, but never the asset-create POST on a 5xx (that could duplicate the asset).
 
-Secrets never reach a message: every message passes through :func:`redact`, which removes bearer tokens,
-token/secret form and JSON fields and the ``X-Amz-*`` signature of presigned URLs. The ``response`` attribute
-is the raw :class:`requests.Response` for inspection; its ``url`` and request headers are *not* redacted, so
-do not log it whole.
+An error carries the context known where it is raised (status, S3 code, part, attempts, asset, parts sent) as
+constructor arguments; layers it passes through on its way up add what they know with ``add_note`` and never
+change its fields.
+
+Secrets never reach a message: every message passes through :func:`~c2c_helpers._redact.redact` (re-exported
+here), which removes bearer tokens, token/secret form and JSON fields and the ``X-Amz-*`` signature of
+presigned URLs. The ``response`` attribute is the raw :class:`requests.Response` for inspection; its ``url``
+and request headers are *not* redacted, so do not log it whole.
 
 Examples
 --------
@@ -39,12 +43,10 @@ Examples
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from c2c_helpers.chunks import _redacted_url
+from c2c_helpers._redact import redact, redact_url
 
 if TYPE_CHECKING:
     import requests
@@ -65,107 +67,10 @@ __all__ = [
     "UploadError",
     "UploadInterrupted",
     "UploadURLExpired",
-    "api_error_from_response",
+    "describe_parts",
     "redact",
     "redact_url",
 ]
-
-REDACTED = "<redacted>"
-# Field names whose values are credentials, in JSON (`"name": "value"`), forms (`name=value`) or reprs.
-_SECRET_NAMES = r"(?:access_token|refresh_token|client_secret|device_code|token|password|secret)"  # noqa: S105
-# `"access_token": "..."` (JSON, Python reprs: the name is quoted) and `refresh_token=...` (forms, kwargs).
-_SECRET_FIELD_RE = re.compile(
-    rf"""(?ix)
-    ( (?:['"]{_SECRET_NAMES}['"]\s*:\s*['"]?) | (?:\b{_SECRET_NAMES}=['"]?) )
-    ([^'"&\s,;}}<>)]+)
-    """
-)
-_BEARER_RE = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9._~+/=-]+)")
-_URL_RE = re.compile(r"https?://[^\s'\"<>]+(?:<signature redacted>)?")
-# A path with a presigned query but no scheme, as urllib3 puts it in "Max retries exceeded with url: ...".
-_PRESIGNED_PATH_RE = re.compile(r"(?i)(?<![\w:/.])/[^\s'\"<>?]*\?[^\s'\"<>]*X-Amz-[^\s'\"<>]*")
-_AMZ_PARAM_RE = re.compile(r"(?i)\b(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s'\"<>]*")
-# Only values at least this long are scrubbed verbatim (short ones would blank out ordinary words).
-_MIN_SECRET_LEN = 6
-
-
-def redact_url(url: str) -> str:
-    """Return `url` with its presigned signature removed, keeping what identifies the part.
-
-    Scheme, host, path, ``partNumber`` and ``uploadId`` stay; every other query parameter
-    (``X-Amz-Signature``, ``X-Amz-Credential``, ...) and any ``user:password@`` go.
-
-    Parameters
-    ----------
-    url : str
-        Any URL.
-
-    Returns
-    -------
-    str
-        The URL, safe to log.
-
-    Examples
-    --------
-    >>> redact_url("https://s3.example/b/k?partNumber=2&uploadId=u1&X-Amz-Credential=AKIA%2F&X-Amz-Signature=ff")
-    'https://s3.example/b/k?partNumber=2&uploadId=u1&<signature redacted>'
-    >>> redact_url(redact_url("https://s3.example/b/k?partNumber=2&X-Amz-Signature=ff"))  # idempotent
-    'https://s3.example/b/k?partNumber=2&<signature redacted>'
-    >>> redact_url("http://127.0.0.1:8080/v2/assets/42")
-    'http://127.0.0.1:8080/v2/assets/42'
-    """
-    return _redacted_url(url)  # one implementation: chunks.py (which imports nothing of the project) owns it
-
-
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Remove credentials from `text`.
-
-    Removes bearer tokens, the values of fields named like ``access_token``, ``refresh_token``,
-    ``client_secret``, ``device_code``, ``token``, the signature of every URL (see :func:`redact_url`), and
-    every literal value in `secrets` (the live token of a client, say).
-
-    Parameters
-    ----------
-    text : str
-        Any text: a message, a response body, a repr.
-    secrets : iterable of str or None
-        Exact values to scrub wherever they appear. ``None`` and very short values are ignored.
-
-    Returns
-    -------
-    str
-        The text, safe for logs, error messages and terminals.
-
-    Examples
-    --------
-    >>> redact('Authorization: Bearer eyJhbGciOi.x.y')
-    'Authorization: Bearer <redacted>'
-    >>> redact('{"access_token": "abc", "token_type": "bearer"}')
-    '{"access_token": "<redacted>", "token_type": "bearer"}'
-    >>> redact("grant_type=refresh_token&refresh_token=9f1c&client_id=cam-1")
-    'grant_type=refresh_token&refresh_token=<redacted>&client_id=cam-1'
-    >>> redact("Max retries exceeded with url: /b/k?partNumber=1&X-Amz-Date=20260101T000000Z&X-Amz-Signature=ff")
-    'Max retries exceeded with url: /b/k?partNumber=1&<signature redacted>'
-    >>> redact("token abcdef123 leaked", secrets=["abcdef123"])
-    'token <redacted> leaked'
-    """
-    if not text:
-        return text
-    for secret in secrets:
-        if secret and len(secret) >= _MIN_SECRET_LEN:
-            text = text.replace(secret, REDACTED)
-    text = _URL_RE.sub(_redact_url_match, text)
-    text = _PRESIGNED_PATH_RE.sub(_redact_url_match, text)
-    text = _AMZ_PARAM_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _SECRET_FIELD_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    return text
-
-
-def _redact_url_match(match: re.Match[str]) -> str:
-    url = match.group(0)
-    stripped = url.rstrip(".,;:!?)]}")  # punctuation that ends a sentence, not the URL
-    return redact_url(stripped) + url[len(stripped) :]
 
 
 class C2CError(Exception):
@@ -371,7 +276,7 @@ class UploadInterrupted(KeyboardInterrupt):
         self.parts_total = parts_total
         missing = [n for n in range(1, parts_total + 1) if n not in self.parts_sent]
         super().__init__(
-            f"upload interrupted: {_describe_parts(self.parts_sent, parts_total, 'sent')}"
+            f"upload interrupted: {describe_parts(self.parts_sent, parts_total, 'sent')}"
             + (f"; {_plural_parts(missing)} {'was' if len(missing) == 1 else 'were'} not" if missing else "")
         )
 
@@ -388,109 +293,15 @@ def _plural_parts(numbers: Iterable[int]) -> str:
     return f"part{'s' if len(nums) != 1 else ''} {', '.join(map(str, nums))}"
 
 
-def _describe_parts(sent: Iterable[int], total: int, verb: str) -> str:
+def describe_parts(sent: Iterable[int], total: int, verb: str) -> str:
     """Say which parts were `verb`, e.g. ``'parts 1, 3 of 4 were sent'``.
 
-    >>> _describe_parts([], 2, "sent")
+    >>> describe_parts([], 2, "sent")
     'no part of 2 was sent'
-    >>> _describe_parts([1], 1, "sent")
+    >>> describe_parts([1], 1, "sent")
     'part 1 of 1 was sent'
     """
     nums = sorted(sent)
     if not nums:
         return f"no part of {total} was {verb}"
     return f"{_plural_parts(nums)} of {total} {'was' if len(nums) == 1 else 'were'} {verb}"
-
-
-def api_error_from_response(
-    response: requests.Response,
-    *,
-    context: str = "",
-    secrets: Iterable[str | None] = (),
-) -> APIError:
-    """Turn an error answer of the C2C API into the matching :class:`APIError` subclass.
-
-    Understands both shapes (detailed and OAuth) and anything else (an HTML page from a proxy, say), whose
-    first 200 characters, redacted, become the detail.
-
-    Parameters
-    ----------
-    response : requests.Response
-        An answer with a 4xx or 5xx status.
-    context : str
-        What was being done, e.g. ``"POST /v2/devices/assets"``; starts the message.
-    secrets : iterable of str
-        Literal values to scrub from the message (the client's token, say).
-
-    Returns
-    -------
-    APIError
-        ``AuthError`` for 401 and OAuth errors, ``ChannelPaused`` for 409, ``RateLimited`` for 429,
-        ``APIError`` otherwise; ``retryable`` is true for 408, 429 and 5xx.
-    """
-    status = response.status_code
-    secrets = tuple(secrets)
-    body = _json_or_none(response)
-    code: str | int | None = status
-    title: str | None = response.reason or None
-    detail: str | None = None
-    oauth = False
-    if isinstance(body, Mapping):
-        if "error" in body and isinstance(body["error"], str):
-            oauth = True
-            code = body["error"]
-            title = body["error"]
-            detail = body.get("error_description") if isinstance(body.get("error_description"), str) else None
-        else:
-            errors = body.get("errors")
-            first: Mapping[str, Any] = {}
-            if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
-                first = errors[0]
-            code = first.get("code", body.get("code", status))
-            title = first.get("title") or body.get("message") or title
-            detail = first.get("detail")
-    elif response.text:
-        detail = " ".join(response.text[:200].split())
-    what = f"{context}: " if context else ""
-    message = f"{what}{status} {title}" + (f": {detail}" if detail else "")
-    kwargs: dict[str, Any] = {
-        "status": status,
-        "code": code,
-        "title": title,
-        "detail": detail,
-        "response": response,
-        "secrets": secrets,
-    }
-    if status == 429:
-        retry_after = _retry_after_seconds(response)
-        hint = f"; retry after {retry_after:g} s" if retry_after is not None else ""
-        return RateLimited(message + hint, retry_after=retry_after, **kwargs)
-    if status == 401 or oauth:
-        return AuthError(message, **kwargs)
-    if status == 409:
-        return ChannelPaused(message, **kwargs)
-    return APIError(message, retryable=status == 408 or status >= 500, **kwargs)
-
-
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except (ValueError, json.JSONDecodeError):
-        return None
-
-
-def _retry_after_seconds(response: requests.Response) -> float | None:
-    """Seconds to wait from ``Retry-After`` (s) or ``x-ratelimit-window`` (ms), whichever is present."""
-    retry_after = response.headers.get("Retry-After")
-    if retry_after:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            pass
-    window = response.headers.get("x-ratelimit-window")
-    if window:
-        try:
-            return max(0.0, float(window) / 1000.0)
-        except ValueError:
-            pass
-    return None

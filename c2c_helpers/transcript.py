@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl
 
 import requests
 
-from .errors import redact, redact_url
+from c2c_helpers._redact import redact, redact_url
 
 __all__ = ["Exchange", "Transcript", "curl"]
 
@@ -65,7 +65,7 @@ def curl(
     api_url
         The API's base URL, shown as ``$C2C_API_URL``.
     url_names
-        Presigned URLs (as :func:`~c2c_helpers.errors.redact_url` shows them) and the name to show for each,
+        Presigned URLs (as :func:`~c2c_helpers._redact.redact_url` shows them) and the name to show for each,
         e.g. ``<upload_urls[0]>``.
     body_from
         For a part PUT, the shell command that produces the bytes (``head -c N file``); the command then

@@ -1,9 +1,10 @@
 """Live ipywidgets views for the notebooks: the asset form, the chunk map and the upload progress panel.
 
-They are views over ``c2c_helpers``, never the other way round: the client emits
-:class:`~c2c_helpers.upload.ProgressEvent` objects on the caller's thread and :class:`UploadProgress` is a
-callable that takes them, so the same upload runs without any widget (scripts, ``c2c upload``). Widgets are
-only ever updated from the thread that displayed them.
+They are views over ``c2c_helpers``, never the other way round: the client emits progress events
+(:class:`~c2c_helpers.progress.PartProgress` from ``upload_chunk``, :class:`~c2c_helpers.progress.ProgressEvent`
+from ``upload_file``) on the caller's thread and :class:`UploadProgress` is a callable that takes either, folding
+them with the same :class:`~c2c_helpers.progress.ProgressTotals` as the worker pool, so the same upload runs
+without any widget (scripts, ``c2c upload``). Widgets are only ever updated from the thread that displayed them.
 
 Each widget also has a plain-text form (its ``text()``), used as the ``text/plain`` of its display: that is
 what a notebook's saved output shows on GitHub, in a JupyterLab that has not run the cell yet, and in the
@@ -24,9 +25,10 @@ from typing import Any
 import ipywidgets as w
 from IPython.display import DisplayHandle, display
 
-from .chunks import chunk_size, plan_chunks
-from .media import creation_offset, guess_filetype
-from .upload import ProgressEvent, UploadResult
+from c2c_helpers.chunks import chunk_size, plan_chunks
+from c2c_helpers.media import creation_offset, guess_filetype
+from c2c_helpers.progress import PartProgress, ProgressEvent, ProgressTotals
+from c2c_helpers.upload import UploadResult
 
 __all__ = ["AssetForm", "ChunkMap", "UploadProgress", "show"]
 
@@ -41,7 +43,7 @@ class _TextForm:
         raise NotImplementedError
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = w.DOMWidget._repr_mimebundle_(self, **kwargs)  # type: ignore[arg-type]
+        bundle = w.DOMWidget._repr_mimebundle_(self, **kwargs)
         bundle["text/plain"] = self.text()
         return bundle  # type: ignore[no-any-return]
 
@@ -53,13 +55,13 @@ def _placeholders(n: int) -> list[str]:
 
 def show(widget: Any) -> DisplayHandle:
     """Display a widget and return its handle; ``handle.update(widget)`` refreshes the saved text form."""
-    handle = display(widget, display_id=True)
-    assert handle is not None
+    handle = display(widget, display_id=True)  # type: ignore[no-untyped-call]  # IPython's display is untyped
+    assert isinstance(handle, DisplayHandle)
     return handle
 
 
 # -- the asset form -----------------------------------------------------------------------------------------
-class AssetForm(_TextForm, w.VBox):
+class AssetForm(_TextForm, w.VBox):  # type: ignore[misc]  # ipywidgets ships no types
     """The fields of ``POST /v2/devices/assets``, prefilled from a file, editable, and the request they make.
 
     Parameters
@@ -134,11 +136,11 @@ class AssetForm(_TextForm, w.VBox):
         self.result.clear_output()
         with self.result:
             answer = self._create(self.body())
-            display(answer)
+            display(answer)  # type: ignore[no-untyped-call]
 
 
 # -- the chunk map ------------------------------------------------------------------------------------------
-class ChunkMap(_TextForm, w.VBox):
+class ChunkMap(_TextForm, w.VBox):  # type: ignore[misc]
     """The file as a bar cut into its chunks' byte ranges; a slider changes the number of upload URLs.
 
     >>> m = ChunkMap(21_136_250, 2)
@@ -202,16 +204,17 @@ class ChunkMap(_TextForm, w.VBox):
 
 
 # -- the upload progress panel ------------------------------------------------------------------------------
-class UploadProgress(_TextForm, w.VBox):
-    """A bar per part, the total, the throughput, coloured by state; call it with each ProgressEvent.
+class UploadProgress(_TextForm, w.VBox):  # type: ignore[misc]
+    """A bar per part, the total, the throughput, coloured by state; call it with each progress event.
 
-    Use it as ``upload_file(..., progress=panel)``. Made without ``part_sizes``, the panel grows a bar for each
-    part the upload announces; made with them, it refuses parts it was not made for. It only reads events, so a
-    retry that restarts a part moves that bar back (absolute bytes per part), and the total never passes 100%.
+    Use it as ``upload_file(..., progress=panel)`` or ``upload_chunk(..., progress=panel)``. Made without
+    ``part_sizes``, the panel grows a bar for each part the upload announces; made with them, it refuses parts it
+    was not made for. It only reads events, so a retry that restarts a part moves that bar back (absolute bytes
+    per part), and the total never passes 100%.
 
-    >>> from c2c_helpers.upload import ProgressEvent
+    >>> from c2c_helpers.progress import PartProgress
     >>> panel = UploadProgress([10, 5])
-    >>> panel(ProgressEvent(part=1, part_bytes=10, part_size=10, bytes_sent=10, total=15, attempt=1, state="done"))
+    >>> panel(PartProgress(part=1, part_bytes=10, part_size=10, attempt=1, state="done"))
     >>> print(panel.text())
     upload: 10 / 15 bytes (66%), 1 of 2 parts done
       part 1: 10 / 10 bytes (100%) done
@@ -220,11 +223,7 @@ class UploadProgress(_TextForm, w.VBox):
 
     def __init__(self, part_sizes: list[int] | tuple[int, ...] = (), *, title: str = "upload") -> None:
         self.title = title
-        self.sizes: list[int] = []
-        self.sent: list[int] = []
-        self.states: list[str] = []
-        self.attempts: list[int] = []
-        self.total_size = 0
+        self.totals = ProgressTotals(part_sizes)
         self.failed_message: str | None = None
         self._fixed = bool(part_sizes)
         self._started: float | None = None
@@ -238,22 +237,17 @@ class UploadProgress(_TextForm, w.VBox):
         self.rate = w.HTML()
         self.total_row = w.HBox([w.Label("total", layout=self._label_layout), self.total_bar, self.total_label])
         super().__init__([self.total_row, self.rate])
-        for size in part_sizes:
-            self._add_part(size)
+        self._add_rows()
         self._render()
 
-    def _add_part(self, size: int) -> None:
-        self.sizes.append(size)
-        self.sent.append(0)
-        self.states.append("queued")
-        self.attempts.append(0)
-        self.total_size = sum(self.sizes)
-        self.total_bar.max = max(self.total_size, 1)
-        bar = w.IntProgress(value=0, min=0, max=max(size, 1), layout=w.Layout(width="28em"))
-        label = w.HTML()
-        self.bars.append(bar)
-        self.labels.append(label)
-        self.rows.append(w.HBox([w.Label(f"part {len(self.sizes)}", layout=self._label_layout), bar, label]))
+    def _add_rows(self) -> None:
+        """A row for each part the totals know and the panel does not show yet."""
+        while len(self.bars) < len(self.totals.parts):
+            bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="28em"))
+            label = w.HTML()
+            self.bars.append(bar)
+            self.labels.append(label)
+            self.rows.append(w.HBox([w.Label(f"part {len(self.bars)}", layout=self._label_layout), bar, label]))
         self.children = (*self.rows, self.total_row, self.rate)
 
     @classmethod
@@ -261,82 +255,82 @@ class UploadProgress(_TextForm, w.VBox):
         """A panel for a file of ``filesize`` bytes in ``n_parts`` parts (the chunk arithmetic decides sizes)."""
         return cls([c.size for c in plan_chunks(filesize, _placeholders(n_parts))], **kwargs)
 
-    def __call__(self, event: ProgressEvent) -> None:
-        if len(self.sizes) < event.part:
-            if self._fixed:  # the service chose more parts than the panel was made for
-                raise ValueError(f"this panel has {len(self.sizes)} parts; the upload sent part {event.part}")
-            while len(self.sizes) < event.part:  # an open panel grows: every part is announced as "queued"
-                self._add_part(0)
-        if self.sizes[event.part - 1] != event.part_size:
-            self.sizes[event.part - 1] = event.part_size
-            self.bars[event.part - 1].max = max(event.part_size, 1)
-            self.total_size = sum(self.sizes)
-            self.total_bar.max = max(self.total_size, 1)
+    def __call__(self, event: PartProgress | ProgressEvent) -> None:
+        if self._fixed and event.part > len(self.totals.parts):  # the service chose more parts than planned
+            raise ValueError(f"this panel has {len(self.totals.parts)} parts; the upload sent part {event.part}")
+        self.totals.add(event)
+        if len(self.bars) < len(self.totals.parts):
+            self._add_rows()
         if self._started is None:
             self._started = time.monotonic()
-        i = event.part - 1
-        self.sent[i] = min(event.part_bytes, self.sizes[i])
-        self.states[i] = event.state
-        self.attempts[i] = max(self.attempts[i], event.attempt)
-        if all(s == "done" for s in self.states):
+        if self.totals.done == len(self.totals.parts):
             self._finished = time.monotonic()
-        self._render(i)
+        self._render(event.part - 1)
 
     def fail(self, error: BaseException) -> None:
         """Mark the parts that did not finish as failed (call it from an ``except`` around the upload)."""
         self.failed_message = str(error)
-        for i, state in enumerate(self.states):
-            if state != "done":
-                self.states[i] = "failed"
+        for number, tally in enumerate(self.totals.parts, start=1):
+            if tally.state != "done":
+                self.totals.set_part(number, sent=tally.sent, state="failed")
         self._render()
 
     def finish(self, result: UploadResult) -> None:
         """Take the final figures from the upload's result."""
         for part in result.parts:
-            self.sent[part.number - 1] = part.bytes
-            self.states[part.number - 1] = "done"
-            self.attempts[part.number - 1] = part.attempts
+            self.totals.set_part(part.number, sent=part.bytes, state="done", attempts=part.attempts)
         self._render()
 
     @property
+    def sizes(self) -> list[int]:
+        """Each part's size."""
+        return [p.size for p in self.totals.parts]
+
+    @property
     def bytes_sent(self) -> int:
-        return sum(self.sent)
+        return self.totals.bytes_sent
+
+    @property
+    def total_size(self) -> int:
+        return self.totals.total
 
     def text(self) -> str:
-        done = sum(s == "done" for s in self.states)
-        pct = 100 * self.bytes_sent // self.total_size if self.total_size else 100
+        parts, total = self.totals.parts, self.totals.total
+        pct = 100 * self.bytes_sent // total if total else 100
         lines = [
-            f"{self.title}: {self.bytes_sent:,} / {self.total_size:,} bytes ({pct}%), {done} of "
-            f"{len(self.sizes)} parts done"
+            f"{self.title}: {self.bytes_sent:,} / {total:,} bytes ({pct}%), {self.totals.done} of "
+            f"{len(parts)} parts done"
         ]
         width = len(f"{max(self.sizes, default=0):,}")
-        for i, size in enumerate(self.sizes):
-            part_pct = 100 * self.sent[i] // size if size else 100
-            retries = self.attempts[i] - 1
+        for i, p in enumerate(parts):
+            part_pct = 100 * p.sent // p.size if p.size else 100
+            retries = p.attempts - 1
             note = f", {retries} retr{'ies' if retries != 1 else 'y'}" if retries > 0 else ""
             lines.append(
-                f"  part {i + 1}: {self.sent[i]:>{width},} / {size:>{width},} bytes ({part_pct:>3}%) "
-                f"{self.states[i]}{note}"
+                f"  part {i + 1}: {p.sent:>{width},} / {p.size:>{width},} bytes ({part_pct:>3}%) {p.state}{note}"
             )
         if self.failed_message:
             lines.append(f"  failed: {self.failed_message}")
         return "\n".join(lines)
 
     def _render(self, only: int | None = None) -> None:
-        indices = range(len(self.sizes)) if only is None else [only]
-        for i in indices:
-            self.bars[i].value = self.sent[i]
-            self.bars[i].bar_style = BAR_STYLES.get(self.states[i], "")
-            retries = self.attempts[i] - 1
+        parts = self.totals.parts
+        for i in range(len(parts)) if only is None else [only]:
+            p = parts[i]
+            self.bars[i].max = max(p.size, 1)
+            self.bars[i].value = p.sent
+            self.bars[i].bar_style = BAR_STYLES.get(p.state, "")
+            retries = p.attempts - 1
             extra = f" · {retries} retr{'ies' if retries != 1 else 'y'}" if retries > 0 else ""
-            pct = 100 * self.sent[i] // max(self.sizes[i], 1)
-            self.labels[i].value = f"<span style='font-family:monospace'>{pct}% {self.states[i]}{extra}</span>"
+            pct = 100 * p.sent // max(p.size, 1)
+            self.labels[i].value = f"<span style='font-family:monospace'>{pct}% {p.state}{extra}</span>"
+        self.total_bar.max = max(self.totals.total, 1)
         self.total_bar.value = self.bytes_sent
-        done = all(s == "done" for s in self.states)
-        failed = any(s == "failed" for s in self.states)
+        done = all(p.state == "done" for p in parts)
+        failed = any(p.state == "failed" for p in parts)
         self.total_bar.bar_style = "success" if done else "danger" if failed else "info"
         self.total_label.value = (
-            f"<span style='font-family:monospace'>{self.bytes_sent:,} / {self.total_size:,} bytes</span>"
+            f"<span style='font-family:monospace'>{self.bytes_sent:,} / {self.totals.total:,} bytes</span>"
         )
         if self._started is not None:
             elapsed = (self._finished or time.monotonic()) - self._started

@@ -21,16 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from c2c_helpers import media
-from c2c_helpers.media import (
-    TEST_CLIP_NAME,
-    TEST_CLIP_SHA256,
-    TEST_CLIP_SIZE,
-    creation_offset,
-    file_category,
-    guess_filetype,
-    make_test_clip,
-)
+from c2c_helpers import media, testclip
+from c2c_helpers.media import creation_offset, file_category, guess_filetype
+from c2c_helpers.testclip import TEST_CLIP_NAME, TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
 
 # --------------------------------------------------------------------------------------------------
 # fixtures and helpers
@@ -115,7 +108,7 @@ def fake_encoder(clip: Path, encoded_size: int, monkeypatch: pytest.MonkeyPatch)
         def command(ffmpeg: str, out: Path) -> list[str]:
             return [sys.executable, "-c", FAKE_FFMPEG, str(clip), str(size), str(out), str(delay), payload]
 
-        monkeypatch.setattr(media, "_ffmpeg_command", command)
+        monkeypatch.setattr(testclip, "_ffmpeg_command", command)
 
     return install
 
@@ -182,7 +175,7 @@ def test_none_returns_the_cached_file(clip: Path) -> None:
 def test_new_path_gets_a_correct_file_without_encoding(
     clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(media, "_encode", _no_encode)
+    monkeypatch.setattr(testclip, "_encode", _no_encode)
     target = tmp_path / "sub" / "dir" / "my clip.mp4"
     assert make_test_clip(target) == target
     assert target.stat().st_size == TEST_CLIP_SIZE
@@ -195,8 +188,8 @@ def test_second_call_is_fast_and_leaves_the_file_untouched(
 ) -> None:
     target = make_test_clip(tmp_path / "clip.mp4")
     before = target.stat()
-    monkeypatch.setattr(media, "_encode", _no_encode)
-    monkeypatch.setattr(media, "_place", _no_encode)
+    monkeypatch.setattr(testclip, "_encode", _no_encode)
+    monkeypatch.setattr(testclip, "_place", _no_encode)
     started = time.perf_counter()
     again = make_test_clip(target)
     elapsed = time.perf_counter() - started
@@ -221,7 +214,7 @@ def test_a_wrong_file_at_path_is_replaced(
     target = tmp_path / "clip.mp4"
     damage(target)
     cache_inode = clip.stat().st_ino
-    monkeypatch.setattr(media, "_encode", _no_encode)  # the cache is fine: no re-encode
+    monkeypatch.setattr(testclip, "_encode", _no_encode)  # the cache is fine: no re-encode
     assert make_test_clip(target) == target
     assert target.stat().st_size == TEST_CLIP_SIZE
     assert sha256(target) == TEST_CLIP_SHA256
@@ -301,7 +294,7 @@ def test_ffmpeg_failure_raises_with_its_output(tmp_path: Path, monkeypatch: pyte
     def failing(ffmpeg: str, out: Path) -> list[str]:
         return [sys.executable, "-c", "import sys; sys.stderr.write('No such filter: testsrc2'); sys.exit(3)"]
 
-    monkeypatch.setattr(media, "_ffmpeg_command", failing)
+    monkeypatch.setattr(testclip, "_ffmpeg_command", failing)
     cache = tmp_path / "cache"
     with pytest.raises(RuntimeError, match=r"(?s)exit code 3.*No such filter: testsrc2"):
         make_test_clip(cache_dir=cache)
@@ -310,20 +303,20 @@ def test_ffmpeg_failure_raises_with_its_output(tmp_path: Path, monkeypatch: pyte
 
 CHILD = """
 import sys
-from c2c_helpers import media
+from c2c_helpers import testclip
 fake, clip, size, target, cache = sys.argv[1:6]
-media._ffmpeg_command = lambda ffmpeg, out: [sys.executable, "-c", fake, clip, size, str(out), "1.0", "-"]
-real_encode = media._encode
+testclip._ffmpeg_command = lambda ffmpeg, out: [sys.executable, "-c", fake, clip, size, str(out), "1.0", "-"]
+real_encode = testclip._encode
 def counting_encode(dest):
     with open(dest.parent / "encodes.log", "a") as log:
         log.write("encode\\n")
     real_encode(dest)
-media._encode = counting_encode
-print(media.make_test_clip(None if target == "-" else target, cache_dir=cache))
+testclip._encode = counting_encode
+print(testclip.make_test_clip(None if target == "-" else target, cache_dir=cache))
 """
 
 
-@pytest.mark.skipif(media.fcntl is None, reason="no flock: concurrent callers may each encode")
+@pytest.mark.skipif(testclip.fcntl is None, reason="no flock: concurrent callers may each encode")
 def test_concurrent_processes_all_get_a_correct_file_and_encode_once(
     clip: Path, encoded_size: int, tmp_path: Path
 ) -> None:
@@ -356,7 +349,7 @@ def _no_encode(*args: object) -> None:
 
 
 def test_import_does_not_load_imageio_ffmpeg() -> None:
-    code = "import sys, c2c_helpers.media; print('imageio_ffmpeg' in sys.modules)"
+    code = "import sys, c2c_helpers.media, c2c_helpers.testclip; print('imageio_ffmpeg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
 

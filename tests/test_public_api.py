@@ -18,7 +18,10 @@ from c2c_helpers.connect import embedded_sandbox
 from c2c_helpers.upload import DEFAULT_WORKERS
 
 PACKAGE = Path(c2c_helpers.__file__).parent
-CLIENT_MODULES = ("errors", "client", "auth", "chunks", "upload", "media", "manifest")
+CLIENT_MODULES = (
+    "_http", "_redact", "errors", "asset", "client", "auth", "tokens", "chunks", "retry", "parts", "progress",
+    "pool", "checks", "resume", "upload", "media", "testclip",
+)  # fmt: skip
 
 PINNED = [
     "TEST_CLIP_NAME",
@@ -151,6 +154,28 @@ def test_importing_the_package_loads_only_requests_and_the_standard_library() ->
     assert loaded - allowed == set(), f"import c2c_helpers also loaded {sorted(loaded - allowed)}"
     for heavy in ("c2c_sandbox", "flask", "moto", "botocore", "ipywidgets", "tqdm", "imageio_ffmpeg"):
         assert heavy not in loaded
+
+
+def test_importing_the_package_changes_no_logger() -> None:
+    """Log redaction is installed when a session is made, not as a side effect of the import."""
+    code = (
+        "import logging, c2c_helpers; "
+        "print(sum(len(logging.getLogger(n).filters) for n in logging.root.manager.loggerDict))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "0"
+
+
+def test_client_modules_import_nothing_inside_functions() -> None:
+    """Lazy imports are for heavy optional dependencies only, in connect, cli and the clip's encoder."""
+    for module in CLIENT_MODULES:
+        tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+        for func in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
+            inner = [n for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
+            names = {a.name for n in inner for a in n.names} | {
+                n.module for n in inner if isinstance(n, ast.ImportFrom)
+            }
+            assert names <= {"imageio_ffmpeg"}, f"{module}.{func.name} imports {names} inside the function"
 
 
 def test_connect_uses_the_configured_service(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,7 +35,7 @@ from c2c_helpers import (
     upload_file,
 )
 from c2c_helpers.cli import main
-from c2c_helpers.manifest import Manifest, default_manifest_path
+from c2c_helpers.resume import Manifest, default_manifest_path
 from c2c_sandbox import Sandbox
 
 MIB = 1024 * 1024

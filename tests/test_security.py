@@ -30,9 +30,9 @@ from c2c_helpers import (
     upload_file,
 )
 from c2c_helpers.cli import main
-from c2c_helpers.manifest import Manifest
+from c2c_helpers.resume import Manifest
 from c2c_sandbox import Sandbox
-from c2c_sandbox.server import _parser as sandbox_parser
+from c2c_sandbox.cli import build_parser as sandbox_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = RetryPolicy(max_attempts=2, initial_delay=0.001, max_delay=0.002)
@@ -284,8 +284,9 @@ def test_asset_names_cannot_escape_the_data_dir(fresh_sandbox: Sandbox, tmp_path
     # Originals are stored by asset id, and nothing else appeared anywhere.
     assert sorted(p.name for p in (data / "originals").iterdir()) == sorted(ids)
     assert {p.relative_to(data).as_posix() for p in data.iterdir()} <= {
-        "originals", "sandbox.sqlite3", "sandbox.sqlite3-wal", "sandbox.sqlite3-shm",
+        "originals", "parts", "sandbox.lock", "sandbox.sqlite3", "sandbox.sqlite3-wal", "sandbox.sqlite3-shm",
     }  # fmt: skip
+    assert not any((data / "parts").iterdir())  # assembled: no part left behind
     assert sorted(p.name for p in tmp_path.iterdir()) == ["payload", "sandbox"]
     assert [p.name for p in source.parent.iterdir()] == ["clip.mov"]
     for name in ("escaped.mov", "absolute.mov", "up.mov", "home.mov"):

@@ -1,4 +1,4 @@
-"""upload.py against the sandbox: parts, order, parallelism, progress, every fault, bad input, Ctrl-C."""
+"""upload_file and upload_chunk against the sandbox: parts, order, parallelism, progress, faults, bad input, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ from c2c_helpers import (
     upload_file,
 )
 from c2c_helpers.chunks import Chunk
-from c2c_helpers.upload import READ_BLOCK, PartResult, UploadResult, is_retryable
+from c2c_helpers.parts import READ_BLOCK, PartResult
+from c2c_helpers.retry import is_retryable
+from c2c_helpers.upload import UploadResult
 from c2c_sandbox import Sandbox
 
 if TYPE_CHECKING:
@@ -458,7 +460,7 @@ def test_a_part_is_streamed_with_bounded_memory(tmp_path: Path, stub_server: Stu
     probe = (
         "import sys, tracemalloc\n"
         "from c2c_helpers.chunks import Chunk\n"
-        "from c2c_helpers.upload import upload_chunk\n"
+        "from c2c_helpers.parts import upload_chunk\n"
         "tracemalloc.start()\n"
         f"upload_chunk({str(path)!r}, Chunk(0, 0, {size}, {size}, {chunk.url!r}), 'video/quicktime')\n"
         "print(tracemalloc.get_traced_memory()[1])\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from c2c_helpers import C2CClient, PartUploadError, RetryPolicy, upload_file
-from c2c_helpers.upload import ProgressEvent
+from c2c_helpers.progress import ProgressEvent
 from c2c_helpers.widgets import AssetForm, ChunkMap, UploadProgress
 from c2c_sandbox import Sandbox
 

@@ -1,0 +1,153 @@
+"""A C2C asset as the API returns it, and the body of the request that creates one.
+
+The fields the kit uses are attributes of :class:`Asset`; everything else stays in ``raw``. Its presigned
+``upload_urls`` carry signatures, so the repr only counts them and :meth:`Asset.redacted_json` removes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from c2c_helpers._http import json_answer
+from c2c_helpers._redact import redact_url
+from c2c_helpers.chunks import MAX_PARTS
+from c2c_helpers.errors import APIError
+
+__all__ = ["Asset", "asset_body"]
+
+
+@dataclass(frozen=True, repr=False)
+class Asset:
+    """A C2C asset as the API returned it.
+
+    The fields the kit uses are attributes; everything else is in ``raw``, the JSON exactly as received.
+    The repr hides the presigned ``upload_urls`` (each carries a signature).
+
+    Parameters
+    ----------
+    id : str
+        The asset id (a UUID).
+    name : str
+        Display name in Frame.io.
+    filetype : str or None
+        MIME type; every part PUT must send it as ``Content-Type``.
+    filesize : int or None
+        Size in bytes.
+    upload_urls : tuple of str
+        Presigned PUT URLs, in part order (empty when the answer had none, e.g. from ``get_asset``).
+    status : str or None
+        ``"created"`` until the upload is assembled, then ``"complete"`` (or ``"failed"``).
+    upload_completed_at : str or None
+        When the service assembled the parts; ``None`` while uploading.
+    raw : dict
+        The whole JSON answer.
+
+    Examples
+    --------
+    >>> a = Asset.from_json({"id": "9a28", "name": "C2C_TEST_CLIP.mp4", "filetype": "video/mp4",
+    ...                      "filesize": 21136250, "status": "created", "upload_completed_at": None,
+    ...                      "upload_urls": ["https://s3.example/k?partNumber=1&X-Amz-Signature=s1",
+    ...                                      "https://s3.example/k?partNumber=2&X-Amz-Signature=s2"]})
+    >>> a
+    Asset(id='9a28', name='C2C_TEST_CLIP.mp4', filetype='video/mp4', filesize=21136250, status='created', upload_urls=<2 presigned URLs>, upload_completed_at=None)
+    >>> a.is_complete
+    False
+    >>> a.redacted_json()["upload_urls"][0]
+    'https://s3.example/k?partNumber=1&<signature redacted>'
+    """  # noqa: E501
+
+    id: str
+    name: str
+    filetype: str | None
+    filesize: int | None
+    upload_urls: tuple[str, ...]
+    status: str | None
+    upload_completed_at: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Asset:
+        """Build an :class:`Asset` from the API's JSON (numbers may arrive as strings)."""
+        if not isinstance(data, Mapping) or not data.get("id"):
+            raise ValueError("not an asset: the JSON has no 'id'")
+        filesize = data.get("filesize")
+        urls = data.get("upload_urls") or ()
+        return cls(
+            id=str(data["id"]),
+            name=str(data.get("name", "")),
+            filetype=data.get("filetype"),
+            filesize=int(filesize) if filesize is not None else None,
+            upload_urls=tuple(str(u) for u in urls),
+            status=data.get("status"),
+            upload_completed_at=data.get("upload_completed_at"),
+            raw=dict(data),
+        )
+
+    @classmethod
+    def from_response(cls, response: requests.Response, context: str) -> Asset:
+        """Build an :class:`Asset` from a successful answer; an :class:`~c2c_helpers.errors.APIError` if it is
+        not an asset (a proxy's page, say). `context` names the call in the message."""
+        data = json_answer(response, context)
+        try:
+            return cls.from_json(data)
+        except (ValueError, TypeError) as exc:
+            raise APIError(
+                f"{context}: unexpected answer ({exc})", status=response.status_code, response=response
+            ) from None
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether the service has assembled the upload (``upload_completed_at`` is set and not failed)."""
+        return bool(self.upload_completed_at) and self.status != "failed"
+
+    def redacted_json(self) -> dict[str, Any]:
+        """Return ``raw`` with every presigned URL's signature removed, safe to print."""
+        out = dict(self.raw)
+        if "upload_urls" in out and isinstance(out["upload_urls"], list):
+            out["upload_urls"] = [redact_url(str(u)) for u in out["upload_urls"]]
+        return out
+
+    def __repr__(self) -> str:
+        n = len(self.upload_urls)
+        urls = f"<{n} presigned URL{'' if n == 1 else 's'}>" if n else "()"
+        return (
+            f"Asset(id={self.id!r}, name={self.name!r}, filetype={self.filetype!r}, filesize={self.filesize!r}, "
+            f"status={self.status!r}, upload_urls={urls}, "
+            f"upload_completed_at={self.upload_completed_at!r})"
+        )
+
+
+def asset_body(
+    name: str, filetype: str, filesize: int, offset: int, *, parts: int | None, channel: int | None
+) -> dict[str, Any]:
+    """The JSON body of ``POST /v2/devices/assets``, refusing what the service would refuse anyway.
+
+    >>> asset_body("clip.mp4", "video/mp4", 21136250, 10, parts=None, channel=None)
+    {'name': 'clip.mp4', 'filetype': 'video/mp4', 'filesize': 21136250, 'offset': 10}
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("name must be a non-empty string (the asset's display name)")
+    if not isinstance(filetype, str) or "/" not in filetype:
+        raise ValueError(f"filetype must be a MIME type such as 'video/mp4', got {filetype!r}")
+    _check_int("filesize", filesize, minimum=1)
+    _check_int("offset", offset, minimum=0)
+    body: dict[str, Any] = {"name": name, "filetype": filetype, "filesize": filesize, "offset": offset}
+    if parts is not None:
+        _check_int("parts", parts, minimum=1, maximum=MAX_PARTS)
+        body["parts"] = parts
+    if channel is not None:
+        _check_int("channel", channel, minimum=0)
+        body["channel"] = channel
+    return body
+
+
+def _check_int(name: str, value: object, *, minimum: int, maximum: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
