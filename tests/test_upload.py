@@ -555,3 +555,50 @@ def test_upload_result_summary() -> None:
     asset = Asset("id", "a.mov", "video/quicktime", 3, (), "complete", "2026-01-01T00:00:00Z")
     result = UploadResult(asset, (PartResult(1, "e", 1, 3),), 3, 0.0, 1)
     assert result.summary(timing=False) == "uploaded 'a.mov': 3 bytes in 1 part, 1 attempt, complete"
+
+
+# -- cleaning up ---------------------------------------------------------------------------------------------
+
+
+def test_a_failed_upload_closes_its_part_session_and_stops_its_workers(
+    make_file: Callable[..., Path],
+    client: C2CClient,
+    sandbox: Sandbox,
+    fast_retry: RetryPolicy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import c2c_helpers.pool
+
+    closed: list[bool] = []
+    real_session = c2c_helpers.pool.part_session
+
+    def spy_session(workers: int) -> requests.Session:
+        session = real_session(workers)
+        real_close = session.close
+        session.close = lambda: (closed.append(True), real_close())[1]  # type: ignore[method-assign]
+        return session
+
+    monkeypatch.setattr(c2c_helpers.pool, "part_session", spy_session)
+    sandbox.faults.inject("internal_error", part=2, times=50)
+    with pytest.raises(PartUploadError):
+        upload_file(make_file(), client=client, parts=2, workers=2, retry=fast_retry)
+    assert closed == [True]
+    deadline = time.monotonic() + 5
+    while any(t.name.startswith("c2c-part") for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name.startswith("c2c-part") for t in threading.enumerate())
+
+
+def test_upload_file_closes_the_client_it_created(
+    clip: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("C2C_API_URL", sandbox.api_url)
+    monkeypatch.setenv("C2C_ACCESS_TOKEN", sandbox.access_token)
+    closed: list[C2CClient] = []
+    real_close = C2CClient.close
+    monkeypatch.setattr(C2CClient, "close", lambda self: (closed.append(self), real_close(self))[1])
+    result = upload_file(clip, wait=False)
+    assert len(closed) == 1 and result.parts
+    given = C2CClient(sandbox.api_url, sandbox.access_token)
+    upload_file(clip, client=given, wait=False)
+    assert len(closed) == 1  # a client the caller passed stays open
