@@ -188,6 +188,13 @@ def test_the_build_has_no_warnings(built_wheel: tuple[Path, str]) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
     assert {"c2c_helpers/py.typed", "c2c_sandbox/py.typed", "c2c_sandbox/templates/index.html"} <= names
+    sources = {
+        path.relative_to(ROOT).as_posix()
+        for package in ("c2c_helpers", "c2c_sandbox")
+        for path in (ROOT / package).rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert sorted(sources - names) == []  # subpackages (c2c_sandbox/api/) too
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "benchmarks/", "notebooks/"))]
 
 
