@@ -200,6 +200,74 @@ _CREATE = {
 }
 
 
+PATHS: dict[str, Any] = {
+    "/v2/auth/device/code": {
+        "post": {
+            "summary": "Start pairing: a device code and a six-digit user code",
+            "requestBody": _form("DeviceCodeRequest"),
+            "responses": {"200": _json(_ref("DeviceCode"), "the codes"), "400": _OAUTH_ERROR},
+        }
+    },
+    "/v2/auth/token": {
+        "post": {
+            "summary": "Poll for tokens (device-code grant) or renew them (refresh_token grant)",
+            "requestBody": _form("TokenRequest"),
+            "responses": {"200": _json(_ref("Tokens"), "access and refresh token"), "400": _OAUTH_ERROR},
+        }
+    },
+    "/v2/auth/revoke": {
+        "post": {
+            "summary": "Revoke a token (a refresh token takes its whole grant with it)",
+            "requestBody": _form("RevokeRequest"),
+            "responses": {
+                "200": _json({"type": "object"}, "done (also for unknown tokens)"),
+                "400": _OAUTH_ERROR,
+            },
+        }
+    },
+    "/v2/devices/me": {
+        "get": {
+            "summary": "The paired device",
+            "security": [{"bearer": []}],
+            "responses": {"200": _json(_ref("ProjectDevice"), "the device"), **_ERRORS},
+        }
+    },
+    "/v2/devices/heartbeat": {
+        "post": {
+            "summary": "Tell the service the device is online",
+            "security": [{"bearer": []}],
+            "responses": {"204": {"description": "noted"}, **_ERRORS},
+        }
+    },
+    "/v2/devices/assets": {"post": {**_CREATE, "operationId": "createAsset"}},
+    "/v2/assets": {
+        "post": {
+            **_CREATE,
+            "operationId": "createAssetLegacy",
+            "description": "The older path; behaves the same.",
+        }
+    },
+    "/v2/assets/{asset_id}": {
+        "get": {
+            "summary": "An asset; upload_completed_at is set once the parts are assembled",
+            "security": [{"bearer": []}],
+            "parameters": [{"name": "asset_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": _json(_ref("Asset"), "the asset"),
+                "404": _json(_ref("Error"), "no such asset for this device"),
+                **_ERRORS,
+            },
+        }
+    },
+    "/health": {
+        "get": {
+            "summary": "Liveness",
+            "responses": {"200": _json({"type": "object", "properties": {"status": {"const": "ok"}}}, "ok")},
+        }
+    },
+}
+
+
 def document(server_url: str) -> dict[str, Any]:
     """The OpenAPI document, with ``server_url`` as its server."""
     return {
@@ -215,70 +283,5 @@ def document(server_url: str) -> dict[str, Any]:
             "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
-        "paths": {
-            "/v2/auth/device/code": {
-                "post": {
-                    "summary": "Start pairing: a device code and a six-digit user code",
-                    "requestBody": _form("DeviceCodeRequest"),
-                    "responses": {"200": _json(_ref("DeviceCode"), "the codes"), "400": _OAUTH_ERROR},
-                }
-            },
-            "/v2/auth/token": {
-                "post": {
-                    "summary": "Poll for tokens (device-code grant) or renew them (refresh_token grant)",
-                    "requestBody": _form("TokenRequest"),
-                    "responses": {"200": _json(_ref("Tokens"), "access and refresh token"), "400": _OAUTH_ERROR},
-                }
-            },
-            "/v2/auth/revoke": {
-                "post": {
-                    "summary": "Revoke a token (a refresh token takes its whole grant with it)",
-                    "requestBody": _form("RevokeRequest"),
-                    "responses": {
-                        "200": _json({"type": "object"}, "done (also for unknown tokens)"),
-                        "400": _OAUTH_ERROR,
-                    },
-                }
-            },
-            "/v2/devices/me": {
-                "get": {
-                    "summary": "The paired device",
-                    "security": [{"bearer": []}],
-                    "responses": {"200": _json(_ref("ProjectDevice"), "the device"), **_ERRORS},
-                }
-            },
-            "/v2/devices/heartbeat": {
-                "post": {
-                    "summary": "Tell the service the device is online",
-                    "security": [{"bearer": []}],
-                    "responses": {"204": {"description": "noted"}, **_ERRORS},
-                }
-            },
-            "/v2/devices/assets": {"post": {**_CREATE, "operationId": "createAsset"}},
-            "/v2/assets": {
-                "post": {
-                    **_CREATE,
-                    "operationId": "createAssetLegacy",
-                    "description": "The older path; behaves the same.",
-                }
-            },
-            "/v2/assets/{asset_id}": {
-                "get": {
-                    "summary": "An asset; upload_completed_at is set once the parts are assembled",
-                    "security": [{"bearer": []}],
-                    "parameters": [{"name": "asset_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {
-                        "200": _json(_ref("Asset"), "the asset"),
-                        "404": _json(_ref("Error"), "no such asset for this device"),
-                        **_ERRORS,
-                    },
-                }
-            },
-            "/health": {
-                "get": {
-                    "summary": "Liveness",
-                    "responses": {"200": _json({"type": "object", "properties": {"status": {"const": "ok"}}}, "ok")},
-                }
-            },
-        },
+        "paths": PATHS,
     }

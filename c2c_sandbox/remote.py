@@ -13,6 +13,8 @@ from typing import Any
 
 import requests
 
+from .records import Device
+
 
 class RemoteError(RuntimeError):
     """A control request the sandbox refused; the message is the sandbox's own detail."""
@@ -65,9 +67,11 @@ class RemoteSandbox:
             raise error(detail)
         return response.json() if response.content else None
 
-    def approve(self, user_code: str, project: str | None = None) -> dict[str, Any]:
+    def approve(self, user_code: str, project: str | None = None) -> Device:
+        """Approve a pairing code; returns the (new or known) device, as :meth:`Sandbox.approve` does."""
         body = {"user_code": user_code, **({"project": project} if project else {})}
-        return dict(self._call("POST", "/sandbox/pair", body, error=ValueError))
+        answer = self._call("POST", "/sandbox/pair", body, error=ValueError)
+        return Device(**{field: answer[field] for field in Device.__dataclass_fields__})
 
     def pause(
         self,
@@ -130,5 +134,5 @@ class RemoteSandbox:
         return dict(self._call("GET", "/sandbox/state"))
 
     def reset(self) -> None:
-        """Forget planned faults and pause windows; upload URLs live 24 h again."""
+        """Forget planned faults and pause windows; settings go back to what the sandbox was started with."""
         self._call("POST", "/sandbox/reset")

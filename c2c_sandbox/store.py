@@ -1,7 +1,9 @@
 """The sandbox's state: devices, pairing codes, tokens, assets, parts and pause windows in SQLite.
 
-Everything lives in ``<data_dir>/sandbox.sqlite3`` (originals sit beside it in ``originals/``), so a
-sandbox stopped and started again on the same data dir still knows its devices, tokens and assets.
+Everything lives in ``<data_dir>/sandbox.sqlite3`` (the bytes of parts and originals sit beside it, kept by
+:mod:`c2c_sandbox.partstore`), so a sandbox stopped and started again on the same data dir still knows its
+devices, tokens, assets and every part it acknowledged. Commits are durable (WAL, ``synchronous=FULL``): what a
+commit recorded survives a crash of the process or of the machine.
 
 Secrets are stored as SHA-256 digests only: a token is shown once, when it is issued, and the database
 never holds it in the clear. Times are POSIX seconds (floats); the API renders them as ISO 8601 UTC.
@@ -17,9 +19,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .records import OPEN_STATES, Asset, Device, DeviceCode, Part, Pause, Token, UploadClosed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,7 +49,7 @@ CREATE TABLE IF NOT EXISTS assets (
 );
 CREATE TABLE IF NOT EXISTS parts (
     asset_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
-    received_at REAL NOT NULL, PRIMARY KEY (asset_id, part_number)
+    received_at REAL NOT NULL, file TEXT NOT NULL DEFAULT '', PRIMARY KEY (asset_id, part_number)
 );
 CREATE TABLE IF NOT EXISTS pauses (
     id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, channel INTEGER,
@@ -54,91 +57,10 @@ CREATE TABLE IF NOT EXISTS pauses (
 );
 """
 
-#: Asset states. ``created`` (no part yet) -> ``uploading`` -> ``processing`` (assembling) -> ``complete``
-#: or ``failed``. Frame.io documents ``created`` only; the rest are the sandbox's own (inferred).
-ASSET_STATES = ("created", "uploading", "processing", "complete", "failed")
-OPEN_STATES = ("created", "uploading")
-
 
 def digest(secret: str) -> str:
     """SHA-256 hex digest of a secret: what the database keeps instead of the secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Device:
-    id: str
-    client_id: str
-    name: str
-    project_id: str
-    project_name: str
-    created_at: float
-    last_seen: float | None
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # "access" or "refresh"
-    device_id: str
-    grant_id: str
-    scope: str
-    expires_at: float
-    revoked: bool
-    used: bool
-
-
-@dataclass(frozen=True)
-class DeviceCode:
-    code_hash: str
-    user_code: str
-    client_id: str
-    name: str
-    scope: str
-    expires_at: float
-    interval: float
-    last_poll: float | None
-    device_id: str | None
-    consumed: bool
-
-
-@dataclass(frozen=True)
-class Asset:
-    id: str
-    device_id: str
-    project_id: str
-    parent_id: str
-    name: str
-    filetype: str
-    filesize: int
-    offset: int
-    channel: int
-    parts: int
-    upload_id: str
-    s3_key: str
-    status: str
-    inserted_at: float
-    file_created_at: float
-    upload_completed_at: float | None
-    sha256: str | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Part:
-    asset_id: str
-    part_number: int
-    size: int
-    etag: str
-    received_at: float
-
-
-@dataclass(frozen=True)
-class Pause:
-    id: int
-    device_id: str
-    channel: int | None
-    start: float
-    end: float | None
 
 
 class Store:
@@ -147,15 +69,16 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.originals = data_dir / "originals"
-        self.originals.mkdir(exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(data_dir / "sandbox.sqlite3", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(parts)")}
+            if "file" not in columns:  # a data dir from before parts were kept on disk: those parts are gone
+                self._db.execute("ALTER TABLE parts ADD COLUMN file TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         with self._lock:
@@ -174,7 +97,8 @@ class Store:
 
     def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         with self._lock:
-            return self._db.execute(sql, args).fetchone()
+            row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+            return row
 
     def _all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         with self._lock:
@@ -185,10 +109,6 @@ class Store:
             return self._db.execute(sql, args).rowcount
 
     # -- meta ---------------------------------------------------------------------------------------
-    def meta(self, key: str, default: str | None = None) -> str | None:
-        row = self._one("SELECT value FROM meta WHERE key = ?", key)
-        return row["value"] if row else default
-
     def meta_or_create(self, key: str, make: Any) -> str:
         with self.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -381,24 +301,70 @@ class Store:
         row = self._one("SELECT COUNT(*) AS n FROM assets")
         return int(row["n"]) if row else 0
 
-    def set_asset_state(self, asset_id: str, status: str, **fields: Any) -> None:
-        assert status in ASSET_STATES
-        names = ["status", *fields]
-        sets = ", ".join(f"{n} = ?" for n in names)
-        self._exec(f"UPDATE assets SET {sets} WHERE id = ?", status, *fields.values(), asset_id)  # noqa: S608
-
     # -- parts --------------------------------------------------------------------------------------
-    def record_part(self, asset_id: str, part_number: int, size: int, etag: str) -> None:
-        self._exec(
-            "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?)", asset_id, part_number, size, etag, time.time()
+    def record_part(self, part: Part) -> tuple[str | None, bool]:
+        """Record a received part (replacing a re-sent one) in one transaction.
+
+        Returns the file of the part it replaced (or None) and whether this part completed the set, in which
+        case the asset moved to ``processing`` (claimed for assembly) in the same transaction. Raises
+        :class:`UploadClosed` when the asset no longer takes parts.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT status, parts FROM assets WHERE id = ?", (part.asset_id,)).fetchone()
+            if row is None or row["status"] not in OPEN_STATES:
+                raise UploadClosed(part.asset_id)
+            old = db.execute(
+                "SELECT file FROM parts WHERE asset_id = ? AND part_number = ?", (part.asset_id, part.part_number)
+            ).fetchone()
+            db.execute(
+                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?)",
+                (part.asset_id, part.part_number, part.size, part.etag, part.received_at, part.file),
+            )
+            claimed = self._claim(db, part.asset_id, row["parts"])
+            if not claimed and row["status"] == "created":
+                db.execute("UPDATE assets SET status = 'uploading' WHERE id = ?", (part.asset_id,))
+        return (old["file"] if old else None), claimed
+
+    def claim_assembly(self, asset_id: str) -> bool:
+        """Move an open asset whose parts are all recorded to ``processing``; False if it is not one."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status, parts FROM assets WHERE id = ?", (asset_id,)).fetchone()
+            return row is not None and row["status"] in OPEN_STATES and self._claim(db, asset_id, row["parts"])
+
+    @staticmethod
+    def _claim(db: sqlite3.Connection, asset_id: str, parts: int) -> bool:
+        (have,) = db.execute(
+            "SELECT COUNT(*) FROM parts WHERE asset_id = ? AND part_number BETWEEN 1 AND ?", (asset_id, parts)
+        ).fetchone()
+        if have != parts:
+            return False
+        db.execute("UPDATE assets SET status = 'processing' WHERE id = ?", (asset_id,))
+        return True
+
+    def finish_assembly(self, asset_id: str, *, error: str | None = None, sha256: str | None = None) -> bool:
+        """``processing`` -> ``complete`` (with the sha256) or ``failed`` (with the error); False if not processing."""
+        if error is not None:
+            sql = "UPDATE assets SET status = 'failed', error = ? WHERE id = ? AND status = 'processing'"
+            return self._exec(sql, error, asset_id) == 1
+        sql = (
+            "UPDATE assets SET status = 'complete', sha256 = ?, upload_completed_at = ?"
+            " WHERE id = ? AND status = 'processing'"
         )
+        return self._exec(sql, sha256, time.time(), asset_id) == 1
 
     def parts(self, asset_id: str) -> list[Part]:
         rows = self._all("SELECT * FROM parts WHERE asset_id = ? ORDER BY part_number", asset_id)
         return [Part(**r) for r in rows]
 
-    def forget_parts(self, asset_id: str) -> None:
-        self._exec("DELETE FROM parts WHERE asset_id = ?", asset_id)
+    def forget_part(self, asset_id: str, part_number: int) -> None:
+        """Drop the record of a part whose bytes are gone; the asset is ``created`` again if it was its last."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM parts WHERE asset_id = ? AND part_number = ?", (asset_id, part_number))
+            db.execute(
+                "UPDATE assets SET status = 'created' WHERE id = ? AND status = 'uploading'"
+                " AND NOT EXISTS (SELECT 1 FROM parts WHERE asset_id = ?)",
+                (asset_id, asset_id),
+            )
 
     # -- pauses -------------------------------------------------------------------------------------
     def pause(self, device_id: str, channel: int | None, start: float, end: float | None) -> int:

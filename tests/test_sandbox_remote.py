@@ -33,7 +33,7 @@ def test_remote_controls(fresh_sandbox: Sandbox) -> None:
         timeout=5,
         data={"client_id": "SN-remote", "client_secret": sb.client_secret},
     ).json()
-    assert remote.approve(code["user_code"])["name"] == code["name"]
+    assert remote.approve(code["user_code"]).name == code["name"]
     with pytest.raises(ValueError, match="no pending pairing"):
         remote.approve("000000")
 

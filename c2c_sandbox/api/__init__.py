@@ -1,0 +1,75 @@
+"""The API side: a Flask app with Frame.io's C2C device endpoints, the ``/sandbox/*`` controls and the web page.
+
+One blueprint per surface: :mod:`~c2c_sandbox.api.oauth` (pairing and tokens), :mod:`~c2c_sandbox.api.devices`
+(the C2C surface: the device, assets, health, OpenAPI), :mod:`~c2c_sandbox.api.controls` (``/sandbox/*``) and
+:mod:`~c2c_sandbox.api.page` (the web page). Shapes as in ``C2C_API.md``; every refusal is a Frame.io-shaped
+JSON error (the detailed shape; ``{"error": ...}`` on the OAuth endpoints), never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from ..model import Model
+from .common import EXTENSION, Invalid, LeakyBucket, api_error
+from .controls import controls
+from .devices import devices
+from .oauth import oauth
+from .page import page
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("c2c_sandbox.api")
+
+
+def create_app(model: Model) -> Flask:
+    """The Flask app serving the API, the controls and the page of one sandbox's model."""
+    app = Flask(__name__, template_folder=Path(__file__).parent.parent / "templates")
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = model
+    app.extensions[f"{EXTENSION}.create"] = LeakyBucket(model.settings.create_rate, 1000)
+    app.extensions[f"{EXTENSION}.general"] = LeakyBucket(100, 1000)
+    for blueprint in (oauth, devices, controls, page):
+        app.register_blueprint(blueprint)
+    app.after_request(_add_headers)
+    app.register_error_handler(Invalid, _invalid)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    return app
+
+
+def _add_headers(response: Response) -> Response:
+    limit = getattr(g, "ratelimit", None)
+    if limit is not None:
+        response.headers["x-ratelimit-limit"] = str(limit[0])
+        response.headers["x-ratelimit-remaining"] = str(limit[1])
+        response.headers["x-ratelimit-window"] = str(limit[2])
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _invalid(exc: Invalid) -> Response:
+    return api_error(exc.status, exc.detail)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    detail = {
+        404: "No such resource",
+        405: f"{request.method} is not allowed on {request.path}",
+        413: "The request body is too large",
+    }.get(status, exc.description or "Bad request")
+    response = api_error(status, detail)
+    if status == 405 and exc.get_response().headers.get("Allow"):
+        response.headers["Allow"] = exc.get_response().headers["Allow"]
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return api_error(500, "The sandbox hit an unexpected error; it has been logged", "Internal Server Error")

@@ -1,0 +1,219 @@
+"""What every blueprint shares: the error shapes, field parsing, rate limits, authentication, the model.
+
+Every refusal is a Frame.io-shaped JSON error: the detailed shape (:func:`api_error`), or ``{"error": ...}`` on
+the OAuth endpoints (:func:`oauth_error`), never a stack trace.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Response, current_app, g, jsonify, request
+
+from ..model import Model
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXTENSION = "c2c_sandbox"
+REASONS = {
+    400: "Bad Request",
+    401: "Not Authorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Invalid Argument",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
+
+
+def model() -> Model:
+    """The sandbox this app serves."""
+    return cast(Model, current_app.extensions[EXTENSION])
+
+
+# -- error shapes -------------------------------------------------------------------------------------
+def api_error(status: int, detail: str, title: str | None = None) -> Response:
+    """Frame.io's detailed error shape."""
+    title = title or REASONS.get(status, "Error")
+    body = {
+        "code": status,
+        "errors": [{"code": status, "detail": detail, "status": status, "title": title}],
+        "message": title,
+    }
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def oauth_error(error: str, description: str | None = None, status: int = 400) -> Response:
+    """The OAuth endpoints' simple shape, ``{"error": ...}`` (RFC 6749 section 5.2)."""
+    body = {"error": error}
+    if description:
+        body["error_description"] = description
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+class Invalid(Exception):
+    """A request field the API refuses (422 unless said otherwise)."""
+
+    def __init__(self, detail: str, status: int = 422) -> None:
+        super().__init__(detail)
+        self.detail, self.status = detail, status
+
+
+# -- request bodies and fields ------------------------------------------------------------------------
+def request_body() -> dict[str, Any]:
+    """The body as a dict, from JSON or a form; 400/415 when it is neither."""
+    mimetype = request.mimetype
+    if mimetype == "application/json" or (not mimetype and request.content_length):
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise Invalid("the body must be a JSON object", status=400)
+        return data
+    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.form.to_dict()
+    if not mimetype and not request.content_length:
+        return {}
+    raise Invalid(
+        f"unsupported Content-Type {mimetype!r}; send application/json or application/x-www-form-urlencoded", status=415
+    )
+
+
+def int_field(
+    body: dict[str, Any], name: str, *, required: bool, minimum: int, maximum: int, default: int | None = None
+) -> int | None:
+    """An integer field; JSON numbers and decimal strings are both accepted, as Frame.io does."""
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise Invalid(f"{name} is required")
+        return default
+    if isinstance(value, bool):
+        raise Invalid(f"{name} must be an integer, not a boolean")
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"[+-]?\d{1,20}", text):
+            raise Invalid(f"{name} must be an integer, got {value[:40]!r}")
+        value = int(text)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise Invalid(f"{name} must be a whole number, got {value}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise Invalid(f"{name} must be an integer")
+    if not minimum <= value <= maximum:
+        raise Invalid(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def str_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise Invalid(f"{name} is required")
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be a string")
+    return value
+
+
+def float_field(body: dict[str, Any], name: str) -> float | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise Invalid(f"{name} must be a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{name} must be a number") from None
+    if not math.isfinite(number):
+        raise Invalid(f"{name} must be a finite number")
+    return number
+
+
+# -- rate limits ----------------------------------------------------------------------------------------
+class LeakyBucket:
+    """Frame.io's limiter: ``limit`` requests per ``window_ms``, leaking continuously."""
+
+    def __init__(self, limit: int, window_ms: int) -> None:
+        self.limit, self.window_ms = limit, window_ms
+        self._levels: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> tuple[bool, int]:
+        """Try to add one request for ``key``; returns (allowed, remaining)."""
+        now = time.monotonic()
+        with self._lock:
+            level, then = self._levels.get(key, (0.0, now))
+            level = max(0.0, level - (now - then) * self.limit * 1000 / self.window_ms)
+            allowed = level + 1 <= self.limit + 1e-9
+            if allowed:
+                level += 1
+            self._levels[key] = (level, now)
+        return allowed, max(0, math.floor(self.limit - level + 1e-9))
+
+
+def by_address() -> str:
+    return request.remote_addr or ""
+
+
+def by_client() -> str:
+    return request.headers.get("Authorization", "") or request.remote_addr or "anonymous"
+
+
+def rate_limited(bucket: str, key: Callable[[], str]) -> Callable[[F], F]:
+    """Refuse with 429 past the app's ``bucket`` limit (``create`` or ``general``); set the x-ratelimit headers."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            limiter: LeakyBucket = current_app.extensions[f"{EXTENSION}.{bucket}"]
+            allowed, remaining = limiter.take(key())
+            g.ratelimit = (limiter.limit, remaining, limiter.window_ms)
+            if not allowed:
+                return api_error(
+                    429,
+                    f"Rate limit exceeded: at most {limiter.limit} requests per {limiter.window_ms} ms."
+                    " Back off and retry.",
+                    "Too Many Requests",
+                )
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def authenticated(scope: str | None = None) -> Callable[[F], F]:
+    """401 without a live access token, 403 without ``scope``; sets ``g.device`` and ``g.token``."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            store = model().store
+            kind, _, value = request.headers.get("Authorization", "").partition(" ")
+            token = store.token(value.strip()) if kind.lower() == "bearer" and value.strip() else None
+            device = store.device(token.device_id) if token else None
+            if token is None or device is None or token.kind != "access" or token.revoked:
+                return api_error(401, "You are not allowed to access that resource", "Not Authorized")
+            if token.expires_at <= time.time():
+                return api_error(401, "You are not allowed to access that resource", "Not Authorized")
+            if scope and scope not in token.scope.split():
+                return api_error(403, f"This token lacks the {scope} scope", "Forbidden")
+            g.device, g.token = device, token
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
