@@ -8,6 +8,7 @@ Only the sandbox's documented surfaces are used: ``POST /v2/devices/assets`` as 
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import threading
@@ -121,9 +122,11 @@ class Server:
         every file under the data dir whose path names the asset's id."""
         if self.data_dir is None:
             return
-        for path in self.data_dir.rglob("*"):
-            if asset_id in path.as_posix() and path.is_file():
-                path.unlink(missing_ok=True)
+        for folder, _, names in os.walk(self.data_dir):  # os.walk skips what vanishes under it (the sandbox
+            for name in names:  # drops a finished asset's parts itself)
+                path = Path(folder, name)
+                if asset_id in path.as_posix():
+                    path.unlink(missing_ok=True)
 
     def stop(self) -> None:
         self.sampler.stop()
