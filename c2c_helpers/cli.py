@@ -9,7 +9,7 @@
   manifest (``FILE.c2c-resume.json`` unless named; mode 0600, it holds presigned URLs but no token) so that
   running the same command again after a crash sends only the missing parts; ``--recreate-expired`` creates a
   fresh asset and starts over when the upload URLs have expired (the default is to stop with the error);
-- ``c2c sandbox ...`` and ``c2c lab ...``: handed to :mod:`c2c_sandbox.server` as they are.
+- ``c2c sandbox ...`` and ``c2c lab ...``: handed to :mod:`c2c_sandbox.cli` as they are.
 
 Errors end the command with a message on standard error (redacted: no token or signature) and exit status 1
 (2 for usage errors, 130 for Ctrl-C).
@@ -96,9 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``c2c`` command with `argv` (``sys.argv[1:]`` by default); return the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in _DELEGATED:
-        from c2c_sandbox import server  # only these two commands need the sandbox
+        from c2c_sandbox import cli as sandbox_cli  # only these two commands need the sandbox
 
-        return int(getattr(server, _DELEGATED[args_list[0]][0])(args_list[1:]) or 0)
+        return int(getattr(sandbox_cli, _DELEGATED[args_list[0]][0])(args_list[1:]) or 0)
     args = _parser().parse_args(args_list)
     if args.command == "clip":
         return _clip(args)

@@ -334,15 +334,3 @@ class Sandbox:
 
     def state(self) -> dict[str, Any]:
         return self.model.state()
-
-
-def __getattr__(name: str) -> Any:
-    """``server.main`` / ``server.lab_main``: the command lines now live in :mod:`c2c_sandbox.cli`.
-
-    Kept so that ``c2c_helpers.cli`` (which calls these names) works until it calls ``c2c_sandbox.cli``.
-    """
-    if name in ("main", "lab_main"):
-        from . import cli
-
-        return getattr(cli, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
