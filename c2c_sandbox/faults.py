@@ -2,7 +2,9 @@
 
 ``slow_down`` (503 SlowDown), ``internal_error`` (500 InternalError), ``request_timeout`` (400 RequestTimeout),
 ``drop`` (the connection closes after half the body), ``stall`` (the body is read, the answer never comes),
-``delay`` (the part is stored, the answer comes late). The S3 gateway (:mod:`c2c_sandbox.s3`) consumes them,
+``delay`` (the part is stored, the answer comes late), ``corrupt`` (one bit of the part flips on the way in: the
+part is stored damaged and answered 200 with the MD5 of the stored bytes as its ETag, as S3 answers a bit flipped
+on the wire). The S3 gateway (:mod:`c2c_sandbox.s3`) consumes them,
 one per attempt; the controls (``/sandbox/faults``) plan and show them.
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 
 from .partstore import MAX_PARTS
 
-FAULT_KINDS = ("slow_down", "internal_error", "request_timeout", "drop", "stall", "delay")
+FAULT_KINDS = ("slow_down", "internal_error", "request_timeout", "drop", "stall", "delay", "corrupt")
 
 
 @dataclass

@@ -254,15 +254,19 @@ class S3Gateway:
     def _accept(self, environ: dict[str, Any], asset: Asset, part: int) -> str:
         """Suffer the planned fault, if any, then store the part; returns its ETag."""
         fault = self.faults.take(part)
-        if fault is not None and fault.kind != "delay":
+        if fault is not None and fault.kind not in ("delay", "corrupt"):
             self._fail(environ, fault)
         current = self.store.asset(asset.id)  # a fault may have waited: is the upload still open?
         if current is None or current.status not in OPEN_STATES:
             raise PartRefused(404, "NoSuchUpload", NO_SUCH_UPLOAD, UploadId=asset.upload_id)
-        received = self.parts.receive(asset.id, part, environ["wsgi.input"], int(environ["CONTENT_LENGTH"]))
+        length = int(environ["CONTENT_LENGTH"])
+        body = environ["wsgi.input"]
+        if fault is not None and fault.kind == "corrupt":  # a bit flipped on the wire: stored, and its MD5 the ETag
+            body = _BitFlip(body, at=length // 2)
+        received = self.parts.receive(asset.id, part, body, length)
         environ[BODY_READ] = True
         try:
-            if fault is not None:  # delay: the part is in, the answer comes late (as from a slow S3)
+            if fault is not None and fault.kind == "delay":  # the part is in, the answer comes late (a slow S3)
                 self.faults.wait(fault.seconds)
             return self.parts.commit(received)
         except UploadClosed:
@@ -303,6 +307,20 @@ class S3Gateway:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         raise ConnectionAbortedError("fault injected: connection dropped")
+
+
+class _BitFlip:
+    """A request body whose byte at offset ``at`` arrives with its lowest bit flipped (the ``corrupt`` fault)."""
+
+    def __init__(self, stream: Any, at: int) -> None:
+        self._stream, self._at, self._offset = stream, at, 0
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        n = int(self._stream.readinto(buffer) or 0)
+        if self._offset <= self._at < self._offset + n:
+            buffer[self._at - self._offset] ^= 0x01
+        self._offset += n
+        return n
 
 
 def _drain(environ: dict[str, Any], limit: int | None, *, exact: bool = False) -> bool:
