@@ -44,6 +44,7 @@ from c2c_helpers._redact import redact_url
 from c2c_helpers.asset import Asset, asset_body
 from c2c_helpers.auth import DeviceCode, pair_device
 from c2c_helpers.errors import AssetIncomplete, ConfigurationError, RateLimited
+from c2c_helpers.ratelimit import CREATE_LIMIT, CREATE_WINDOW, TokenBucket
 from c2c_helpers.retry import rate_limit_wait
 from c2c_helpers.tokens import Credentials, Tokens
 
@@ -99,7 +100,9 @@ class C2CClient:
     on_tokens : callable, optional
         Called with the new :class:`~c2c_helpers.auth.Tokens` after every refresh.
     rate_limit_retries : int
-        How many times ``create_asset`` waits and repeats after a 429.
+        How many times ``create_asset`` waits and repeats after a 429. Threads creating through one client
+        share its ``create_budget`` (5 per second, or the pace the service's ``x-ratelimit-*`` headers give),
+        so they wait their turn rather than meet 429s.
 
     Raises
     ------
@@ -153,6 +156,9 @@ class C2CClient:
         self.client_version = client_version
         self.timeout = normalize_timeout(timeout)
         self.rate_limit_retries = rate_limit_retries
+        #: The asset-create budget every thread using this client shares (5 per second until the service's
+        #: ``x-ratelimit-*`` headers say otherwise): see :mod:`c2c_helpers.ratelimit`.
+        self.create_budget = TokenBucket(CREATE_LIMIT, CREATE_WINDOW)
         self.on_tokens = on_tokens
         self._credentials = Credentials(token, refresh_token, client_id, client_secret)
         self._owns_session = session is None
@@ -370,17 +376,21 @@ class C2CClient:
         body = asset_body(name, filetype, filesize, offset, parts=parts, channel=channel)
         context = "create asset (POST /v2/devices/assets)"
         for attempt in range(self.rate_limit_retries + 1):
+            self.create_budget.take()  # shared by every thread creating through this client
             try:
                 response = self.request(
                     "POST", "/v2/devices/assets", json=body, context=context, not_repeatable=CREATE_NOT_REPEATABLE
                 )
             except RateLimited as err:  # a 429 was not processed: waiting and repeating is safe
+                if err.response is not None:
+                    self.create_budget.observe(err.response.headers)
                 if attempt == self.rate_limit_retries:
                     raise
                 wait = rate_limit_wait(err.retry_after, attempt)
                 logger.info("create asset rate limited (429): waiting %.2f s, then retrying", wait)
-                time.sleep(wait)
+                self.create_budget.hold(wait)  # every thread waits it out, not only this one
                 continue
+            self.create_budget.observe(response.headers)
             return Asset.from_response(response, context)
         raise AssertionError("unreachable")  # pragma: no cover
 
