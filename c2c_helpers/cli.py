@@ -1,4 +1,4 @@
-"""The ``c2c`` command: ``c2c clip | upload | sandbox | lab``.
+"""The ``c2c`` command: ``c2c clip | upload | fleet | sandbox | lab``.
 
 - ``c2c clip [PATH]``: write the test clip (to ``PATH``, a file or a directory; the current directory by
   default) and print where, its size and sha256;
@@ -9,6 +9,9 @@
   manifest (``FILE.c2c-resume.json`` unless named; mode 0600, it holds presigned URLs but no token) so that
   running the same command again after a crash sends only the missing parts; ``--recreate-expired`` creates a
   fresh asset and starts over when the upload URLs have expired (the default is to stop with the error);
+- ``c2c fleet [--cameras N] [--clips K] [--network NAME|k=v,...] [--workers W] [--clip FILE | --clip-bytes N]
+  [--json PATH]``: N cameras paired with an embedded sandbox upload K clips each at once under one shared uplink;
+  prints each camera's throughput, the fairness index, 429s, retries and failures (:mod:`c2c_helpers.fleet`);
 - ``c2c sandbox ...`` and ``c2c lab ...``: handed to :mod:`c2c_sandbox.cli` as they are.
 
 Errors end the command with a message on standard error (redacted: no token or signature) and exit status 1
@@ -23,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from c2c_helpers import fleet as fleet_module
 from c2c_helpers._redact import redact
 from c2c_helpers.connect import connect, uses_embedded_sandbox
 from c2c_helpers.errors import C2CError, UploadInterrupted
@@ -45,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="c2c", description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks."
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,upload,sandbox,lab}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,upload,fleet,sandbox,lab}")
 
     clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip")
     clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")
@@ -77,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
         help="if the upload URLs have expired, create a fresh asset and start over (default: stop with the error)",
     )
 
+    fleet = sub.add_parser("fleet", help="many cameras uploading at once through one shared uplink (a sandbox)")
+    fleet_module.add_arguments(fleet)
+
     for name, (_, help_text) in _DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
     return parser
@@ -100,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(getattr(sandbox_cli, _DELEGATED[args_list[0]][0])(args_list[1:]) or 0)
     args = _parser().parse_args(args_list)
+    if args.command == "fleet":
+        return fleet_module.main(args)  # imports the sandbox only when it runs
     if args.command == "clip":
         return _clip(args)
     return _upload(args)

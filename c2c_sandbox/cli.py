@@ -17,6 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .network import PRESETS, NetworkProfile, parse_network
 from .server import DataDirInUse, Sandbox
 
 DEFAULT_PORT = 8765  # `c2c sandbox` and `c2c lab`; the Python class picks a free port by default
@@ -43,7 +44,22 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--url-ttl", type=int, default=86400, help="upload URL lifetime in seconds")
     parser.add_argument("--token-ttl", type=int, default=28800, help="access token lifetime in seconds")
     parser.add_argument("--poll-interval", type=int, default=5, help="pairing poll interval in seconds")
+    parser.add_argument(
+        "--network",
+        type=_network,
+        default=None,
+        metavar="NAME|k=v,...",
+        help=f"network conditions of part uploads: a preset ({', '.join(PRESETS)}), k=v pairs"
+        " (per_connection=8Mbps,uplink=20Mbps,ttfb=80ms,...), or NAME,k=v,... (default loopback)",
+    )
     return parser
+
+
+def _network(text: str) -> NetworkProfile:
+    try:
+        return parse_network(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _start(prog: str, args: argparse.Namespace) -> Sandbox | None:
@@ -55,6 +71,7 @@ def _start(prog: str, args: argparse.Namespace) -> Sandbox | None:
         url_ttl=args.url_ttl,
         token_ttl=args.token_ttl,
         poll_interval=args.poll_interval,
+        network=args.network,
     )
     try:
         return sb.start()
@@ -73,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"C2C_API_URL={sb.api_url}")
     print(f"C2C_ACCESS_TOKEN={sb.access_token}")
+    print(f"# network: {sb.network.summary()}")
     print(f"# web page: {sb.api_url}/   data: {sb.data_dir}   stop: Ctrl-C", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .faults import Faults
+from .network import PRESETS, NetworkProfile, resolve_network
 from .partstore import PartStore
 from .records import Asset, Device
 from .s3 import Signer
+from .shaping import Network
 from .store import Store
 
 DEFAULT_CLIENT_ID = "sandbox-camera-01"
@@ -87,8 +90,11 @@ class Model:
         settings: Settings,
         bucket: str,
         client_secret: str,
+        network: Network | None = None,
     ) -> None:
         self.store, self.parts, self.signer, self.faults = store, parts, signer, faults
+        #: the network conditions of the S3 side (:mod:`c2c_sandbox.network`); :meth:`reset` restores the first
+        self.network = network if network is not None else Network(PRESETS["loopback"], threading.Event())
         self.bucket, self.client_secret = bucket, client_secret
         self.initial = dataclasses.replace(settings)
         self.settings = settings
@@ -151,11 +157,18 @@ class Model:
         _check_url_ttl(seconds)
         self.settings.url_ttl = int(seconds)
 
+    def set_network(self, network: str | NetworkProfile | dict[str, Any] | None) -> NetworkProfile:
+        """Network conditions for every part body read from now on (:func:`~c2c_sandbox.network.resolve_network`)."""
+        profile = resolve_network(network)
+        self.network.set(profile)
+        return profile
+
     def reset(self) -> None:
-        """Forget planned faults and pause windows; settings go back to what the sandbox was started with."""
+        """Forget planned faults and pause windows; settings and network go back to what the sandbox started with."""
         self.faults.clear()
         self.store.clear_pauses()
         self.settings = dataclasses.replace(self.initial)
+        self.network.reset()
 
     # -- assets ---------------------------------------------------------------------------------------
     def new_asset(

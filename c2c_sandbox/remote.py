@@ -1,9 +1,9 @@
 """Drive a sandbox that runs in another process (``c2c sandbox``, ``c2c lab``) through its ``/sandbox/*`` routes.
 
 :class:`RemoteSandbox` has the same teaching controls as :class:`~c2c_sandbox.Sandbox` (``approve``,
-``pause``/``resume``, ``faults.inject``/``faults.clear``, ``set_url_ttl``, ``expire_token``,
-``asset_sha256``, ``asset_bytes``, ``wait_for_asset``), so a notebook can use either without caring where
-the sandbox lives.
+``pause``/``resume``, ``faults.inject``/``faults.clear``, ``set_url_ttl``, ``network``/``set_network``,
+``expire_token``, ``asset_sha256``, ``asset_bytes``, ``wait_for_asset``), so a notebook can use either without
+caring where the sandbox lives.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from .network import NetworkProfile, resolve_network
 from .records import Device
 
 
@@ -91,6 +92,17 @@ class RemoteSandbox:
     def resume(self, channel: int | None = None, *, device_id: str | None = None) -> None:
         body = {k: v for k, v in {"channel": channel, "device_id": device_id}.items() if v is not None}
         self._call("POST", "/sandbox/resume", body, error=ValueError)
+
+    @property
+    def network(self) -> NetworkProfile:
+        """The network conditions part uploads meet now (as :attr:`Sandbox.network <c2c_sandbox.Sandbox.network>`)."""
+        return NetworkProfile.from_json(self._call("GET", "/sandbox/network")["network"])
+
+    def set_network(self, network: str | NetworkProfile | dict[str, Any] | None) -> NetworkProfile:
+        """Change the network conditions, live (a preset's name, ``"k=v,..."``, a profile, or None: loopback)."""
+        body = resolve_network(network).to_json()  # checked here first: a bad spec is a ValueError, as in process
+        answer = self._call("POST", "/sandbox/network", body, error=ValueError)
+        return NetworkProfile.from_json(answer["network"])
 
     def set_url_ttl(self, seconds: int) -> None:
         self._call("POST", "/sandbox/settings", {"url_ttl": seconds}, error=ValueError)

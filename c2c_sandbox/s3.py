@@ -6,6 +6,8 @@ For every request under ``/<bucket>/`` the gateway, in the order S3 applies its 
   ``SignatureDoesNotMatch`` / 403 ``AccessDenied`` "Request has expired"), as S3 does;
 - refuses uploads that are unknown, being assembled, completed or failed with 404 ``NoSuchUpload``;
 - injects the fault a test or a lesson planned (:mod:`c2c_sandbox.faults`);
+- applies the network conditions (:mod:`c2c_sandbox.network`): a round trip before the body flows, the body
+  read at the pace of its connection, its device and the shared uplink, a delay before the answer;
 - hands the body to the part store (:mod:`c2c_sandbox.partstore`), which makes the part durable, records it
   and starts assembly when it was the last one missing; the answer is 200 with the part's MD5 as its ETag.
 
@@ -20,6 +22,7 @@ import contextlib
 import datetime as dt
 import hmac
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -33,8 +36,10 @@ from botocore.credentials import Credentials
 from botocore.utils import percent_encode_sequence
 
 from .faults import Fault, Faults
+from .network import PRESETS
 from .partstore import MAX_PART_SIZE, PartStore
 from .records import OPEN_STATES, Asset, UploadClosed
+from .shaping import Network
 from .store import Store
 
 REGION = "us-east-1"
@@ -138,16 +143,21 @@ class PartRefused(Exception):
 class S3Gateway:
     """WSGI app for ``/<bucket>/...``: checks, faults, then the part store."""
 
-    def __init__(self, *, store: Store, signer: Signer, faults: Faults, parts: PartStore) -> None:
+    def __init__(
+        self, *, store: Store, signer: Signer, faults: Faults, parts: PartStore, network: Network | None = None
+    ) -> None:
         self.store, self.signer, self.faults, self.parts = store, signer, faults, parts
+        self.network = network if network is not None else Network(PRESETS["loopback"], threading.Event())
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             params = self._authenticate(environ)
             asset, part = self._target(environ, params)
+            self.network.first_byte()  # the request's round trip (network conditions), before its body flows
             etag = self._accept(environ, asset, part)
         except PartRefused as refusal:
             return self._refuse(environ, start_response, refusal)
+        self.network.answer()
         start_response(
             "200 OK",
             [("ETag", f'"{etag}"'), ("Content-Length", "0"), ("x-amz-request-id", uuid.uuid4().hex[:16].upper())],
@@ -263,6 +273,7 @@ class S3Gateway:
         body = environ["wsgi.input"]
         if fault is not None and fault.kind == "corrupt":  # a bit flipped on the wire: stored, and its MD5 the ETag
             body = _BitFlip(body, at=length // 2)
+        body = self.network.body(body, length, asset.device_id, on_drop=lambda: self._drop(environ, half=False))
         received = self.parts.receive(asset.id, part, body, length)
         environ[BODY_READ] = True
         try:

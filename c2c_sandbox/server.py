@@ -31,9 +31,11 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from .api import create_app
 from .faults import Faults
 from .model import Model, Settings
+from .network import NetworkProfile, resolve_network
 from .partstore import PartStore
 from .records import Asset, Device
 from .s3 import S3Gateway, Signer
+from .shaping import Network
 from .store import Store
 
 try:
@@ -123,6 +125,11 @@ class Sandbox:
         Where the database, the parts and the assembled originals live; a temporary directory when None.
     url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate
         See :class:`~c2c_sandbox.model.Settings`; :meth:`reset` goes back to these values.
+    network
+        Network conditions of the S3 side: a preset's name (``"set-wifi"``; see
+        :data:`c2c_sandbox.network.PRESETS`), a ``"k=v,..."`` string, a
+        :class:`~c2c_sandbox.network.NetworkProfile`, or None (loopback speed); :meth:`set_network` changes it
+        live and :meth:`reset` comes back to this one.
     """
 
     def __init__(
@@ -137,6 +144,7 @@ class Sandbox:
         poll_interval: int = 5,
         code_ttl: int = 120,
         create_rate: int = 5,
+        network: str | NetworkProfile | None = None,
     ) -> None:
         self.settings = Settings(url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate)
         self.host, self.port = host, port
@@ -145,6 +153,7 @@ class Sandbox:
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="c2c-sandbox-"))
         self._stop = threading.Event()
         self.faults = Faults(self._stop)
+        self._network = Network(resolve_network(network), self._stop)
         self.access_token = self.refresh_token = self.client_secret = ""
         self._server: _Server | None = None
         self._lock = _DataDirLock(self.data_dir)
@@ -166,7 +175,9 @@ class Sandbox:
         except BaseException:
             self._close()
             raise
-        gateway = S3Gateway(store=self.store, signer=self.signer, faults=self.faults, parts=self.model.parts)
+        gateway = S3Gateway(
+            store=self.store, signer=self.signer, faults=self.faults, parts=self.model.parts, network=self._network
+        )
         api, prefix = create_app(self.model), f"/{self.model.bucket}/"
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -206,6 +217,7 @@ class Sandbox:
             settings=dataclasses.replace(self.settings),
             bucket=bucket,
             client_secret=self.client_secret,
+            network=self._network,
         )
         parts.recover()
 
@@ -287,6 +299,17 @@ class Sandbox:
         """Approve a pairing code, as a person does in Frame.io; returns the (new or known) device."""
         return self.model.approve(user_code, project)
 
+    @property
+    def network(self) -> NetworkProfile:
+        """The network conditions part uploads meet now."""
+        return self._network.profile
+
+    def set_network(self, network: str | NetworkProfile | dict[str, Any] | None) -> NetworkProfile:
+        """Change the network conditions, live: every part body read from now on follows them (None: loopback)."""
+        profile = resolve_network(network)
+        self._network.set(profile)
+        return profile
+
     def pause(
         self,
         channel: int | None = None,
@@ -302,7 +325,7 @@ class Sandbox:
         self.model.resume(channel, device_id=device_id)
 
     def reset(self) -> None:
-        """Forget planned faults and pause windows; settings go back to the constructor's (tests call it)."""
+        """Forget planned faults and pause windows; settings and network as constructed (tests call it)."""
         self.model.reset()
 
     def set_url_ttl(self, seconds: int) -> None:

@@ -19,9 +19,15 @@ PACKAGES = ("c2c_helpers", "c2c_sandbox")
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 60
 #: the c2c_helpers modules that may reach beyond the client (UI, glue, CLI, teaching transcript)
-NOT_CLIENT = {"c2c_helpers.widgets", "c2c_helpers.connect", "c2c_helpers.cli", "c2c_helpers.transcript"}
+NOT_CLIENT = {
+    "c2c_helpers.widgets",
+    "c2c_helpers.connect",
+    "c2c_helpers.fleet",
+    "c2c_helpers.cli",
+    "c2c_helpers.transcript",
+}
 #: what the client modules never import
-CLIENT_NEVER = ("c2c_sandbox", "c2c_helpers.widgets", "c2c_helpers.connect", "c2c_helpers.cli")
+CLIENT_NEVER = ("c2c_sandbox", "c2c_helpers.widgets", "c2c_helpers.connect", "c2c_helpers.fleet", "c2c_helpers.cli")
 
 
 def module_name(path: Path) -> str:

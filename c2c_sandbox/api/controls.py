@@ -10,7 +10,8 @@ process with the same methods as :class:`~c2c_sandbox.Sandbox`.
 ``POST /sandbox/pause``, ``/resume``       pause windows of a device or a channel
 ``GET|POST|DELETE /sandbox/faults``        planned S3 faults
 ``POST /sandbox/settings``                 the URL lifetime
-``POST /sandbox/reset``                    no faults, no pauses, settings as started
+``GET|POST /sandbox/network``              the S3 side's network conditions (``{"preset": name}`` or fields)
+``POST /sandbox/reset``                    no faults, no pauses, settings and network as started
 ``POST /sandbox/tokens/expire``            expire a token now
 =========================================  ==================================================================
 """
@@ -23,6 +24,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, redirect, request, send_file
 
 from ..faults import FAULT_KINDS
+from ..network import PRESETS
 from ..partstore import MAX_PARTS
 from .common import Invalid, api_error, float_field, int_field, model, request_body
 from .page import render_page
@@ -139,6 +141,32 @@ def settings() -> Response:
         model().set_url_ttl(url_ttl)
     current = model().settings
     return jsonify({"url_ttl": current.url_ttl, "token_ttl": current.token_ttl, "poll_interval": current.poll_interval})
+
+
+def network_json() -> dict[str, Any]:
+    return {
+        "network": model().network.profile.to_json(),
+        "presets": {name: profile.to_json() for name, profile in PRESETS.items()},
+    }
+
+
+@controls.get("/network")
+def network() -> Response:
+    return jsonify(network_json())
+
+
+@controls.post("/network")
+def set_network() -> Response:
+    """``{"preset": "set-wifi"}``, ``{"spec": "set-wifi,scale=10"}``, or a profile's fields (``uplink`` in bytes/s)."""
+    body = control_body()
+    spec: Any = body.get("spec", body)
+    if not spec:
+        raise Invalid("send a preset, a spec or a profile's fields")
+    try:
+        model().set_network(spec)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(str(exc)) from None
+    return jsonify(network_json())
 
 
 @controls.post("/reset")

@@ -8,11 +8,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, render_template, request
 
 from .common import model
 
 page = Blueprint("page", __name__)
+
+
+#: With more assets than this on the page, players load nothing until played (a fleet's folders stay light).
+LIGHT_PLAYERS_FROM = 8
+
+
+def tree_context() -> dict[str, Any]:
+    """What ``tree.html`` shows: the folders, and whether there are enough assets to keep the players light."""
+    tree = model().tree()
+    assets = sum(len(dev["assets"]) for day in tree for cat in day["categories"] for dev in cat["devices"])
+    return {"tree": tree, "light_players": assets > LIGHT_PLAYERS_FROM}
 
 
 def render_page(*, error: str | None = None, code: str = "") -> str:
@@ -21,7 +34,8 @@ def render_page(*, error: str | None = None, code: str = "") -> str:
     device = sb.store.device(paired) if paired else None
     return render_template(
         "index.html",
-        tree=sb.tree(),
+        **tree_context(),
+        network=sb.network.profile,
         error=error,
         code=code[:6] if code.isdigit() else "",
         paired=device,
@@ -37,4 +51,4 @@ def index() -> Response:
 
 @page.get("/sandbox/tree")
 def tree_fragment() -> Response:
-    return Response(render_template("tree.html", tree=model().tree()), mimetype="text/html")
+    return Response(render_template("tree.html", **tree_context()), mimetype="text/html")
