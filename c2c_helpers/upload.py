@@ -33,10 +33,10 @@ from c2c_helpers.errors import (
     UploadURLExpired,
     describe_parts,
 )
+from c2c_helpers.integrity import misplaced_urls
 from c2c_helpers.parts import PART_TIMEOUT, PartResult
 from c2c_helpers.pool import Job, send_parts
 from c2c_helpers.progress import ProgressEvent
-from c2c_helpers.integrity import misplaced_urls
 from c2c_helpers.resume import (
     Manifest,
     ManifestLock,
