@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from .network import PRESETS, NetworkProfile, parse_network
-from .server import DataDirInUse, Sandbox
+from .server import DataDirInUse, Sandbox, is_loopback
 
 DEFAULT_PORT = 8765  # `c2c sandbox` and `c2c lab`; the Python class picks a free port by default
 
@@ -35,6 +35,11 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Frame.io C2C sandbox on loopback.")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--i-know",
+        action="store_true",
+        help="listen on a --host beyond loopback although the controls (/sandbox/*) have no authentication",
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,
@@ -64,6 +69,15 @@ def _network(text: str) -> NetworkProfile:
 
 def _start(prog: str, args: argparse.Namespace) -> Sandbox | None:
     """A started sandbox, or None after a one-line message on stderr saying why it could not start."""
+    if not is_loopback(args.host):
+        if not args.i_know:
+            print(
+                f"{prog}: refusing --host {args.host}: the controls (/sandbox/*: faults, pauses, pairing) have no"
+                " authentication and anyone who can reach that address could use them; add --i-know to go ahead",
+                file=sys.stderr,
+            )
+            return None
+        print(f"{prog}: warning: listening on {args.host}: the controls have no authentication", file=sys.stderr)
     sb = Sandbox(
         args.host,
         args.port,
@@ -72,6 +86,7 @@ def _start(prog: str, args: argparse.Namespace) -> Sandbox | None:
         token_ttl=args.token_ttl,
         poll_interval=args.poll_interval,
         network=args.network,
+        allow_remote=args.i_know,
     )
     try:
         return sb.start()

@@ -80,8 +80,8 @@ class PartStore:
         self.store = store
         self.parts_dir = data_dir / "parts"
         self.originals_dir = data_dir / "originals"
-        self.parts_dir.mkdir(parents=True, exist_ok=True)
-        self.originals_dir.mkdir(exist_ok=True)
+        self.parts_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # files 0600 (c2c_sandbox.datadir)
+        self.originals_dir.mkdir(exist_ok=True, mode=0o700)
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._worker = threading.Thread(target=self._assemble_queued, name="c2c-sandbox-assembler", daemon=True)
         self._worker.start()
@@ -100,7 +100,7 @@ class PartStore:
         """Stream ``length`` bytes of ``body`` to a ``.tmp`` file (MD5 on the way) and fsync it."""
         folder = self.parts_dir / asset_id
         if not folder.is_dir():
-            folder.mkdir(exist_ok=True)
+            folder.mkdir(exist_ok=True, mode=0o700)
             _fsync_dir(self.parts_dir)
         tmp = folder / f"{number:05d}.{secrets.token_hex(6)}{TMP}"
         md5 = hashlib.md5(usedforsecurity=False)  # S3's ETag, not security

@@ -2,14 +2,19 @@
 
 For every request under ``/<bucket>/`` the gateway, in the order S3 applies its checks,
 
+- refuses a request it cannot frame (a ``Content-Length`` that is not a plain decimal: 400 ``BadRequest``);
 - verifies the SigV4 query signature and the URL's expiry with botocore's signer (403
   ``SignatureDoesNotMatch`` / 403 ``AccessDenied`` "Request has expired"), as S3 does;
+- refuses a ``Content-MD5`` or ``x-amz-*`` header the URL did not sign (403 ``AccessDenied`` with
+  ``<HeadersNotSigned>``), as S3 does for a SigV4 presigned URL;
 - refuses uploads that are unknown, being assembled, completed or failed with 404 ``NoSuchUpload``;
 - injects the fault a test or a lesson planned (:mod:`c2c_sandbox.faults`);
 - applies the network conditions (:mod:`c2c_sandbox.network`): a round trip before the body flows, the body
   read at the pace of its connection, its device and the shared uplink, a delay before the answer;
 - hands the body to the part store (:mod:`c2c_sandbox.partstore`), which makes the part durable, records it
   and starts assembly when it was the last one missing; the answer is 200 with the part's MD5 as its ETag.
+  A body that goes silent for the sandbox's idle timeout (S3: about 20 s) gets 400 ``RequestTimeout`` and the
+  connection is closed; its ``.tmp`` file is removed.
 
 Every refusal is AWS-shaped XML (``<Error><Code>..</Code><Message>..</Message>...``), never a stack trace.
 :class:`Signer` presigns the part URLs the API hands out, the way Frame.io's are signed.
@@ -39,6 +44,7 @@ from .faults import Fault, Faults
 from .network import PRESETS
 from .partstore import MAX_PART_SIZE, PartStore
 from .records import OPEN_STATES, Asset, UploadClosed
+from .s3request import BadFraming, Body, content_length, unsigned_headers
 from .shaping import Network
 from .store import Store
 
@@ -151,6 +157,7 @@ class S3Gateway:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
+            _framed(environ)
             params = self._authenticate(environ)
             asset, part = self._target(environ, params)
             self.network.first_byte()  # the request's round trip (network conditions), before its body flows
@@ -199,7 +206,19 @@ class S3Gateway:
                 Expires=_iso(signed_at + expires),
                 ServerTime=_iso(now),
             )
+        # S3 names the headers it would not trust only to a request whose signature otherwise holds: checked
+        # after the signature, a wrong URL is SignatureDoesNotMatch whatever headers came with it, and a good URL
+        # with an extra Content-MD5 is told exactly which header to drop. (With a good URL both orders answer the
+        # same; S3 gives HeadersNotSigned for URLs that verify, aws/aws-sdk-ruby#543, boto/boto3#934.)
         self._verify_signature(environ, raw_query, params)
+        unsigned = unsigned_headers(environ, params["X-Amz-SignedHeaders"])
+        if unsigned:
+            raise PartRefused(
+                403,
+                "AccessDenied",
+                "There were headers present in the request which were not signed",
+                HeadersNotSigned=", ".join(unsigned),
+            )
         return params
 
     def _verify_signature(self, environ: dict[str, Any], raw_query: str, params: dict[str, str]) -> None:
@@ -214,7 +233,7 @@ class S3Gateway:
         path = environ.get("RAW_URI", environ.get("PATH_INFO", "")).split("?", 1)[0]
         url = f"http://{environ.get('HTTP_HOST', '')}{path}?{kept}"
         expected = self.signer.expected_signature(environ["REQUEST_METHOD"], url, headers, params["X-Amz-Date"])
-        if not hmac.compare_digest(expected, params["X-Amz-Signature"]):
+        if not hmac.compare_digest(expected.encode(), params["X-Amz-Signature"].encode()):  # bytes: any text
             raise PartRefused(
                 403,
                 "SignatureDoesNotMatch",
@@ -248,10 +267,10 @@ class S3Gateway:
                 Method=method,
                 ResourceType="OBJECT",
             )
-        length = environ.get("CONTENT_LENGTH") or ""
-        if not length.isdigit():
+        length = content_length(environ)
+        if length is None:  # (a malformed one was refused before authentication)
             raise PartRefused(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
-        if int(length) > MAX_PART_SIZE:
+        if length > MAX_PART_SIZE:
             raise PartRefused(
                 400,
                 "EntityTooLarge",
@@ -270,11 +289,18 @@ class S3Gateway:
         if current is None or current.status not in OPEN_STATES:
             raise PartRefused(404, "NoSuchUpload", NO_SUCH_UPLOAD, UploadId=asset.upload_id)
         length = int(environ["CONTENT_LENGTH"])
-        body = environ["wsgi.input"]
+        body: Any = Body(environ["wsgi.input"])
         if fault is not None and fault.kind == "corrupt":  # a bit flipped on the wire: stored, and its MD5 the ETag
             body = _BitFlip(body, at=length // 2)
         body = self.network.body(body, length, asset.device_id, on_drop=lambda: self._drop(environ, half=False))
-        received = self.parts.receive(asset.id, part, body, length)
+        try:
+            received = self.parts.receive(asset.id, part, body, length)
+        except TimeoutError:  # the body went silent: S3's answer, on a connection closed after it
+            environ[BODY_READ] = True  # nothing more to read: the client stopped sending
+            raise PartRefused(400, "RequestTimeout", _FAULT_ERRORS["request_timeout"][2]) from None
+        except BadFraming:  # e.g. a "chunked" body that is not: nothing more can be read of it
+            environ[BODY_READ] = True
+            raise PartRefused(400, "BadRequest", "An error occurred when parsing the HTTP request.") from None
         environ[BODY_READ] = True
         try:
             if fault is not None and fault.kind == "delay":  # the part is in, the answer comes late (a slow S3)
@@ -334,23 +360,39 @@ class _BitFlip:
         return n
 
 
+def _framed(environ: dict[str, Any]) -> None:
+    """S3's front end refuses a request it cannot frame before any check of its own."""
+    try:
+        content_length(environ)
+    except ValueError:
+        raise PartRefused(400, "BadRequest", "An error occurred when parsing the HTTP request.") from None
+
+
 def _drain(environ: dict[str, Any], limit: int | None, *, exact: bool = False) -> bool:
-    """Read and discard the request body (up to ``limit`` bytes); True when all of it was read."""
-    length = environ.get("CONTENT_LENGTH") or ""
-    if not length.isdigit():
+    """Read and discard the request body (up to ``limit`` bytes); True when all of it was read.
+
+    A body that goes silent for the idle timeout stops the draining (False): the refusal is answered anyway.
+    """
+    try:
+        remaining = content_length(environ)
+    except ValueError:
         return False
-    remaining = int(length)
+    if remaining is None:
+        return False
     if limit is not None and remaining > limit and not exact:
         return False
     if exact and limit is not None:
         remaining = min(remaining, limit)
     stream = environ["wsgi.input"]
     view = memoryview(bytearray(min(remaining, 1024 * 1024) or 1))
-    while remaining > 0:
-        n = stream.readinto(view[: min(remaining, len(view))])
-        if not n:
-            return False
-        remaining -= n
+    try:
+        while remaining > 0:
+            n = stream.readinto(view[: min(remaining, len(view))])
+            if not n:
+                return False
+            remaining -= n
+    except TimeoutError:
+        return False
     return True
 
 

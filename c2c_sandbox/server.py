@@ -7,12 +7,20 @@
 One port serves both sides, as one WSGI app: paths under ``/<bucket>/`` go to the S3 gateway, everything else
 to the Flask API. State is SQLite and files under ``data_dir`` (see :mod:`c2c_sandbox.partstore` for the
 layout); without a ``data_dir`` the sandbox uses a temporary one and deletes it on stop. One sandbox at a
-time per data dir: a second one refuses to start (:class:`DataDirInUse`).
+time per data dir: a second one refuses to start (:class:`DataDirInUse`). The data dir and everything in it is
+readable by its owner only (0700, 0600; see :mod:`c2c_sandbox.datadir`, which says what that protects).
+
+The controls (``/sandbox/*``) and the page have no authentication: whoever can reach the port can plan faults,
+pause devices and approve pairings. So the sandbox listens on loopback; another address is refused
+(:class:`RemoteHostRefused`) unless ``allow_remote=True`` (``c2c sandbox --i-know``). A connection that sends
+nothing for ``idle_timeout`` seconds is answered 400 ``RequestTimeout`` (when mid-body) and closed, as S3 does
+after about 20 s, so a half-sent body never holds a thread.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import os
 import secrets
@@ -28,7 +36,9 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+from . import datadir
 from .api import create_app
+from .datadir import DataDirInUse, DataDirLock
 from .faults import Faults
 from .model import Model, Settings
 from .network import NetworkProfile, resolve_network
@@ -38,52 +48,26 @@ from .s3 import S3Gateway, Signer
 from .shaping import Network
 from .store import Store
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no lock, one sandbox per data dir is up to you
-    fcntl = None  # type: ignore[assignment]
+__all__ = ["DataDirInUse", "RemoteHostRefused", "Sandbox"]
 
 log = logging.getLogger("c2c_sandbox")
 http_log = logging.getLogger("c2c_sandbox.http")
 
-LOCK_FILE = "sandbox.lock"
+IDLE_TIMEOUT = 20.0  # seconds of silence after which S3 answers RequestTimeout and closes (about 20 s)
 
 
-class DataDirInUse(RuntimeError):
-    """Another sandbox (this process or another) is using the data dir; the message names its pid and port."""
+class RemoteHostRefused(ValueError):
+    """The sandbox was asked to listen beyond loopback without ``allow_remote=True``."""
 
 
-class _DataDirLock:
-    """An exclusive ``flock`` on ``<data_dir>/sandbox.lock``, which holds the owner's pid and port."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / LOCK_FILE
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 200, 0).decode(errors="replace").split()
-                os.close(fd)
-                pid, port = [*holder, "?", "?"][:2]
-                raise DataDirInUse(
-                    f"data dir {self.path.parent} is in use by the sandbox of process {pid} on port {port}"
-                ) from None
-        self._fd = fd
-        self.record("starting")
-
-    def record(self, port: int | str) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, f"{os.getpid()} {port}\n".encode(), 0)
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the file releases the lock
-            self._fd = None
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -120,11 +104,17 @@ class Sandbox:
     Parameters
     ----------
     host, port
-        Where to listen; ``port=0`` picks a free port. Binds 127.0.0.1 unless told otherwise.
+        Where to listen; ``port=0`` picks a free port. Binds 127.0.0.1 unless told otherwise; an address beyond
+        loopback raises :class:`RemoteHostRefused` unless ``allow_remote=True``.
     data_dir
         Where the database, the parts and the assembled originals live; a temporary directory when None.
     url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate
         See :class:`~c2c_sandbox.model.Settings`; :meth:`reset` goes back to these values.
+    idle_timeout
+        Seconds a connection may stay silent (mid-request or mid-body) before it is answered 400
+        ``RequestTimeout`` and closed; S3 waits about 20 s.
+    allow_remote
+        Listen on a non-loopback ``host`` even though the controls and the page have no authentication.
     network
         Network conditions of the S3 side: a preset's name (``"set-wifi"``; see
         :data:`c2c_sandbox.network.PRESETS`), a ``"k=v,..."`` string, a
@@ -144,8 +134,19 @@ class Sandbox:
         poll_interval: int = 5,
         code_ttl: int = 120,
         create_rate: int = 5,
+        idle_timeout: float = IDLE_TIMEOUT,
+        allow_remote: bool = False,
         network: str | NetworkProfile | None = None,
     ) -> None:
+        if not allow_remote and not is_loopback(host):
+            raise RemoteHostRefused(
+                f"refusing to listen on {host}: the sandbox's controls (/sandbox/*: faults, pauses, pairing) have"
+                " no authentication, so anyone who can reach that address could use them; pass allow_remote=True"
+                " (c2c sandbox --i-know) to listen there anyway"
+            )
+        if not idle_timeout > 0:
+            raise ValueError("idle_timeout must be a positive number of seconds")
+        self.idle_timeout, self.allow_remote = float(idle_timeout), allow_remote
         self.settings = Settings(url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate)
         self.host, self.port = host, port
         self._requested_port = port
@@ -156,7 +157,7 @@ class Sandbox:
         self._network = Network(resolve_network(network), self._stop)
         self.access_token = self.refresh_token = self.client_secret = ""
         self._server: _Server | None = None
-        self._lock = _DataDirLock(self.data_dir)
+        self._lock = DataDirLock(self.data_dir)
         self.model: Model
         self.store: Store
         self.signer: Signer
@@ -167,9 +168,10 @@ class Sandbox:
         if self._server is not None:
             return self
         self._stop.clear()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        datadir.create(self.data_dir)
         self._lock.acquire()
         try:
+            datadir.secure(self.data_dir)  # owner only, whatever an earlier run or the umask left
             self._open()
             listener = self._listen()
         except BaseException:
@@ -178,7 +180,7 @@ class Sandbox:
         gateway = S3Gateway(
             store=self.store, signer=self.signer, faults=self.faults, parts=self.model.parts, network=self._network
         )
-        api, prefix = create_app(self.model), f"/{self.model.bucket}/"
+        api, prefix = create_app(self.model, remote=self.allow_remote), f"/{self.model.bucket}/"
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             if environ.get("PATH_INFO", "").startswith(prefix):
@@ -186,7 +188,8 @@ class Sandbox:
             return api(environ, start_response)
 
         self.port = int(listener.getsockname()[1])
-        self._server = _Server(self.host, self.port, app, handler=_RequestHandler, fd=listener.fileno())
+        handler = type("_Handler", (_RequestHandler,), {"timeout": self.idle_timeout})  # socketserver applies it
+        self._server = _Server(self.host, self.port, app, handler=handler, fd=listener.fileno())
         listener.close()  # the server has its own duplicate of the socket
         self.model.base_url = self.api_url
         self._lock.record(self.port)

@@ -213,6 +213,9 @@ def test_the_page_pairs_a_device_with_the_six_digit_code(sandbox: Sandbox) -> No
     page = requests.get(f"{sandbox.api_url}/", timeout=5)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert '<label for="user_code">' in page.text and 'id="user_code"' in page.text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, "the pairing form carries a CSRF token"
+    csrf = found.group(1)
     code = requests.post(
         f"{sandbox.api_url}/v2/auth/device/code",
         timeout=5,
@@ -220,9 +223,13 @@ def test_the_page_pairs_a_device_with_the_six_digit_code(sandbox: Sandbox) -> No
     ).json()
     prefilled = requests.get(f"{sandbox.api_url}/pair?code={code['user_code']}", timeout=5).text
     assert f'value="{code["user_code"]}"' in prefilled
-    wrong = requests.post(f"{sandbox.api_url}/sandbox/pair", data={"user_code": "000000"}, timeout=5)
+    wrong = requests.post(
+        f"{sandbox.api_url}/sandbox/pair", data={"user_code": "000000", "csrf_token": csrf}, timeout=5
+    )
     assert wrong.status_code == 400 and "no pending pairing" in wrong.text and 'role="alert"' in wrong.text
-    paired = requests.post(f"{sandbox.api_url}/sandbox/pair", data={"user_code": code["user_code"]}, timeout=5)
+    paired = requests.post(
+        f"{sandbox.api_url}/sandbox/pair", data={"user_code": code["user_code"], "csrf_token": csrf}, timeout=5
+    )
     assert paired.status_code == 200 and paired.history[0].status_code == 303
     assert f"Paired: {code['name']}" in paired.text
     token = requests.post(

@@ -12,22 +12,34 @@ import logging
 from pathlib import Path
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from ..model import Model
+from . import guard
 from .common import EXTENSION, Invalid, LeakyBucket, api_error
 from .controls import controls
 from .devices import devices
 from .oauth import oauth
-from .page import page
+from .page import html, page, render_page
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("c2c_sandbox.api")
 
 
-def create_app(model: Model) -> Flask:
-    """The Flask app serving the API, the controls and the page of one sandbox's model."""
+#: S3's words for a body that went silent (the API answers it too, 400, in Frame.io's detailed shape).
+IDLE_DETAIL = (
+    "Your socket connection to the server was not read from or written to within the timeout period."
+    " Idle connections will be closed."
+)
+
+
+def create_app(model: Model, *, remote: bool = False) -> Flask:
+    """The Flask app serving the API, the controls and the page of one sandbox's model.
+
+    ``remote``: the sandbox listens beyond loopback (``allow_remote``), which widens the names the controls'
+    Host check accepts (:mod:`~c2c_sandbox.api.guard`).
+    """
     app = Flask(__name__, template_folder=Path(__file__).parent.parent / "templates")
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -36,8 +48,11 @@ def create_app(model: Model) -> Flask:
     app.extensions[f"{EXTENSION}.general"] = LeakyBucket(100, 1000)
     for blueprint in (oauth, devices, controls, page):
         app.register_blueprint(blueprint)
+    guard.install(app, remote=remote)
     app.after_request(_add_headers)
     app.register_error_handler(Invalid, _invalid)
+    app.register_error_handler(guard.Refused, _refused)
+    app.register_error_handler(TimeoutError, _timed_out)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     return app
@@ -57,7 +72,20 @@ def _invalid(exc: Invalid) -> Response:
     return api_error(exc.status, exc.detail)
 
 
+def _refused(exc: guard.Refused) -> Response:
+    if exc.form and request.accept_mimetypes.accept_html:  # the page's own form, loaded before a restart
+        return html(render_page(error=exc.detail), exc.status)
+    return api_error(exc.status, exc.detail)
+
+
+def _timed_out(exc: TimeoutError) -> Response:
+    """A body that went silent for the idle timeout (the socket's timeout): S3's answer, and the connection closes."""
+    return api_error(400, IDLE_DETAIL, "Request Timeout")
+
+
 def _http_error(exc: HTTPException) -> Response:
+    if isinstance(exc, ClientDisconnected) and isinstance(exc.__context__, TimeoutError):
+        return _timed_out(exc.__context__)  # werkzeug's body stream turns the socket's timeout into this
     status = exc.code or 500
     detail = {
         404: "No such resource",

@@ -6,6 +6,7 @@ the OAuth endpoints (:func:`oauth_error`), never a stack trace.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -75,13 +76,14 @@ class Invalid(Exception):
 
 # -- request bodies and fields ------------------------------------------------------------------------
 def request_body() -> dict[str, Any]:
-    """The body as a dict, from JSON or a form; 400/415 when it is neither."""
+    """The body as a dict, from JSON or a form; 400/415 when it is neither.
+
+    C2C_API.md: the body may be JSON or a form. A body without a ``Content-Type`` is read as JSON, and taken
+    when it is a JSON object (a client that names no type most likely sent JSON); otherwise the 400 says why.
+    """
     mimetype = request.mimetype
     if mimetype == "application/json" or (not mimetype and request.content_length):
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise Invalid("the body must be a JSON object", status=400)
-        return data
+        return json_object(request.get_data(cache=True), typed=bool(mimetype))
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return request.form.to_dict()
     if not mimetype and not request.content_length:
@@ -89,6 +91,45 @@ def request_body() -> dict[str, Any]:
     raise Invalid(
         f"unsupported Content-Type {mimetype!r}; send application/json or application/x-www-form-urlencoded", status=415
     )
+
+
+def json_object(data: bytes, *, typed: bool) -> dict[str, Any]:
+    """A request body parsed as a JSON object; 400 saying exactly why when it is not one.
+
+    Python's parser raises RecursionError on JSON nested about a thousand deep and keeps lone UTF-16
+    surrogates (``"\\ud800"``) that no UTF-8 text can hold: both are the client's fault, never a 500.
+    """
+    untyped = "" if typed else "a body without a Content-Type is read as JSON, and "
+    try:
+        parsed = json.loads(data)
+    except RecursionError:
+        raise Invalid(f"{untyped}the body nests JSON too deep to read", status=400) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of over 4,300 digits
+        raise Invalid(f"{untyped}the body is not valid JSON: {str(exc)[:120]}", status=400) from None
+    if not isinstance(parsed, dict):
+        raise Invalid(f"{untyped}the body must be a JSON object, not {type(parsed).__name__}", status=400)
+    if _holds_surrogate(parsed):
+        raise Invalid("the body holds a lone UTF-16 surrogate (such as \\ud800), which is not text", status=400)
+    return parsed
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_surrogate(value: Any) -> bool:
+    """Whether a key or string anywhere in a parsed JSON value holds a lone surrogate (iterative: any depth)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def int_field(

@@ -27,7 +27,7 @@ from ..faults import FAULT_KINDS
 from ..network import PRESETS
 from ..partstore import MAX_PARTS
 from .common import Invalid, api_error, float_field, int_field, model, request_body
-from .page import render_page
+from .page import html, render_page
 
 controls = Blueprint("controls", __name__, url_prefix="/sandbox")
 
@@ -66,9 +66,27 @@ def original(asset_id: str) -> Response:
     path = model().parts.original(found) if found is not None else None
     if found is None or path is None:
         return api_error(404, "This asset has no assembled original (yet)")
-    return send_file(
-        path, mimetype=found.filetype, conditional=True, etag=found.sha256 or True, download_name=found.name
+    playable = plays_inline(found.filetype)
+    response = send_file(
+        path,
+        mimetype=found.filetype,
+        as_attachment=not playable,
+        conditional=True,
+        etag=found.sha256 or True,
+        download_name=found.name,
     )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    if playable:
+        response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+def plays_inline(filetype: str) -> bool:
+    """Media a browser plays (the page's players) may be shown inline; anything else, HTML and SVG above all
+    (their scripts would run in the sandbox's origin, beside its controls), is served as an attachment."""
+    kind, _, subtype = filetype.lower().partition("/")
+    return kind in ("video", "audio", "image") and "xml" not in subtype and "svg" not in subtype
 
 
 @controls.post("/pair")
@@ -81,7 +99,7 @@ def pair() -> Response:
         device = model().approve(code, project=project)
     except ValueError as exc:
         if wants_html:
-            return Response(render_page(error=str(exc), code=code), status=400, mimetype="text/html")
+            return html(render_page(error=str(exc), code=code), 400)
         raise Invalid(str(exc), status=404 if "no pending" in str(exc) else 422) from None
     if wants_html:
         return redirect(f"/?paired={device.id}", code=303)  # type: ignore[return-value]

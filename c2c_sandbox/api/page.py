@@ -1,5 +1,8 @@
 """The web page: the device folders, each asset's state and parts, a player, and the pairing form.
 
+The page answers only to a loopback ``Host``, its form carries the CSRF token the controls check
+(:mod:`~c2c_sandbox.api.guard`), and it may not be framed by another site (``frame-ancestors 'none'``).
+
 =========================================  ==================================================================
 ``GET  /``, ``GET /pair``                  the page (``/pair?code=123456`` fills the form in)
 ``GET  /sandbox/tree``                     the folder tree alone (the page refreshes it)
@@ -13,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 
 from .common import model
+from .guard import CSRF_FIELD, csrf_token
 
 page = Blueprint("page", __name__)
 
@@ -40,13 +44,23 @@ def render_page(*, error: str | None = None, code: str = "") -> str:
         code=code[:6] if code.isdigit() else "",
         paired=device,
         pending=len(sb.store.pending_codes()),
+        csrf_field=CSRF_FIELD,
+        csrf_token=csrf_token(),
     )
+
+
+def html(body: str, status: int = 200) -> Response:
+    """An HTML answer of the page's, which no other site may frame (the pairing form is one click away)."""
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
 @page.get("/")
 @page.get("/pair")
 def index() -> Response:
-    return Response(render_page(code=request.args.get("code", "")), mimetype="text/html")
+    return html(render_page(code=request.args.get("code", "")))
 
 
 @page.get("/sandbox/tree")
