@@ -4,8 +4,8 @@ Everything that can be refused locally is refused before the asset is created (:
 :class:`~c2c_helpers.errors.InvalidFile` that says what to do: a missing, empty, unreadable or special file,
 an unknown MIME type, a number of parts S3 cannot assemble. A file's *signature* (size and modification time)
 is taken then, and :func:`check_unchanged` compares it again before and after the parts are sent: a file that
-changed under an upload raises :class:`~c2c_helpers.errors.FileChanged` instead of completing a mix of two
-versions.
+changed under an upload stops it with :class:`~c2c_helpers.errors.FileChanged`, which says what becomes of the
+asset (the service keeps the parts it acknowledged, and assembles the asset once it has them all).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from c2c_helpers._http import Timeout, normalize_timeout
 from c2c_helpers.asset import Asset
 from c2c_helpers.chunks import MAX_PARTS, MIN_PART_SIZE, chunk_size, plan_chunks
 from c2c_helpers.client import WAIT_TIMEOUT
-from c2c_helpers.errors import FileChanged, InvalidFile, describe_parts
+from c2c_helpers.errors import FileChanged, InvalidFile, describe_fate
 from c2c_helpers.media import creation_offset, guess_filetype
 from c2c_helpers.resume import Manifest, check_resumable
 from c2c_helpers.retry import RetryPolicy
@@ -189,9 +189,9 @@ def check_unchanged(path: Path, signature: tuple[int, int], asset: Asset, *, sen
             else "was modified (same size, new modification time)"
         )
         raise FileChanged(
-            f"{path.name} {what} after its asset {asset.id} was created for {signature[0]:,} bytes; "
-            f"{describe_parts(sent, total, 'sent')}. The asset will not complete: upload the file again once "
-            "it is final",
+            f"{path.name} {what} after its asset {asset.id} was created for {signature[0]:,} bytes, so the "
+            f"upload stopped: {describe_fate(sent, total, mixed=bool(sent))}. Upload the file again, as a new "
+            "asset, once it is final",
             asset=asset,
             parts_sent=sent,
         )

@@ -6,6 +6,7 @@ The tree is shallow; catch the base to catch everything the client raises on pur
     ├── ConfigurationError        (also ValueError) no API URL or token to talk to
     ├── InvalidFile               (also ValueError) a file refused before anything was sent
     ├── TransportError            no HTTP answer: connection refused or reset, timeout
+    ├── ManifestInUse             another run is using this resume manifest (it names the process)
     ├── APIError                  the C2C API answered with an error (either JSON shape)
     │   ├── AuthError             401, or an OAuth error from the auth endpoints
     │   │   └── PairingExpired    the six-digit code expired before anybody entered it
@@ -14,7 +15,7 @@ The tree is shallow; catch the base to catch everything the client raises on pur
     └── UploadError               an upload was started and did not finish: ``asset``, ``parts_sent``
         ├── PartUploadError       one part failed for good: part, S3 code, attempts, redacted URL
         │   └── UploadURLExpired  403 AccessDenied "Request has expired": retrying the URL cannot help
-        ├── FileChanged           the file changed size while it was being uploaded
+        ├── FileChanged           the file changed while it was being uploaded, or since the manifest
         └── AssetIncomplete       the service did not report the asset complete (timeout or failed)
 
     UploadInterrupted             (a KeyboardInterrupt, outside the tree) Ctrl-C during an upload:
@@ -60,6 +61,7 @@ __all__ = [
     "ConfigurationError",
     "FileChanged",
     "InvalidFile",
+    "ManifestInUse",
     "PairingExpired",
     "PartUploadError",
     "RateLimited",
@@ -67,6 +69,7 @@ __all__ = [
     "UploadError",
     "UploadInterrupted",
     "UploadURLExpired",
+    "describe_fate",
     "describe_parts",
     "redact",
     "redact_url",
@@ -161,6 +164,25 @@ class TransportError(C2CError):
     retryable = True
 
 
+class ManifestInUse(C2CError):
+    """Another run (this process or another) is using the resume manifest: one run at a time per manifest.
+
+    ``path`` is the manifest, ``lock`` its lock file, ``holder`` what the holder wrote there (its pid, host and
+    since when; empty if it had not written it yet). Retryable: once that run ends, the manifest is free.
+    """
+
+    retryable = True
+
+    def __init__(self, path: object, lock: object, holder: str) -> None:
+        who = holder or "a process that has not written its pid yet"
+        super().__init__(
+            f"{path}: another upload is using this resume manifest right now: it is held by {who} ({lock}). "
+            "Wait for that run to end, or stop it, then run again: two runs of one manifest would send the same "
+            "parts at once"
+        )
+        self.path, self.lock, self.holder = path, lock, holder
+
+
 class APIError(C2CError):
     """The C2C API answered with an error status.
 
@@ -249,7 +271,7 @@ class UploadURLExpired(PartUploadError):
 
 
 class FileChanged(UploadError):
-    """The file changed size (or was replaced) after its asset was created."""
+    """The file changed (size, modification time, or bytes a resumed run re-read) after its asset was created."""
 
 
 class AssetIncomplete(UploadError):
@@ -305,3 +327,32 @@ def describe_parts(sent: Iterable[int], total: int, verb: str) -> str:
     if not nums:
         return f"no part of {total} was {verb}"
     return f"{_plural_parts(nums)} of {total} {'was' if len(nums) == 1 else 'were'} {verb}"
+
+
+def describe_fate(acknowledged: Iterable[int], total: int, *, mixed: bool = False) -> str:
+    """What becomes of an asset when its upload stops with parts `acknowledged` of `total` in the service's hands.
+
+    The service keeps every part it acknowledged and assembles the asset as soon as it has them all; nothing
+    else completes it. `mixed` says the bytes sent may come from two versions of the file.
+
+    >>> describe_fate([], 2)
+    'no part of 2 was acknowledged: the asset stays an empty placeholder and never completes'
+    >>> print(describe_fate([2], 3).replace("; ", ";\\n"))
+    part 2 of 3 was acknowledged and stays;
+    the asset completes only once every part has arrived, so it stays incomplete unless parts 1, 3 are sent
+    >>> describe_fate([1, 2], 2)
+    'every part (2 of 2) was acknowledged, so the service assembles the asset anyway'
+    """
+    sent = sorted(set(acknowledged))
+    if not sent:
+        return f"no part of {total} was acknowledged: the asset stays an empty placeholder and never completes"
+    missing = [n for n in range(1, total + 1) if n not in sent]
+    if missing:
+        return (
+            f"{describe_parts(sent, total, 'acknowledged')} and {'stays' if len(sent) == 1 else 'stay'}; the asset "
+            f"completes only once every part has arrived, so it stays incomplete unless {_plural_parts(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} sent"
+        )
+    return f"every part ({total} of {total}) was acknowledged, so the service assembles the asset anyway" + (
+        ", from the bytes as they were read, which may mix two versions of the file" if mixed else ""
+    )

@@ -7,6 +7,11 @@ grow with the part and no block is copied twice. Transient failures are retried 
 :class:`~c2c_helpers.retry.RetryPolicy`; a part that fails for good raises
 :class:`~c2c_helpers.errors.PartUploadError` naming the part, status, S3 code and attempts.
 
+Each part is hashed (MD5) as it streams, and S3's answer is checked: the ``ETag`` of an unencrypted or SSE-S3
+part is the MD5 of the bytes S3 stored, so a different one means the part was damaged on the way, and it is
+sent again like any transient failure (:mod:`c2c_helpers.integrity`). An ETag that is not an MD5 (SSE-KMS,
+``"<md5>-<n>"``) cannot be checked: the result says so (``PartResult.etag_verified`` is False).
+
 The worker pool calls :func:`send_part`, which returns the last :class:`~c2c_helpers.retry.PartFailure`
 instead of raising it, so that the error is built once, by the pool, with the asset and the parts sent.
 """
@@ -28,6 +33,7 @@ import requests
 from c2c_helpers._http import Timeout, install_log_redaction, new_session, normalize_timeout
 from c2c_helpers.chunks import Chunk
 from c2c_helpers.errors import FileChanged
+from c2c_helpers.integrity import md5_hex, new_md5
 from c2c_helpers.progress import PartProgress, State
 from c2c_helpers.retry import PartFailure, RetryPolicy
 
@@ -41,6 +47,7 @@ __all__ = [
     "part_session",
     "send_part",
     "upload_chunk",
+    "warn_unverified",
 ]
 
 logger = logging.getLogger("c2c_helpers")
@@ -68,12 +75,19 @@ class Cancelled(Exception):
 
 @dataclass(frozen=True)
 class PartResult:
-    """A part S3 accepted: its ``number`` (1-based), S3's ``etag``, how many ``attempts`` it took, its ``bytes``."""
+    """A part S3 accepted: its ``number`` (1-based), S3's ``etag``, how many ``attempts`` it took, its ``bytes``.
+
+    ``md5`` is the hex MD5 of the bytes sent (for a part resumed from a manifest: of the file's bytes, re-read
+    and found equal to what the manifest recorded); ``etag_verified`` says whether S3's ETag was found equal to
+    it. It is False where the ETag is not an MD5 (e.g. SSE-KMS): then nothing vouches for the stored bytes.
+    """
 
     number: int
     etag: str
     attempts: int
     bytes: int
+    md5: str = ""
+    etag_verified: bool = False
 
 
 def part_session(workers: int = 1) -> requests.Session:
@@ -86,10 +100,10 @@ class PartBody:
     """The body of one part PUT: bytes ``[start, end)`` of a file, read block by block into `buffer`.
 
     ``requests`` streams a body that has ``read()`` and takes its Content-Length from ``len()``, so a part is
-    never in memory whole. Each ``read`` fills the one buffer and returns a view of it (urllib3 sends a block
-    before it asks for the next), which is also where a per-part hash would be updated. Reading past the
-    file's end early means the file shrank: that raises :class:`~c2c_helpers.errors.FileChanged` rather
-    than sending a short part.
+    never in memory whole. Each ``read`` fills the one buffer, adds it to the part's MD5 and returns a view of
+    it (urllib3 sends a block before it asks for the next, so :attr:`md5` is the digest of exactly what was
+    sent). Reading past the file's end early means the file shrank: that raises
+    :class:`~c2c_helpers.errors.FileChanged` rather than sending a short part.
     """
 
     def __init__(
@@ -107,6 +121,7 @@ class PartBody:
         self._file.seek(chunk.start)
         self._sent = 0
         self._reported = 0
+        self._md5 = new_md5()
 
     def __len__(self) -> int:
         return self._chunk.size
@@ -125,12 +140,23 @@ class PartBody:
                 f"{self._chunk.start + self._sent:,}, before the part's end at {self._chunk.end:,}",
             )
         self._sent += got
+        self._md5.update(self._view[:got])  # hashlib releases the GIL on 1 MiB blocks: workers hash in parallel
         if self._on_read is not None and (
             self._sent - self._reported >= PROGRESS_STEP or self._sent == self._chunk.size
         ):
             self._reported = self._sent
             self._on_read(self._sent)
         return self._view[:got]
+
+    @property
+    def sent(self) -> int:
+        """Bytes read (and so sent) so far."""
+        return self._sent
+
+    @property
+    def md5(self) -> str:
+        """The hex MD5 of the bytes read so far (of the whole part once it was sent)."""
+        return self._md5.hexdigest()
 
     def close(self) -> None:
         self._file.close()
@@ -161,6 +187,7 @@ def send_part(
             progress(PartProgress(number, part_bytes, size, attempt, state, **extra))
 
     attempt = 0
+    damaged: PartFailure | None = None  # the last attempt S3 stored with other bytes than were sent
     while True:
         attempt += 1
         if cancel is not None and cancel.is_set():
@@ -173,15 +200,17 @@ def send_part(
         except requests.RequestException as exc:
             failure = PartFailure.from_exception(exc, chunk, attempt, timeout)
         else:
-            if response.status_code == 200:
+            outcome = _checked(response, body, chunk, attempt)
+            if isinstance(outcome, PartResult):
                 logger.debug("part %d: 200 in %.3f s (attempt %d)", number, time.monotonic() - started, attempt)
                 emit("done", size, attempt=attempt)
-                return PartResult(number, response.headers.get("ETag", "").strip('"'), attempt, size)
-            failure = PartFailure.from_response(response, chunk, attempt)
+                return outcome
+            failure = outcome
+            damaged = failure if failure.damaged else damaged
         finally:
             body.close()
         if not failure.retryable or attempt >= retry.max_attempts:
-            return failure
+            return failure.after(damaged) if damaged is not None else failure
         wait = retry.delay(attempt)
         logger.info("%s; retrying in %.2f s", failure.message, wait)
         emit("retrying", 0, attempt=attempt, message=failure.message, delay=wait)
@@ -189,6 +218,30 @@ def send_part(
             raise Cancelled
         if cancel is None:
             time.sleep(wait)
+
+
+def _checked(response: requests.Response, body: PartBody, chunk: Chunk, attempt: int) -> PartResult | PartFailure:
+    """S3's answer to a part: a result when it is a 200 whose ETag (when an MD5) is the MD5 of what was sent."""
+    if response.status_code != 200:
+        return PartFailure.from_response(response, chunk, attempt)
+    etag = response.headers.get("ETag", "").strip().strip('"')
+    stored = md5_hex(etag)
+    sent = body.md5
+    if body.sent != chunk.size or (stored is not None and stored != sent):
+        return PartFailure.etag_mismatch(response, chunk, attempt, sent=sent, etag=etag, sent_bytes=body.sent)
+    return PartResult(chunk.number, etag, attempt, chunk.size, md5=sent, etag_verified=stored is not None)
+
+
+def warn_unverified(results: list[PartResult]) -> None:
+    """Say once, for a set of parts just sent, that S3's ETags could not vouch for some of them."""
+    unverified = [r for r in results if r.attempts and not r.etag_verified]
+    if unverified:
+        logger.warning(
+            "S3's ETag of part(s) %s is not an MD5 (e.g. %r: SSE-KMS encryption, or a multipart ETag), so the "
+            "bytes S3 stored could not be checked against the bytes sent (PartResult.etag_verified is False)",
+            ", ".join(str(r.number) for r in unverified),
+            unverified[0].etag[:40],
+        )
 
 
 def upload_chunk(
@@ -234,7 +287,8 @@ def upload_chunk(
     UploadURLExpired
         403 ``AccessDenied`` "Request has expired" (never retried).
     PartUploadError
-        Any other failure that is not retryable, or the last of ``retry.max_attempts`` retryable ones.
+        Any other failure that is not retryable, or the last of ``retry.max_attempts`` retryable ones (an ETag
+        that is an MD5 but not the MD5 of the bytes sent is retryable: the part was damaged on the way).
     FileChanged
         The file ended before the chunk did.
     """
@@ -256,4 +310,5 @@ def upload_chunk(
             http.close()
     if isinstance(outcome, PartFailure):
         raise outcome.error()
+    warn_unverified([outcome])
     return outcome

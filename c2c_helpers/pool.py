@@ -27,7 +27,7 @@ from c2c_helpers.asset import Asset
 from c2c_helpers.checks import check_unchanged
 from c2c_helpers.chunks import Chunk
 from c2c_helpers.errors import FileChanged, UploadInterrupted, describe_parts
-from c2c_helpers.parts import PartResult, part_session, send_part
+from c2c_helpers.parts import PartResult, part_session, send_part, warn_unverified
 from c2c_helpers.progress import PartProgress, ProgressEvent, ProgressTotals
 from c2c_helpers.retry import PartFailure, RetryPolicy
 
@@ -89,7 +89,9 @@ def send_parts(
     to_send = [c for c in job.chunks if c.number not in results]
     if to_send:
         _Run(job, to_send, min(workers, len(to_send)), deliver, results, on_part).run()
-    return [results[c.number] for c in job.chunks]
+    ordered = [results[c.number] for c in job.chunks]
+    warn_unverified(ordered)  # once per upload, not once per part
+    return ordered
 
 
 class _Run:

@@ -1,57 +1,47 @@
-"""Resuming: the manifest, a small JSON file that lets an interrupted upload send only its missing parts.
+"""Resuming an upload: whether a manifest fits this run, which of its parts can be trusted, and the glue.
 
-:func:`~c2c_helpers.upload.upload_file` with ``resume=PATH`` writes it right after the asset is created
-(before any part is sent) and again each time S3 acknowledges a part, and removes it once the upload is
-complete. A later run with the same ``resume=PATH`` (after a crash, a ``kill -9``, a dead battery) reads it
-and sends only the parts it does not list.
+The manifest itself (what it holds, why it is private, its lock) is :mod:`c2c_helpers.manifest`. Before a
+manifest is used, :func:`check_resumable` refuses one written for another file, for this file before its size
+or modification time changed, or for other arguments; :func:`resumed_asset` reads the asset back from the
+service.
 
-What it holds: the service's API URL, the file's absolute path, size and ``st_mtime_ns`` (a file that changed
-since is refused), the asset's id, name and filetype, its presigned upload URLs, and each acknowledged part's
-ETag. It never holds the access token, the refresh token or a client secret.
-
-Before a manifest is used, :func:`check_resumable` refuses one written for another file, for this file before
-it changed, or for other arguments; :func:`resumed_asset` reads the asset back from the service.
-
-.. warning::
-   The upload URLs are presigned: anyone holding one can PUT that part until it expires (24 h on Frame.io).
-   The manifest is therefore a secret-bearing file. It is created with mode ``0600`` (owner read/write only)
-   and replaced atomically (write to a temporary file in the same directory, ``fsync``, ``os.replace``), so a
-   crash mid-write leaves the previous manifest, never half of one. Do not commit, share or log it.
-
-Examples
---------
->>> import tempfile, pathlib
->>> where = pathlib.Path(tempfile.mkdtemp()) / "clip.mp4.c2c-resume.json"
->>> m = Manifest(where, api_url="http://127.0.0.1:8765", file="/data/clip.mp4", filesize=21136250,
-...              mtime_ns=1, asset_id="a1", name="clip.mp4", filetype="video/mp4",
-...              upload_urls=("https://s3.example/k?partNumber=1&X-Amz-Signature=s1",
-...                           "https://s3.example/k?partNumber=2&X-Amz-Signature=s2"))
->>> m.save(); m.record(2, "etag-2")
->>> oct(where.stat().st_mode & 0o777)
-'0o600'
->>> Manifest.load(where).parts
-{2: 'etag-2'}
->>> m  # the URLs carry signatures: the repr only counts them
-Manifest(asset_id='a1', file='/data/clip.mp4', parts_acknowledged=[2], upload_urls=<2 presigned URLs>)
->>> m.remove(); where.exists()
-False
+Size and modification time are only the quick first check: a file can change and keep both. So
+:func:`trusted_parts` re-reads every part the manifest lists as sent (the workers hash in parallel) and keeps
+only those whose MD5 is still the MD5 of the bytes that were sent. The others are sent again (re-sending a part
+replaces it), or, when the asset is already assembled from the earlier bytes and so can no longer be fixed,
+the run is refused with :class:`~c2c_helpers.errors.FileChanged` before anything is sent.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import concurrent.futures
 import logging
-import os
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from c2c_helpers.asset import Asset
+from c2c_helpers.chunks import Chunk
 from c2c_helpers.client import C2CClient
-from c2c_helpers.errors import APIError, AssetIncomplete, FileChanged, InvalidFile, UploadError
+from c2c_helpers.errors import (
+    APIError,
+    AssetIncomplete,
+    FileChanged,
+    InvalidFile,
+    PartUploadError,
+    UploadError,
+    describe_fate,
+)
+from c2c_helpers.integrity import file_md5, md5_hex
+from c2c_helpers.manifest import (
+    MANIFEST_FORMAT,
+    MANIFEST_SUFFIX,
+    MANIFEST_VERSION,
+    Manifest,
+    ManifestLock,
+    PartRecord,
+    default_manifest_path,
+)
 from c2c_helpers.parts import PartResult
 
 __all__ = [
@@ -59,179 +49,18 @@ __all__ = [
     "MANIFEST_SUFFIX",
     "MANIFEST_VERSION",
     "Manifest",
+    "ManifestLock",
+    "PartRecord",
     "check_resumable",
     "default_manifest_path",
     "note_manifest",
     "recorder",
     "resumed_asset",
     "save_first",
+    "trusted_parts",
 ]
 
 logger = logging.getLogger("c2c_helpers")
-
-MANIFEST_FORMAT = "c2c-upload-manifest"
-MANIFEST_VERSION = 1
-#: ``c2c upload FILE --resume`` keeps the manifest next to the file, as ``FILE`` + this suffix.
-MANIFEST_SUFFIX = ".c2c-resume.json"
-_MODE = 0o600
-_counter = 0
-_counter_lock = threading.Lock()
-
-
-def default_manifest_path(file: str | os.PathLike[str]) -> Path:
-    """Where ``c2c upload FILE --resume`` keeps the manifest: next to the file, ``FILE.c2c-resume.json``.
-
-    >>> default_manifest_path("/cards/A001/clip.mov")
-    PosixPath('/cards/A001/clip.mov.c2c-resume.json')
-    """
-    path = Path(file)
-    return path.with_name(path.name + MANIFEST_SUFFIX)
-
-
-@dataclass(repr=False)
-class Manifest:
-    """Where an upload stands, as saved on disk (see the module docstring for what it holds and why 0600).
-
-    ``parts`` maps the 1-based part number of every part S3 acknowledged to its ETag.
-    """
-
-    path: Path
-    api_url: str
-    file: str
-    filesize: int
-    mtime_ns: int
-    asset_id: str
-    name: str
-    filetype: str
-    upload_urls: tuple[str, ...]
-    parts: dict[int, str] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        n = len(self.upload_urls)
-        return (
-            f"Manifest(asset_id={self.asset_id!r}, file={self.file!r}, parts_acknowledged={sorted(self.parts)}, "
-            f"upload_urls=<{n} presigned URL{'' if n == 1 else 's'}>)"
-        )
-
-    # -- reading ----------------------------------------------------------------------------------------
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Manifest | None:
-        """Read a manifest; ``None`` when there is none at `path`.
-
-        Raises
-        ------
-        InvalidFile
-            The file exists but is not a manifest this version can use (the message says what is wrong).
-        """
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidFile(f"{path}: cannot read the resume manifest ({exc})", path=path) from None
-        with contextlib.suppress(OSError):
-            if path.stat().st_mode & 0o077:
-                logger.warning("%s: the resume manifest is readable by others; it holds presigned URLs", path)
-        try:
-            data = json.loads(text)
-            return cls._from_json(path, data)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise InvalidFile(
-                f"{path}: not a usable resume manifest ({type(exc).__name__}: {str(exc)[:120]}); delete it to "
-                "upload the file as a new asset",
-                path=path,
-            ) from None
-
-    @classmethod
-    def _from_json(cls, path: Path, data: Any) -> Manifest:
-        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-            raise ValueError(f"the format is not {MANIFEST_FORMAT!r}")
-        if data.get("version") != MANIFEST_VERSION:
-            raise ValueError(f"version {data.get('version')!r}, expected {MANIFEST_VERSION}")
-        urls = data["upload_urls"]
-        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
-            raise ValueError("upload_urls must be a non-empty list of URLs")
-        parts = {int(k): str(v) for k, v in dict(data["parts"]).items()}
-        if any(not 1 <= n <= len(urls) for n in parts):
-            raise ValueError("a part number is outside the asset's parts")
-        for key in ("api_url", "file", "asset_id", "name", "filetype"):
-            if not isinstance(data[key], str) or not data[key]:
-                raise ValueError(f"{key} must be a non-empty string")
-        for key in ("filesize", "mtime_ns"):
-            if isinstance(data[key], bool) or not isinstance(data[key], int):
-                raise ValueError(f"{key} must be an integer")
-        return cls(
-            path=path,
-            api_url=data["api_url"],
-            file=data["file"],
-            filesize=data["filesize"],
-            mtime_ns=data["mtime_ns"],
-            asset_id=data["asset_id"],
-            name=data["name"],
-            filetype=data["filetype"],
-            upload_urls=tuple(urls),
-            parts=parts,
-        )
-
-    # -- writing ----------------------------------------------------------------------------------------
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON document that is saved (it contains the presigned URLs: treat it as a secret)."""
-        return {
-            "format": MANIFEST_FORMAT,
-            "version": MANIFEST_VERSION,
-            "api_url": self.api_url,
-            "file": self.file,
-            "filesize": self.filesize,
-            "mtime_ns": self.mtime_ns,
-            "asset_id": self.asset_id,
-            "name": self.name,
-            "filetype": self.filetype,
-            "upload_urls": list(self.upload_urls),
-            "parts": {str(n): self.parts[n] for n in sorted(self.parts)},
-        }
-
-    def save(self) -> None:
-        """Write the manifest atomically with mode 0600 (a temporary file in the same directory, then rename)."""
-        global _counter
-        with _counter_lock:
-            _counter += 1
-            unique = _counter
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{unique}.tmp")
-        data = (json.dumps(self.to_json(), indent=1) + "\n").encode()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(tmp, flags, _MODE)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-
-    def record(self, number: int, etag: str) -> None:
-        """Note that S3 acknowledged part `number` (1-based) and save."""
-        self.parts[number] = etag
-        self.save()
-
-    def remove(self) -> None:
-        """Delete the manifest (the upload is complete); no error if it is already gone."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-
-
-# -- the checks and the glue upload_file uses ------------------------------------------------------------
 
 
 def check_resumable(
@@ -258,8 +87,9 @@ def check_resumable(
         )
         raise FileChanged(
             f"{path.name} {what} since the resume manifest {manifest.path} was written for asset "
-            f"{manifest.asset_id}; nothing was sent. Its parts cannot be mixed with the new content: delete the "
-            "manifest to upload the file as a new asset",
+            f"{manifest.asset_id}, so nothing was sent: the earlier parts cannot be mixed with the new content. "
+            f"For that asset, {describe_fate(manifest.parts, len(manifest.upload_urls))}; delete the manifest to "
+            "upload the file as a new asset",
             parts_sent=manifest.parts,
         )
     conflicts = [
@@ -318,7 +148,7 @@ def recorder(manifest: Manifest | None) -> Callable[[PartResult], None] | None:
 
     def record(result: PartResult) -> None:
         try:
-            manifest.record(result.number, result.etag)
+            manifest.record(result.number, result.etag, md5=result.md5)
         except OSError as exc:  # the upload itself is fine: keep going, but say that resuming will resend
             logger.warning(
                 "part %d was sent but the resume manifest %s could not be updated (%s); a resumed run would "
@@ -331,8 +161,77 @@ def recorder(manifest: Manifest | None) -> Callable[[PartResult], None] | None:
     return record
 
 
+def trusted_parts(
+    manifest: Manifest, path: Path, asset: Asset, chunks: list[Chunk], *, workers: int
+) -> dict[int, PartResult]:
+    """The parts the manifest lists whose bytes in the file are still the bytes that were sent (re-read and
+    hashed, `workers` at a time); the others are dropped from the manifest, to be sent again.
+
+    Raises :class:`~c2c_helpers.errors.FileChanged` when a part differs and the asset is already assembled
+    (from the earlier bytes): then it can no longer be fixed.
+    """
+    listed = sorted(manifest.parts)
+
+    def why_not(number: int) -> str | None:  # why part `number` cannot be trusted, or None
+        record, chunk = manifest.parts[number], chunks[number - 1]
+        if (record.start, record.size) != (chunk.start, chunk.size):
+            return f"it was recorded as bytes {record.start:,}+{record.size:,}, not {chunk.start:,}+{chunk.size:,}"
+        if not record.md5:
+            return "the manifest has no MD5 for it (its ETag is not one)"
+        now = file_md5(path, chunk.start, chunk.size)
+        return None if now == record.md5 else f"the file's bytes changed since (MD5 sent {record.md5}, now {now})"
+
+    with concurrent.futures.ThreadPoolExecutor(max(1, min(workers, len(listed))), "c2c-rehash") as pool:
+        reasons = dict(zip(listed, pool.map(why_not, listed), strict=True))
+    redo = {n: why for n, why in reasons.items() if why is not None}
+    if redo and asset.is_complete:
+        raise FileChanged(
+            f"{path.name}: {_plural(redo)} no longer hold the bytes an earlier run sent for asset {asset.id} "
+            f"({'; '.join(f'part {n}: {why}' for n, why in redo.items())}), and the service has already assembled "
+            "the asset from those earlier bytes, so it can no longer be fixed; nothing was sent. Delete "
+            f"{manifest.path} to upload the file as a new asset",
+            asset=asset,
+            parts_sent=manifest.parts,
+        )
+    for number, why in redo.items():
+        logger.warning("asset %s: part %d is sent again: %s", asset.id, number, why)
+    if redo:
+        manifest.forget(sorted(redo))
+        manifest.resend = tuple(sorted(redo))
+    return {
+        n: PartResult(n, r.etag, 0, r.size, md5=r.md5, etag_verified=md5_hex(r.etag) == r.md5)
+        for n, r in ((n, manifest.parts[n]) for n in listed if n not in redo)
+    }
+
+
+def _plural(numbers: dict[int, str]) -> str:
+    nums = sorted(numbers)
+    return f"part{'s' if len(nums) > 1 else ''} {', '.join(map(str, nums))}"
+
+
 def note_manifest(err: BaseException, manifest: Manifest | None) -> None:
     """Add to an error on its way up what the manifest means for the next run."""
+    if (
+        isinstance(err, PartUploadError)
+        and not err.retryable
+        and manifest is not None
+        and err.part_number in manifest.resend
+    ):
+        err.add_note(
+            f"part {err.part_number} was being sent again because the file's bytes differ from those an earlier "
+            f"run sent, and S3 refused it ({err.s3_code or err.status}): asset {manifest.asset_id} keeps the "
+            "earlier bytes and can no longer be made to match the file. Delete "
+            f"{manifest.path} to upload the file as a new asset"
+        )
+        return
+    if isinstance(err, PartUploadError) and err.s3_code == "NoSuchUpload" and manifest is not None:
+        err.add_note(
+            f"S3 no longer accepts parts for asset {manifest.asset_id}: the service has assembled it (every part "
+            "arrived, some perhaps from a run that stopped before it could record them) or dropped it. Running "
+            f"again with {manifest.path} cannot change that: delete it, and upload the file as a new asset if the "
+            "asset is not there whole"
+        )
+        return
     if isinstance(err, FileChanged):
         if manifest is not None and manifest.path.exists():
             err.add_note(f"a resumed run would refuse the changed file: delete {manifest.path} once it is final")

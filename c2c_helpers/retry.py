@@ -1,7 +1,8 @@
 """What is retried, and how long to wait: the part retry policy, S3's errors classified, the 429 backoff.
 
-What is retried: connection errors, timeouts, HTTP 408, 429 and 5xx, and S3's ``RequestTimeout`` /
-``SlowDown`` / ``InternalError`` / ``ServiceUnavailable``. What is not: any 403 (an expired URL becomes
+What is retried: connection errors, timeouts, HTTP 408, 429 and 5xx, S3's ``RequestTimeout`` /
+``SlowDown`` / ``InternalError`` / ``ServiceUnavailable``, and a 200 whose ETag is not the MD5 of the bytes sent
+(the part was damaged on the way: :mod:`c2c_helpers.integrity`). What is not: any 403 (an expired URL becomes
 :class:`~c2c_helpers.errors.UploadURLExpired`; a ``SignatureDoesNotMatch`` means a wrong header, which the same
 request repeats) and other 4xx.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 
@@ -142,6 +143,7 @@ class PartFailure:
     detail: str | None = None
     response: requests.Response | None = None
     expired: bool = False
+    damaged: bool = False
 
     @classmethod
     def from_exception(
@@ -175,10 +177,35 @@ class PartFailure:
             )
         return cls(chunk, attempt, what, status, s3_code, s3_message, response, expired)
 
+    @classmethod
+    def etag_mismatch(
+        cls, response: requests.Response, chunk: Chunk, attempt: int, *, sent: str, etag: str, sent_bytes: int
+    ) -> PartFailure:
+        """S3 answered 200, but its ETag is not the MD5 of the bytes sent: the part was damaged on the way."""
+        if sent_bytes != chunk.size:
+            what = f"part {chunk.number}: S3 answered 200 after {sent_bytes:,} of the part's {chunk.size:,} bytes"
+        else:
+            what = (
+                f"part {chunk.number}: S3 stored other bytes than were sent: expected ETag (the MD5 of the bytes "
+                f"sent) {sent}, got {etag}; the part was damaged on the way"
+            )
+        return cls(chunk, attempt, what, response.status_code, None, None, response, damaged=True)
+
+    def after(self, damaged: PartFailure) -> PartFailure:
+        """This last failure, saying what an earlier damaged attempt means for the asset when S3 closed the upload."""
+        if self is damaged or self.s3_code != "NoSuchUpload":
+            return self
+        return replace(
+            self,
+            what=self.what + f". An earlier attempt was stored damaged ({damaged.what.split(': ', 1)[1]}) and the "
+            "upload has been closed since: the service most likely assembled the asset with the damaged part, so "
+            "the asset does not hold this file; upload the file again as a new asset",
+        )
+
     @property
     def retryable(self) -> bool:
-        """Whether another attempt may succeed."""
-        return not self.expired and is_retryable(self.status, self.s3_code)
+        """Whether another attempt may succeed (a part damaged on the way may arrive intact the next time)."""
+        return not self.expired and (self.damaged or is_retryable(self.status, self.s3_code))
 
     @property
     def message(self) -> str:

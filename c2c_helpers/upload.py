@@ -33,10 +33,19 @@ from c2c_helpers.errors import (
     UploadURLExpired,
     describe_parts,
 )
+from c2c_helpers.integrity import misplaced_urls
 from c2c_helpers.parts import PART_TIMEOUT, PartResult
 from c2c_helpers.pool import Job, send_parts
 from c2c_helpers.progress import ProgressEvent
-from c2c_helpers.resume import Manifest, note_manifest, recorder, resumed_asset, save_first
+from c2c_helpers.resume import (
+    Manifest,
+    ManifestLock,
+    note_manifest,
+    recorder,
+    resumed_asset,
+    save_first,
+    trusted_parts,
+)
 from c2c_helpers.retry import RetryPolicy
 
 __all__ = ["DEFAULT_WORKERS", "OnExpired", "UploadResult", "upload_file"]
@@ -205,25 +214,26 @@ def upload_file(
         Ctrl-C: the workers were stopped; the error lists the parts that were sent.
     """
     path = Path(path)
-    manifest = Manifest.load(resume) if resume is not None else None
-    request = check_request(  # everything local, before a single byte goes out
-        path,
-        manifest,
-        name=name,
-        filetype=filetype,
-        offset=offset,
-        parts=parts,
-        channel=channel,
-        workers=workers,
-        retry=retry,
-        timeout=timeout,
-        wait=wait,
-        on_expired=on_expired,
-        resume=resume,
-    )
+    lock = ManifestLock(resume).acquire() if resume is not None else None  # one run at a time per manifest
     own_client = client is None
-    client = client if client is not None else C2CClient()
     try:
+        manifest = Manifest.load(resume) if resume is not None else None
+        request = check_request(  # everything local, before a single byte goes out
+            path,
+            manifest,
+            name=name,
+            filetype=filetype,
+            offset=offset,
+            parts=parts,
+            channel=channel,
+            workers=workers,
+            retry=retry,
+            timeout=timeout,
+            wait=wait,
+            on_expired=on_expired,
+            resume=resume,
+        )
+        client = client if client is not None else C2CClient()
         if manifest is not None and manifest.api_url != client.api_url:
             raise InvalidFile(
                 f"{manifest.path}: this resume manifest is for the service at {manifest.api_url}, not "
@@ -232,8 +242,10 @@ def upload_file(
             )
         return _upload(client, request, manifest, progress)
     finally:
-        if own_client:
+        if own_client and client is not None:
             client.close()
+        if lock is not None:
+            lock.release()
 
 
 def _upload(
@@ -251,6 +263,8 @@ def _upload(
         # 2. The chunks: one per upload URL.
         chunks = _split(request.size, asset)
         done = {n: replace(r, bytes=chunks[n - 1].size) for n, r in done.items()}
+        if manifest is not None and done:  # the digests decide which parts an earlier run really sent
+            done = trusted_parts(manifest, request.path, asset, chunks, workers=request.workers)
         if asset.is_complete:  # a run that was stopped after the last part, before the manifest went
             done = {c.number: done.get(c.number, PartResult(c.number, "", 0, c.size)) for c in chunks}
             results = list(done.values())
@@ -307,7 +321,7 @@ def _asset_and_manifest(
     """Step 1: a new asset (and its manifest, written before any part is sent), or the manifest's asset and the
     parts it lists as sent."""
     if manifest is not None:
-        done = {n: PartResult(n, etag, 0, 0) for n, etag in manifest.parts.items()}
+        done = {n: PartResult(n, r.etag, 0, r.size, md5=r.md5) for n, r in manifest.parts.items()}
         return resumed_asset(client, manifest), manifest, done
     r = request
     asset = client.create_asset(r.name, r.filetype, r.size, r.offset, parts=r.parts, channel=r.channel)
@@ -336,6 +350,13 @@ def _split(size: int, asset: Asset) -> list[Chunk]:
         chunks = plan_chunks(size, asset.upload_urls)
     except ValueError as exc:
         raise UploadError(f"asset {asset.id}: {exc}", asset=asset) from None
+    for position, number in misplaced_urls(asset.upload_urls):  # S3 places a part by its URL's partNumber
+        raise UploadError(
+            f"asset {asset.id}: upload URL {position} is signed for part {number} (partNumber={number}), not part "
+            f"{position}: the URLs are not in part order, and a part sent to another part's URL would land in its "
+            "place; nothing was sent",
+            asset=asset,
+        )
     logger.info(
         "asset %s: %s bytes in %d part(s) of %s bytes", asset.id, f"{size:,}", len(chunks), f"{chunks[0].size:,}"
     )

@@ -20,7 +20,7 @@ from c2c_helpers.upload import DEFAULT_WORKERS
 PACKAGE = Path(c2c_helpers.__file__).parent
 CLIENT_MODULES = (
     "_http", "_redact", "errors", "asset", "client", "auth", "tokens", "chunks", "retry", "parts", "progress",
-    "pool", "checks", "resume", "upload", "media", "testclip",
+    "pool", "checks", "resume", "manifest", "integrity", "ratelimit", "upload", "media", "testclip",
 )  # fmt: skip
 
 PINNED = [

@@ -35,7 +35,7 @@ from c2c_helpers import (
     upload_file,
 )
 from c2c_helpers.cli import main
-from c2c_helpers.resume import Manifest, default_manifest_path
+from c2c_helpers.resume import Manifest, PartRecord, default_manifest_path
 from c2c_sandbox import Sandbox
 
 MIB = 1024 * 1024
@@ -185,9 +185,11 @@ def test_resuming_an_asset_that_is_already_complete_sends_nothing(
     for chunk in plan_chunks(st.st_size, asset.upload_urls):
         upload_chunk(path, chunk, "video/quicktime")
     sandbox.wait_for_asset(asset.id)
+    first = plan_chunks(st.st_size, asset.upload_urls)[0]
+    md5 = hashlib.md5(path.read_bytes()[: first.size], usedforsecurity=False).hexdigest()
     manifest = Manifest(
         tmp_path / "late.json", client.api_url, str(path.resolve()), st.st_size, st.st_mtime_ns, asset.id,
-        "done.mov", "video/quicktime", asset.upload_urls, {1: "etag-1"},
+        "done.mov", "video/quicktime", asset.upload_urls, {1: PartRecord(md5, md5, 0, first.size)},
     )  # fmt: skip
     manifest.save()
     sandbox.faults.inject("internal_error", times=1)  # any part attempt would consume it

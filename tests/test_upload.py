@@ -366,7 +366,7 @@ def test_file_grown_while_uploading(make_file: Callable[..., Path], client: C2CC
             with path.open("ab") as f:
                 f.write(b"more")
 
-    with pytest.raises(FileChanged, match="will not complete") as info:
+    with pytest.raises(FileChanged, match=r"every part \(2 of 2\) was acknowledged, so the service assembles") as info:
         upload_file(path, client=client, parts=2, workers=1, progress=grow)
     assert info.value.parts_sent == (1, 2) and info.value.asset is not None
 
@@ -454,7 +454,8 @@ def test_a_part_is_streamed_with_bounded_memory(tmp_path: Path, stub_server: Stu
     session.mount("http://", Recording())
     chunk = Chunk(0, 0, size, size, f"{stub_server.url}/b/k?partNumber=1&X-Amz-Signature=feed")
     result = upload_chunk(path, chunk, "video/quicktime", session=session)
-    assert result == PartResult(number=1, etag="abc", attempts=1, bytes=size)
+    assert result == PartResult(number=1, etag="abc", attempts=1, bytes=size, md5=result.md5, etag_verified=False)
+    assert len(result.md5) == 32  # hashed while streamed; "abc" is no MD5, so nothing was checked against it
     assert seen["received"] == size
     # Memory, measured in a process of its own: here, other tests' sandbox threads allocate too.
     probe = (
