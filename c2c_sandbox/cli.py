@@ -1,10 +1,11 @@
 """The command lines: ``c2c sandbox`` (also ``python -m c2c_sandbox``) and ``c2c lab``.
 
-``c2c sandbox`` prints ``C2C_API_URL=...`` and ``C2C_ACCESS_TOKEN=...`` (ready to ``eval`` or paste), then serves
-until interrupted. ``c2c lab`` starts the sandbox in the background and JupyterLab on ``notebooks/`` with those
-variables set. Both keep their state in a data dir that outlives them (``$C2C_SANDBOX_DIR`` or
-``~/.local/share/c2c-sandbox``); a second sandbox on a data dir in use refuses to start, saying which process
-and port hold it.
+``c2c sandbox`` prints ``C2C_API_URL=...`` and ``C2C_ACCESS_TOKEN=...``, ``C2C_SANDBOX_URL=...`` (its controls) and
+the pairing credentials ``C2C_CLIENT_ID=...`` / ``C2C_CLIENT_SECRET=...`` (ready to ``eval`` or paste, so the
+pairing flow can be followed with curl), then serves until interrupted. ``c2c lab`` starts the sandbox in the
+background and JupyterLab on ``notebooks/`` with those variables set. Both keep their state in a data dir that
+outlives them (``$C2C_SANDBOX_DIR`` or ``~/.local/share/c2c-sandbox``); a second sandbox on a data dir in use
+refuses to start, saying which process and port hold it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from .network import PRESETS, NetworkProfile, parse_network
 from .server import DataDirInUse, Sandbox, is_loopback
 
 DEFAULT_PORT = 8765  # `c2c sandbox` and `c2c lab`; the Python class picks a free port by default
+#: The device id `c2c sandbox` and `c2c lab` suggest for pairing (any stable id works: a serial number).
+PAIRING_CLIENT_ID = "SN-000123"
 
 
 def default_data_dir() -> Path:
@@ -105,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"C2C_API_URL={sb.api_url}")
     print(f"C2C_ACCESS_TOKEN={sb.access_token}")
+    print(f"C2C_SANDBOX_URL={sb.api_url}")
+    print(f"C2C_CLIENT_ID={PAIRING_CLIENT_ID}")
+    print(f"C2C_CLIENT_SECRET={sb.client_secret}")
     print(f"# network: {sb.network.summary()}")
     print(f"# web page: {sb.api_url}/   data: {sb.data_dir}   stop: Ctrl-C", flush=True)
     stopped = threading.Event()
@@ -134,7 +140,7 @@ def lab_main(argv: list[str] | None = None) -> int:
         C2C_API_URL=sb.api_url,
         C2C_ACCESS_TOKEN=sb.access_token,
         C2C_SANDBOX_URL=sb.api_url,
-        C2C_CLIENT_ID="SN-000123",
+        C2C_CLIENT_ID=PAIRING_CLIENT_ID,
         C2C_CLIENT_SECRET=sb.client_secret,
     )
     print(f"sandbox: {sb.api_url}/  (data: {sb.data_dir})", flush=True)

@@ -27,6 +27,7 @@ class Device:
     project_name: str
     created_at: float
     last_seen: float | None
+    firmware: str | None = None  # the last x-client-version it sent (``last_known_firmware_version`` in /me)
 
 
 @dataclass(frozen=True)

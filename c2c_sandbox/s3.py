@@ -54,6 +54,9 @@ DRAIN_LIMIT = 64 * 1024**2  # read at most this much of a refused body before an
 AUTH_PARAMS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders")
 SIGV4_FORMAT = "%Y%m%dT%H%M%SZ"
 BODY_READ = "c2c_sandbox.body_read"  # environ key: the part store took the whole body
+#: environ key: a callable that sends the interim ``100 Continue`` a request with ``Expect: 100-continue`` waits
+#: for (once; set by the server's request handler). The gateway calls it only once the request checked out.
+SEND_CONTINUE = "c2c_sandbox.send_continue"
 NO_SUCH_UPLOAD = (
     "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or"
     " completed."
@@ -161,6 +164,7 @@ class S3Gateway:
             params = self._authenticate(environ)
             asset, part = self._target(environ, params)
             self.network.first_byte()  # the request's round trip (network conditions), before its body flows
+            _send_continue(environ)  # as S3 does: only now, never before a refusal of the headers
             etag = self._accept(environ, asset, part)
         except PartRefused as refusal:
             return self._refuse(environ, start_response, refusal)
@@ -323,7 +327,8 @@ class S3Gateway:
         self._drop(environ, half=True)
 
     def _refuse(self, environ: dict[str, Any], start_response: StartResponse, refusal: PartRefused) -> Iterable[bytes]:
-        if not environ.get(BODY_READ):
+        if not environ.get(BODY_READ) and environ.get(SEND_CONTINUE) is None:  # (a client still waiting for its
+            # 100 Continue sends no body: there is nothing to drain, and the connection closes after the answer)
             _drain(environ, DRAIN_LIMIT)  # werkzeug closes the connection after every answer, drained or not
         headers = [
             ("Content-Type", "application/xml"),
@@ -358,6 +363,13 @@ class _BitFlip:
             buffer[self._at - self._offset] ^= 0x01
         self._offset += n
         return n
+
+
+def _send_continue(environ: dict[str, Any]) -> None:
+    """Send the ``100 Continue`` the client asked for, if it did (once: the key goes with it)."""
+    send = environ.pop(SEND_CONTINUE, None)
+    if send is not None:
+        send()
 
 
 def _framed(environ: dict[str, Any]) -> None:

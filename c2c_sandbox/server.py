@@ -44,7 +44,7 @@ from .model import Model, Settings
 from .network import NetworkProfile, resolve_network
 from .partstore import PartStore
 from .records import Asset, Device
-from .s3 import S3Gateway, Signer
+from .s3 import SEND_CONTINUE, S3Gateway, Signer
 from .shaping import Network
 from .store import Store
 
@@ -74,9 +74,31 @@ class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler, logging to ``c2c_sandbox.http`` (access lines at DEBUG), not to werkzeug's logger.
 
     A dropped connection (the ``drop`` fault, a client gone mid-body) is closed, not read on as a new request.
+    ``Expect: 100-continue`` gets exactly one ``HTTP/1.1 100 Continue``, sent when the app calls
+    ``environ[SEND_CONTINUE]`` (the S3 gateway does once the signature and headers checked out; the API at
+    once), not by http.server and then again by werkzeug, as both would.
     """
 
     protocol_version = "HTTP/1.1"
+    _continue_pending = False
+
+    def handle_expect_100(self) -> bool:
+        """Defer the interim answer to the app (http.server would send it now, werkzeug once more)."""
+        self._continue_pending = True
+        del self.headers["Expect"]  # werkzeug's run_wsgi sends its own 100 when it sees the header
+        return True
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        if self._continue_pending:
+            environ[SEND_CONTINUE] = self._send_continue
+        return environ
+
+    def _send_continue(self) -> None:
+        if self._continue_pending:
+            self._continue_pending = False
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
 
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         self.close_connection = True
@@ -184,7 +206,10 @@ class Sandbox:
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             if environ.get("PATH_INFO", "").startswith(prefix):
-                return gateway(environ, start_response)
+                return gateway(environ, start_response)  # sends its 100 Continue once the request checked out
+            send_continue = environ.pop(SEND_CONTINUE, None)
+            if send_continue is not None:
+                send_continue()
             return api(environ, start_response)
 
         self.port = int(listener.getsockname()[1])

@@ -28,7 +28,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS devices (
     id TEXT PRIMARY KEY, client_id TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
-    project_id TEXT NOT NULL, project_name TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL
+    project_id TEXT NOT NULL, project_name TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL,
+    firmware TEXT
 );
 CREATE TABLE IF NOT EXISTS device_codes (
     code_hash TEXT PRIMARY KEY, user_code TEXT NOT NULL, client_id TEXT NOT NULL, name TEXT NOT NULL,
@@ -79,6 +80,8 @@ class Store:
             columns = {row["name"] for row in self._db.execute("PRAGMA table_info(parts)")}
             if "file" not in columns:  # a data dir from before parts were kept on disk: those parts are gone
                 self._db.execute("ALTER TABLE parts ADD COLUMN file TEXT NOT NULL DEFAULT ''")
+            if "firmware" not in {row["name"] for row in self._db.execute("PRAGMA table_info(devices)")}:
+                self._db.execute("ALTER TABLE devices ADD COLUMN firmware TEXT")  # a data dir from before /me had it
 
     def close(self) -> None:
         with self._lock:
@@ -142,13 +145,18 @@ class Store:
             project_id = project["project_id"] if project else str(uuid.uuid4())
             device = Device(str(uuid.uuid4()), client_id, name, project_id, project_name, time.time(), None)
             db.execute(
-                "INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO devices (id, client_id, name, project_id, project_name, created_at, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (device.id, client_id, name, project_id, project_name, device.created_at, None),
             )
             return device
 
-    def touch_device(self, device_id: str) -> None:
-        self._exec("UPDATE devices SET last_seen = ? WHERE id = ?", time.time(), device_id)
+    def touch_device(self, device_id: str, firmware: str | None = None) -> None:
+        """Note that the device was seen now (and, when given, the version it runs)."""
+        if firmware is None:
+            self._exec("UPDATE devices SET last_seen = ? WHERE id = ?", time.time(), device_id)
+        else:
+            self._exec("UPDATE devices SET last_seen = ?, firmware = ? WHERE id = ?", time.time(), firmware, device_id)
 
     # -- pairing codes ------------------------------------------------------------------------------
     def add_device_code(self, client_id: str, name: str, scope: str, ttl: float, interval: float) -> tuple[str, str]:
@@ -206,12 +214,22 @@ class Store:
     def issue_tokens(
         self, device_id: str, scope: str, access_ttl: float, refresh_ttl: float, grant_id: str | None = None
     ) -> tuple[str, str]:
-        """A new (access_token, refresh_token) pair for a device; the pair shares a grant id."""
-        access, refresh = secrets.token_urlsafe(32), str(uuid.uuid4())
-        grant_id = grant_id or str(uuid.uuid4())
+        """A new (access_token, refresh_token) pair for a device; the pair shares a grant id.
+
+        A refresh token comes only with the ``offline`` scope, as in Frame.io: without it the second item is "".
+        Issuing for an existing grant (a refresh) revokes the grant's earlier access tokens in the same
+        transaction: "upon successful token refresh, your previous credentials become invalid".
+        """
+        access = secrets.token_urlsafe(32)
+        refresh = str(uuid.uuid4()) if "offline" in scope.split() else ""
         now = time.time()
         with self.transaction() as db:
+            if grant_id is not None:
+                db.execute("UPDATE tokens SET revoked = 1 WHERE grant_id = ? AND kind = 'access'", (grant_id,))
+            grant_id = grant_id or str(uuid.uuid4())
             for token, kind, ttl in ((access, "access", access_ttl), (refresh, "refresh", refresh_ttl)):
+                if not token:
+                    continue
                 db.execute(
                     "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)",
                     (digest(token), kind, device_id, grant_id, scope, now + ttl, now),

@@ -31,7 +31,7 @@ def test_remote_controls(fresh_sandbox: Sandbox) -> None:
     code = requests.post(
         f"{sb.api_url}/v2/auth/device/code",
         timeout=5,
-        data={"client_id": "SN-remote", "client_secret": sb.client_secret},
+        data={"client_id": "SN-remote", "client_secret": sb.client_secret, "scope": "asset_create offline"},
     ).json()
     assert remote.approve(code["user_code"]).name == code["name"]
     with pytest.raises(ValueError, match="no pending pairing"):

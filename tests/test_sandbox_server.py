@@ -106,9 +106,10 @@ def test_state_survives_a_restart_in_process(tmp_path: Path) -> None:
     with Sandbox(data_dir=tmp_path) as again:
         assert again.client_secret == secret and again.device.id == device
         response = requests.get(
-            f"{again.api_url}/v2/assets/{asset['id']}", timeout=5, headers={"Authorization": f"Bearer {token}"}
+            f"{again.api_url}/v2/devices/me", timeout=5, headers={"Authorization": f"Bearer {token}"}
         )  # the old token still works
-        assert response.status_code == 200 and response.json()["status"] == "complete"
+        assert response.status_code == 200 and response.json()["id"] == device
+        assert again.asset_detail(asset["id"])["status"] == "complete"
         assert again.asset_bytes(asset["id"]) == data
 
 
@@ -121,10 +122,16 @@ def start_cli(data_dir: Path, port: int = 0) -> tuple[subprocess.Popen[str], dic
     )
     assert process.stdout is not None
     values = {}
-    for _ in range(2):
+    for _ in range(5):
         key, _, value = process.stdout.readline().strip().partition("=")
         values[key] = value
-    assert set(values) == {"C2C_API_URL", "C2C_ACCESS_TOKEN"}, values
+    assert set(values) == {
+        "C2C_API_URL",
+        "C2C_ACCESS_TOKEN",
+        "C2C_SANDBOX_URL",
+        "C2C_CLIENT_ID",
+        "C2C_CLIENT_SECRET",
+    }, values
     return process, values
 
 
@@ -156,7 +163,8 @@ def test_the_command_line_sandbox_prints_env_lines_serves_and_stops(tmp_path: Pa
     process, env2 = start_cli(tmp_path, port)
     try:
         base = env2["C2C_API_URL"]
-        got = requests.get(f"{base}/v2/assets/{whole['id']}", headers=headers, timeout=5).json()
+        assert requests.get(f"{base}/v2/devices/me", headers=headers, timeout=5).status_code == 200
+        got = requests.get(f"{base}/sandbox/assets/{whole['id']}", timeout=5).json()
         assert got["status"] == "complete"
         original = requests.get(f"{base}/sandbox/assets/{whole['id']}/original", timeout=10)
         assert hashlib.sha256(original.content).hexdigest() == hashlib.sha256(data).hexdigest()
@@ -166,7 +174,7 @@ def test_the_command_line_sandbox_prints_env_lines_serves_and_stops(tmp_path: Pa
         response = requests.put(half["upload_urls"][1], data=data[size:], headers=HEADERS, timeout=10)
         assert response.status_code == 200
         deadline = time.monotonic() + 10
-        while requests.get(f"{base}/v2/assets/{half['id']}", headers=headers, timeout=5).json()["status"] != "complete":
+        while requests.get(f"{base}/sandbox/assets/{half['id']}", timeout=5).json()["status"] != "complete":
             assert time.monotonic() < deadline
             time.sleep(0.05)
         original = requests.get(f"{base}/sandbox/assets/{half['id']}/original", timeout=10)
@@ -219,7 +227,7 @@ def test_the_page_pairs_a_device_with_the_six_digit_code(sandbox: Sandbox) -> No
     code = requests.post(
         f"{sandbox.api_url}/v2/auth/device/code",
         timeout=5,
-        data={"client_id": "SN-page", "client_secret": sandbox.client_secret},
+        data={"client_id": "SN-page", "client_secret": sandbox.client_secret, "scope": "asset_create offline"},
     ).json()
     prefilled = requests.get(f"{sandbox.api_url}/pair?code={code['user_code']}", timeout=5).text
     assert f'value="{code["user_code"]}"' in prefilled

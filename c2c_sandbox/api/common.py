@@ -67,11 +67,40 @@ def oauth_error(error: str, description: str | None = None, status: int = 400) -
 
 
 class Invalid(Exception):
-    """A request field the API refuses (422 unless said otherwise)."""
+    """A request field the API refuses: 400, the status Frame.io's reference documents, unless said otherwise."""
 
-    def __init__(self, detail: str, status: int = 422) -> None:
+    def __init__(self, detail: str, status: int = 400) -> None:
         super().__init__(detail)
         self.detail, self.status = detail, status
+
+
+# -- x-client-version -----------------------------------------------------------------------------------
+#: semver.org's regular expression for a semantic version (2.0.0).
+SEMVER = re.compile(
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+#: What a call without ``x-client-version`` counts as (the reference's default).
+DEFAULT_CLIENT_VERSION = "0.0.0"
+
+
+def client_version() -> str | None:
+    """The call's ``x-client-version`` (``0.0.0`` when missing), or None when it is not a semantic version.
+
+    The reference says it "must be a valid semantic version"; what Frame.io answers otherwise is not documented:
+    the sandbox refuses with 400 (inferred, see docs/sandbox-and-frameio.md).
+    """
+    value = request.headers.get("x-client-version")
+    if value is None:
+        return DEFAULT_CLIENT_VERSION
+    value = value.strip()
+    return value if len(value) <= 128 and SEMVER.fullmatch(value) else None
+
+
+def bad_client_version_detail() -> str:
+    shown = request.headers.get("x-client-version", "")[:40]
+    return f"x-client-version must be a semantic version such as 2.0.0 (semver.org), got {shown!r}"
 
 
 # -- request bodies and fields ------------------------------------------------------------------------
@@ -253,6 +282,7 @@ def authenticated(scope: str | None = None) -> Callable[[F], F]:
             if scope and scope not in token.scope.split():
                 return api_error(403, f"This token lacks the {scope} scope", "Forbidden")
             g.device, g.token = device, token
+            store.touch_device(device.id, client_version())
             return view(*args, **kwargs)
 
         return cast(F, wrapper)

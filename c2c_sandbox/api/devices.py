@@ -4,20 +4,25 @@
 ``GET  /v2/devices/me``                    the paired device (``project_device``)
 ``POST /v2/devices/heartbeat``             204
 ``POST /v2/devices/assets``                create an asset (alias ``POST /v2/assets``): upload URLs
-``GET  /v2/assets/<id>``                   the asset, with ``upload_completed_at`` once assembled
+``GET  /v2/assets/<id>``                   403 for a device: C2C is "write, but don't read"
 ``GET  /health``                           ``{"status": "ok"}``
 ``GET  /openapi.json``                     the OpenAPI document of the C2C routes
 =========================================  ==================================================================
+
+Every call but ``/health`` and ``/openapi.json`` must carry a semantic ``x-client-version`` (missing counts as
+``0.0.0``). What the sandbox decides where Frame.io's pages are silent is listed in docs/sandbox-and-frameio.md.
 """
 
 from __future__ import annotations
 
 import math
+import mimetypes
 import re
 import time
+import uuid
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..model import iso
 from ..openapi import document as openapi_document
@@ -27,7 +32,9 @@ from .common import (
     Invalid,
     api_error,
     authenticated,
+    bad_client_version_detail,
     by_client,
+    client_version,
     int_field,
     model,
     rate_limited,
@@ -38,6 +45,18 @@ from .common import (
 DEFAULT_PART_SIZE = 20 * 1024 * 1024  # 20 MiB: fits both of Frame.io's published data points (inferred)
 MAX_OBJECT_SIZE = 5 * 1024**4  # 5 TiB: S3's largest object
 MAX_NAME = 255
+MAX_OFFSET = 100 * 365 * 86400  # a century, either way
+EXTENSION = re.compile(r"^\.?[A-Za-z0-9]{1,16}$")
+#: The standard library's built-in table only (not the machine's /etc/mime.types): the same answer everywhere.
+MIME_TYPES = mimetypes.MimeTypes()
+#: Response header naming what the sandbox decided for itself on this call (not a Frame.io header).
+INFERRED = "x-sandbox-inferred"
+READ_REFUSED = (
+    "A device token cannot read assets: it lacks the asset_read scope (C2C is write, but don't read). "
+    "The sandbox shows an asset's state under /sandbox/assets/<id>, which no real device can call."
+)
+#: Not x-client-version-checked: they are not device calls.
+UNVERSIONED = ("/health", "/openapi.json")
 FILETYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$")
 CHANNEL_PAUSED = {
     "code": 409,
@@ -60,7 +79,7 @@ def default_parts(filesize: int) -> int:
 
 
 def check_parts(filesize: int, parts: int) -> None:
-    """Refuse a part count S3 could not complete (422)."""
+    """Refuse a part count S3 could not complete (400)."""
     if not 1 <= parts <= MAX_PARTS:
         raise Invalid(f"parts must be between 1 and {MAX_PARTS}")
     chunk = math.ceil(filesize / parts)
@@ -95,15 +114,34 @@ def asset_json(asset: Asset, upload_urls: list[str] | None = None) -> dict[str, 
     return body
 
 
+@devices.before_request
+def check_client_version() -> Response | None:
+    if request.path in UNVERSIONED or client_version() is not None:
+        return None
+    return api_error(400, bad_client_version_detail())
+
+
+def _channel(device: Device, index: int, status: str) -> dict[str, Any]:
+    """A ``project_device_channel``; its id is stable for a device and index (inferred)."""
+    return {
+        "_type": "project_device_channel",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"c2c-sandbox/{device.id}/channel/{index}")),
+        "external_index": index,
+        "status": status,
+    }
+
+
 @devices.get("/v2/devices/me")
 @rate_limited("general", by_client)
 @authenticated()
 def me() -> Response:
-    device: Device = g.device
-    model().store.touch_device(device.id)
-    paused_channels = model().paused_channels(device.id)
-    status = "paused" if None in paused_channels else "online"
-    channels = [{"index": 0, "status": "paused" if paused_channels else "online"}]
+    """The ``project_device`` as a real device's answer shows it (C2C_API.md); values no source gives are the
+    sandbox's: ``asset_type`` null, ``timezone`` UTC, the ids of the hardware device and the channels."""
+    device: Device = model().store.device(g.device.id) or g.device  # with the last_seen just recorded
+    paused = model().paused_channels(device.id)
+    status = "paused" if None in paused else "online"
+    indexes = sorted({0} | {c for c in paused if c is not None})
+    scopes = g.token.scope.split()
     return jsonify(
         {
             "_type": "project_device",
@@ -111,8 +149,19 @@ def me() -> Response:
             "name": device.name,
             "project_id": device.project_id,
             "status": status,
-            "authorization": {"scopes": g.token.scope.split()},
-            "channels": channels,
+            "asset_type": None,
+            "device_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"c2c-sandbox/device/{device.client_id}")),
+            "last_seen_at": iso(device.last_seen),
+            "last_known_firmware_version": device.firmware,
+            "timezone": "UTC",
+            "authorization": {
+                "scopes": {
+                    "asset_create": "asset_create" in scopes,
+                    "offline": "offline" in scopes,
+                    "asset_read": False,
+                }
+            },
+            "channels": [_channel(device, i, "paused" if None in paused or i in paused else "online") for i in indexes],
             "project": {"id": device.project_id, "name": device.project_name},
         }
     )
@@ -122,8 +171,7 @@ def me() -> Response:
 @rate_limited("general", by_client)
 @authenticated()
 def heartbeat() -> Response:
-    model().store.touch_device(g.device.id)
-    return Response(status=204)
+    return Response(status=204)  # authenticated() noted the device as seen
 
 
 @devices.get("/health")
@@ -133,7 +181,47 @@ def health() -> Response:
 
 @devices.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(model().base_url))
+    """This OpenAPI document: the C2C surface, and every other route marked sandbox-only."""
+    return jsonify(openapi_document(model().base_url, _served_routes()))
+
+
+def _served_routes() -> list[tuple[str, list[str], str]]:
+    """Every route of this app: its OpenAPI path, its methods, the first line of its view's docstring."""
+    routes = []
+    for rule in current_app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = current_app.view_functions[rule.endpoint]
+        summary = (view.__doc__ or rule.endpoint).strip().splitlines()[0]
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        routes.append((path, sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}), summary))
+    return routes
+
+
+def _filetype(body: dict[str, Any], name: str) -> tuple[str, bool]:
+    """The asset's MIME type, and whether the sandbox derived it: from the name, else from ``extension``, else
+    ``application/octet-stream`` (the reference makes ``filetype`` optional for a basic upload; how Frame.io
+    fills it in is not documented)."""
+    extension = body.get("extension")
+    if extension is not None and (not isinstance(extension, str) or not EXTENSION.match(extension)):
+        raise Invalid(f"extension must look like .mp4, got {str(extension)[:40]!r}")
+    given = body.get("filetype")
+    if given is None or (isinstance(given, str) and not given.strip()):
+        guess = MIME_TYPES.guess_type(name)[0]
+        if guess is None and extension:
+            guess = MIME_TYPES.guess_type("file." + extension.lstrip("."))[0]
+        return guess or "application/octet-stream", True
+    filetype = str_field(body, "filetype").strip()
+    if not FILETYPE.match(filetype):
+        raise Invalid(f"filetype must be a MIME type such as video/mp4, got {filetype[:60]!r}")
+    return filetype, False
+
+
+def _accepted_extras(body: dict[str, Any]) -> None:
+    """Fields the reference accepts that the sandbox checks but does not act on (see docs/sandbox-and-frameio.md)."""
+    version_of = body.get("auto_version_id")
+    if version_of is not None and (not isinstance(version_of, str) or len(version_of) > 64):
+        raise Invalid("auto_version_id must be an asset id")
 
 
 @devices.post("/v2/devices/assets")
@@ -145,11 +233,10 @@ def create_asset() -> Response:
     name = str_field(body, "name")
     if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
         raise Invalid(f"name must be at most {MAX_NAME} printable characters")
-    filetype = str_field(body, "filetype").strip()
-    if not FILETYPE.match(filetype):
-        raise Invalid(f"filetype must be a MIME type such as video/mp4, got {filetype[:60]!r}")
+    filetype, derived = _filetype(body, name)
+    _accepted_extras(body)
     filesize = int_field(body, "filesize", required=True, minimum=1, maximum=MAX_OBJECT_SIZE)
-    offset = int_field(body, "offset", required=False, minimum=0, maximum=100 * 365 * 86400, default=0)
+    offset = int_field(body, "offset", required=False, minimum=-MAX_OFFSET, maximum=MAX_OFFSET, default=0)
     channel = int_field(body, "channel", required=False, minimum=0, maximum=63, default=0)
     assert filesize is not None and offset is not None and channel is not None
     parts = int_field(body, "parts", required=False, minimum=1, maximum=MAX_PARTS)
@@ -157,7 +244,8 @@ def create_asset() -> Response:
         parts = default_parts(filesize)
     check_parts(filesize, parts)
     device: Device = g.device
-    created = time.time() - offset
+    now = time.time()
+    created = min(now - offset, now)  # a file "from the future" (negative offset) counts as made now (inferred)
     if model().is_paused(device.id, channel, created):
         response = jsonify(CHANNEL_PAUSED)
         response.status_code = 409
@@ -172,14 +260,17 @@ def create_asset() -> Response:
         parts=parts,
         file_created_at=created,
     )
-    return jsonify(asset_json(asset, urls))
+    response = jsonify(asset_json(asset, urls))
+    inferred = [what for what, yes in (("filetype", derived), ("offset", offset < 0)) if yes]
+    if inferred:
+        response.headers[INFERRED] = ", ".join(inferred)
+    return response
 
 
 @devices.get("/v2/assets/<asset_id>")
 @rate_limited("general", by_client)
 @authenticated()
 def get_asset(asset_id: str) -> Response:
-    asset = model().store.asset(asset_id)
-    if asset is None or asset.device_id != g.device.id:
-        return api_error(404, f"No asset with id {asset_id[:64]}")
-    return jsonify(asset_json(asset))
+    """Refused: a device's token has no ``asset_read``. Frame.io's exact status is not documented; 403, the
+    status of a missing scope, is the sandbox's inference. Known or not, the id is not looked up."""
+    return api_error(403, READ_REFUSED, "Forbidden")

@@ -14,13 +14,18 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from .common import by_address, model, oauth_error, rate_limited
+from .common import bad_client_version_detail, by_address, client_version, model, oauth_error, rate_limited
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-DEFAULT_SCOPE = "asset_create offline"
-KNOWN_SCOPES = {"asset_create", "offline"}
+KNOWN_SCOPES = {"asset_create", "offline"}  # never asset_read: a device writes, it does not read
 
 oauth = Blueprint("oauth", __name__)
+
+
+@oauth.before_request
+def check_client_version() -> Response | None:
+    """A non-semver ``x-client-version`` is refused here too, in these endpoints' own shape (inferred)."""
+    return None if client_version() is not None else oauth_error("invalid_request", bad_client_version_detail())
 
 
 @oauth.post("/v2/auth/device/code")
@@ -32,7 +37,9 @@ def device_code() -> Response:
         return oauth_error("invalid_request", "client_id is required (at most 128 characters)")
     if form.get("client_secret") != sb.client_secret:
         return oauth_error("invalid_client")
-    scope = form.get("scope", DEFAULT_SCOPE).strip() or DEFAULT_SCOPE
+    scope = " ".join(form.get("scope", "").split())
+    if not scope:
+        return oauth_error("invalid_request", "scope is required, e.g. scope=asset_create offline")
     if not set(scope.split()) <= KNOWN_SCOPES:
         return oauth_error("invalid_scope", f"known scopes: {' '.join(sorted(KNOWN_SCOPES))}")
     known = sb.store.device_by_client_id(client_id)
@@ -106,18 +113,17 @@ def _refresh_grant(form: Any) -> Response:
 
 
 def _tokens(device_id: str, scope: str, grant_id: str | None = None) -> Response:
+    """A new pair; a refresh token only with the ``offline`` scope; a refresh revokes the grant's old access
+    tokens (see :meth:`~c2c_sandbox.store.Store.issue_tokens`)."""
     settings = model().settings
     access, refresh = model().store.issue_tokens(
         device_id, scope, settings.token_ttl, settings.refresh_ttl, grant_id=grant_id
     )
-    return jsonify(
-        {
-            "access_token": access,
-            "expires_in": int(settings.token_ttl),
-            "refresh_token": refresh,
-            "token_type": "bearer",
-        }
-    )
+    body: dict[str, Any] = {"access_token": access, "expires_in": int(settings.token_ttl)}
+    if refresh:
+        body["refresh_token"] = refresh
+    body["token_type"] = "bearer"  # noqa: S105 - a type name, not a secret
+    return jsonify(body)
 
 
 @oauth.post("/v2/auth/revoke")
