@@ -38,9 +38,10 @@ class Asset:
     filesize : int or None
         Size in bytes.
     upload_urls : tuple of str
-        Presigned PUT URLs, in part order (empty when the answer had none, e.g. from ``get_asset``).
+        Presigned PUT URLs, in part order (empty when the answer had none).
     status : str or None
-        ``"created"`` until the upload is assembled, then ``"complete"`` (or ``"failed"``).
+        ``"created"`` as the create answer says; only a sandbox's controls can show it change (``"complete"``,
+        ``"failed"``): a device cannot read its assets back.
     upload_completed_at : str or None
         When the service assembled the parts; ``None`` while uploading.
     raw : dict
@@ -122,20 +123,27 @@ class Asset:
 
 
 def asset_body(
-    name: str, filetype: str, filesize: int, offset: int, *, parts: int | None, channel: int | None
+    name: str, filetype: str | None, filesize: int, offset: int, *, parts: int | None, channel: int | None
 ) -> dict[str, Any]:
     """The JSON body of ``POST /v2/devices/assets``, refusing what the service would refuse anyway.
 
+    `filetype` None leaves it out: optional for a basic upload (the service then decides it; the answer's
+    ``filetype`` is what every part must be sent with).
+
     >>> asset_body("clip.mp4", "video/mp4", 21136250, 10, parts=None, channel=None)
     {'name': 'clip.mp4', 'filetype': 'video/mp4', 'filesize': 21136250, 'offset': 10}
+    >>> asset_body("clip.mp4", None, 21136250, 10, parts=None, channel=None)
+    {'name': 'clip.mp4', 'filesize': 21136250, 'offset': 10}
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError("name must be a non-empty string (the asset's display name)")
-    if not isinstance(filetype, str) or "/" not in filetype:
+    if filetype is not None and (not isinstance(filetype, str) or "/" not in filetype):
         raise ValueError(f"filetype must be a MIME type such as 'video/mp4', got {filetype!r}")
     _check_int("filesize", filesize, minimum=1)
     _check_int("offset", offset, minimum=0)
     body: dict[str, Any] = {"name": name, "filetype": filetype, "filesize": filesize, "offset": offset}
+    if filetype is None:
+        del body["filetype"]
     if parts is not None:
         _check_int("parts", parts, minimum=1, maximum=MAX_PARTS)
         body["parts"] = parts

@@ -64,7 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--filetype", default=None, help="MIME type (default: from the file extension)")
     up.add_argument("--offset", type=int, default=None, help="seconds since the file was created (default: from disk)")
     up.add_argument("--attempts", type=_positive_int, default=5, help="attempts per part, retries included (default 5)")
-    up.add_argument("--no-wait", action="store_true", help="do not wait for the service to report completion")
+    up.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="do not wait for a sandbox to assemble the file (a real device never can)",
+    )
     up.add_argument("--no-progress", action="store_true", help="no progress bar")
     up.add_argument(
         "--resume",
@@ -151,7 +155,7 @@ def _upload(args: argparse.Namespace) -> int:
             workers=args.workers,
             retry=RetryPolicy(max_attempts=args.attempts),
             progress=progress,
-            wait=not args.no_wait,
+            wait=False if args.no_wait else None,  # None: wait only where a sandbox's controls can see assembly
             resume=manifest,
             on_expired="recreate" if args.recreate_expired else "raise",
         )

@@ -7,6 +7,11 @@ endpoints; errors come back as the typed exceptions of :mod:`c2c_helpers.errors`
 Part uploads do not go through this session: they go straight to S3 with a presigned URL and must never
 carry the bearer token (see :mod:`c2c_helpers.parts`).
 
+There is no call to read an asset back: C2C is "write, but don't read" (a device's token has no
+``asset_read``), so for a device an upload is done when every part PUT got its 200. A client for the kit's
+sandbox may carry that sandbox's :class:`~c2c_helpers.assembly.SandboxControls` (``controls``), which can
+show the assembly; no C2C call does.
+
 Examples
 --------
 >>> client = C2CClient("http://127.0.0.1:8080", "a-token-that-will-not-show")
@@ -21,10 +26,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
@@ -41,9 +46,10 @@ from c2c_helpers._http import (
     transport_error,
 )
 from c2c_helpers._redact import redact_url
+from c2c_helpers.assembly import WAIT_TIMEOUT, SandboxControls
 from c2c_helpers.asset import Asset, asset_body
-from c2c_helpers.auth import DeviceCode, pair_device
-from c2c_helpers.errors import AssetIncomplete, ConfigurationError, RateLimited
+from c2c_helpers.auth import DEFAULT_SCOPE, DeviceCode, pair_device
+from c2c_helpers.errors import ConfigurationError, RateLimited
 from c2c_helpers.ratelimit import CREATE_LIMIT, CREATE_WINDOW, TokenBucket
 from c2c_helpers.retry import rate_limit_wait
 from c2c_helpers.tokens import Credentials, Tokens
@@ -66,11 +72,6 @@ logger = logging.getLogger("c2c_helpers")
 #: a 429 means the bucket is full and one window later it has drained, so a few waits absorb any burst a
 #: single device makes. More would hide a real problem (many devices sharing a token) behind long stalls.
 RATE_LIMIT_RETRIES = 5
-#: First and longest pause between polls of ``wait_until_complete``: assembly usually takes well under a
-#: second after the last part, so start fast and back off to once a second for big files.
-POLL_FIRST, POLL_MAX = 0.05, 1.0
-#: Default seconds ``wait_until_complete`` waits for the service to assemble the parts.
-WAIT_TIMEOUT = 120.0
 #: Why the asset-create POST is never repeated after a 5xx or no answer.
 CREATE_NOT_REPEATABLE = (
     "the service may have created the asset anyway and a second POST could duplicate it; look in the device "
@@ -103,6 +104,10 @@ class C2CClient:
         How many times ``create_asset`` waits and repeats after a 429. Threads creating through one client
         share its ``create_budget`` (5 per second, or the pace the service's ``x-ratelimit-*`` headers give),
         so they wait their turn rather than meet 429s.
+    controls : SandboxControls, optional
+        The controls of the sandbox this client talks to, when it talks to one (:func:`c2c_helpers.connect`
+        sets them). Only with them can :func:`~c2c_helpers.upload.upload_file` wait for the assembly: a real
+        device cannot see it.
 
     Raises
     ------
@@ -130,6 +135,7 @@ class C2CClient:
         client_secret: str | None = None,
         on_tokens: Callable[[Tokens], None] | None = None,
         rate_limit_retries: int = RATE_LIMIT_RETRIES,
+        controls: SandboxControls | None = None,
     ) -> None:
         api_url = api_url or os.environ.get("C2C_API_URL") or None
         token = token or os.environ.get("C2C_ACCESS_TOKEN") or None
@@ -160,6 +166,7 @@ class C2CClient:
         #: ``x-ratelimit-*`` headers say otherwise): see :mod:`c2c_helpers.ratelimit`.
         self.create_budget = TokenBucket(CREATE_LIMIT, CREATE_WINDOW)
         self.on_tokens = on_tokens
+        self.controls = controls
         self._credentials = Credentials(token, refresh_token, client_id, client_secret)
         self._owns_session = session is None
         self.session = session if session is not None else new_session()
@@ -175,10 +182,14 @@ class C2CClient:
         client_version: str = CLIENT_VERSION,
         timeout: Timeout = DEFAULT_TIMEOUT,
         on_tokens: Callable[[Tokens], None] | None = None,
+        scope: str = DEFAULT_SCOPE,
+        controls: SandboxControls | None = None,
     ) -> C2CClient:
-        """Pair a device with the device-code flow and return a client that can renew its own tokens.
+        """Pair a device with the device-code flow and return a client for it.
 
-        See :func:`c2c_helpers.auth.pair_device`; `show_code` is called with the code to show the person.
+        See :func:`c2c_helpers.auth.pair_device`; `show_code` is called with the code to show the person. The
+        client renews its own tokens when the service sent a refresh token, which it does only when `scope`
+        includes ``offline`` (``can_refresh`` says which).
         """
         tokens = pair_device(
             api_url,
@@ -187,6 +198,7 @@ class C2CClient:
             show_code=show_code,
             client_version=client_version,
             timeout=timeout,
+            scope=scope,
         )
         if on_tokens is not None:
             on_tokens(tokens)
@@ -199,6 +211,7 @@ class C2CClient:
             client_id=client_id,
             client_secret=client_secret,
             on_tokens=on_tokens,
+            controls=controls,
         )
 
     @property
@@ -327,7 +340,13 @@ class C2CClient:
         return json_answer(self.request("GET", "/health"), "GET /health")  # type: ignore[no-any-return]
 
     def me(self) -> dict[str, Any]:
-        """``GET /v2/devices/me``: this device (``id``, ``name``, ``project_id``, ``status``, ``channels``...)."""
+        """``GET /v2/devices/me``: this device, a ``project_device``.
+
+        ``id``, ``name``, ``project_id``, ``status`` (online, offline, paused), ``authorization.scopes`` (a map
+        of booleans: ``asset_create``, ``offline``, and ``asset_read``, always false for a device), ``channels``
+        (``project_device_channel`` objects with ``external_index`` and ``status``),
+        ``last_known_firmware_version`` (what ``x-client-version`` said), ``last_seen_at``, ``project``...
+        """
         return json_answer(self.request("GET", "/v2/devices/me"), "GET /v2/devices/me")  # type: ignore[no-any-return]
 
     def heartbeat(self) -> None:
@@ -337,7 +356,7 @@ class C2CClient:
     def create_asset(
         self,
         name: str,
-        filetype: str,
+        filetype: str | None,
         filesize: int,
         offset: int,
         *,
@@ -350,8 +369,9 @@ class C2CClient:
         ----------
         name : str
             Display name in Frame.io (need not match the file name).
-        filetype : str
-            MIME type, e.g. ``"video/mp4"``; every part must be sent with it as ``Content-Type``.
+        filetype : str or None
+            MIME type, e.g. ``"video/mp4"``; every part must be sent with the answer's ``filetype`` as
+            ``Content-Type``. None leaves it out (optional for a basic upload: the service decides).
         filesize : int
             Size in bytes, at least 1.
         offset : int
@@ -393,49 +413,3 @@ class C2CClient:
             self.create_budget.observe(response.headers)
             return Asset.from_response(response, context)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def get_asset(self, asset_id: str | Asset) -> Asset:
-        """``GET /v2/assets/{id}``: the asset's current state (``upload_completed_at`` once assembled)."""
-        asset_id = asset_id.id if isinstance(asset_id, Asset) else asset_id
-        if not asset_id or not isinstance(asset_id, str):
-            raise ValueError("asset_id must be a non-empty string")
-        path = f"/v2/assets/{quote(asset_id, safe='')}"
-        return Asset.from_response(self.request("GET", path), f"GET {path}")
-
-    def wait_until_complete(
-        self,
-        asset_id: str | Asset,
-        timeout: float = WAIT_TIMEOUT,
-        *,
-        parts_sent: Iterable[int] = (),
-    ) -> Asset:
-        """Poll the asset for up to `timeout` seconds until the service reports the upload assembled.
-
-        There is no "complete" call in C2C: the service assembles the file once every part is there. Returns
-        the asset with ``upload_completed_at`` set; raises :class:`~c2c_helpers.errors.AssetIncomplete` if the
-        service reports it failed or `timeout` passes first. `parts_sent` (the parts the caller sent, as
-        :func:`~c2c_helpers.upload.upload_file` passes them) is recorded on that error.
-        """
-        asset_id = asset_id.id if isinstance(asset_id, Asset) else asset_id
-        deadline = time.monotonic() + timeout
-        pause = POLL_FIRST
-        while True:
-            asset = self.get_asset(asset_id)
-            if asset.status == "failed":
-                raise AssetIncomplete(
-                    f"asset {asset.id}: the service reports the upload failed (status 'failed')",
-                    asset=asset,
-                    parts_sent=parts_sent,
-                )
-            if asset.upload_completed_at:
-                return asset
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssetIncomplete(
-                    f"asset {asset.id}: not complete after {timeout:g} s (status {asset.status!r}); "
-                    "a part may be missing",
-                    asset=asset,
-                    parts_sent=parts_sent,
-                )
-            time.sleep(min(pause, remaining))
-            pause = min(pause * 2, POLL_MAX)

@@ -8,6 +8,11 @@ The one glue module between the client and the sandbox (the client modules never
   process exits, and the client talks to it with its paired default device;
 - only one set: an error, since guessing would send uploads somewhere the user did not mean.
 
+A client for a sandbox carries its controls (``client.controls``: the embedded sandbox, or a
+:class:`~c2c_sandbox.remote.RemoteSandbox` when ``C2C_SANDBOX_URL`` names one), so that ``upload_file`` can
+wait for the sandbox to assemble a file; a client for the real service has none, and is done when every part
+is acknowledged (C2C is "write, but don't read").
+
 Examples
 --------
 >>> client = connect()  # doctest: +SKIP
@@ -87,7 +92,8 @@ def connect(*, client_version: str = CLIENT_VERSION, timeout: Timeout = DEFAULT_
     """
     url, token = os.environ.get("C2C_API_URL"), os.environ.get("C2C_ACCESS_TOKEN")
     if url and token:
-        return C2CClient(url, token, client_version=client_version, timeout=timeout)
+        controls = sandbox_controls()  # a sandbox in another process (C2C_SANDBOX_URL), or None: the real service
+        return C2CClient(url, token, client_version=client_version, timeout=timeout, controls=controls)
     if url or token:
         present, missing = ("C2C_API_URL", "C2C_ACCESS_TOKEN") if url else ("C2C_ACCESS_TOKEN", "C2C_API_URL")
         raise ConfigurationError(
@@ -95,7 +101,9 @@ def connect(*, client_version: str = CLIENT_VERSION, timeout: Timeout = DEFAULT_
             "embedded sandbox"
         )
     sandbox = embedded_sandbox()
-    return C2CClient(sandbox.api_url, sandbox.access_token, client_version=client_version, timeout=timeout)
+    return C2CClient(
+        sandbox.api_url, sandbox.access_token, client_version=client_version, timeout=timeout, controls=sandbox
+    )
 
 
 def sandbox_controls() -> Sandbox | RemoteSandbox | None:

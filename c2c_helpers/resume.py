@@ -17,15 +17,12 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from c2c_helpers.asset import Asset
 from c2c_helpers.chunks import Chunk
 from c2c_helpers.client import C2CClient
 from c2c_helpers.errors import (
-    APIError,
-    AssetIncomplete,
     FileChanged,
     InvalidFile,
     PartUploadError,
@@ -110,23 +107,19 @@ def check_resumable(
 
 
 def resumed_asset(client: C2CClient, manifest: Manifest) -> Asset:
-    """The manifest's asset as the service sees it now, with the manifest's upload URLs."""
-    try:
-        current = client.get_asset(manifest.asset_id)
-    except APIError as err:
-        err.add_note(
-            f"resuming asset {manifest.asset_id} from {manifest.path}: the service did not return it; if it is "
-            "gone (or belongs to another device), delete the manifest to upload the file as a new asset"
-        )
-        raise
-    if current.status == "failed":
-        raise AssetIncomplete(
-            f"asset {current.id}: the service reports this upload failed, so it cannot be resumed; delete "
-            f"{manifest.path} to upload the file as a new asset",
-            asset=current,
-            parts_sent=manifest.parts,
-        )
-    return replace(current, upload_urls=manifest.upload_urls)
+    """The manifest's asset, from the manifest alone: a device cannot read its assets back (C2C is "write, but
+    don't read"), and needs nothing but the presigned URLs to send the parts still missing. `client` is not
+    asked anything."""
+    del client
+    return Asset(
+        id=manifest.asset_id,
+        name=manifest.name,
+        filetype=manifest.filetype,
+        filesize=manifest.filesize,
+        upload_urls=manifest.upload_urls,
+        status=None,
+        upload_completed_at=None,
+    )
 
 
 def save_first(manifest: Manifest, asset: Asset) -> None:

@@ -141,7 +141,7 @@ class Credentials:
                 client_version=client_version,
             )
             self._access = tokens.access_token
-            self._refresh = tokens.refresh_token or self._refresh
+            self._refresh = tokens.refresh_token  # the old one is spent; None if the service sent none
         if on_tokens is not None:
             on_tokens(tokens)
         return tokens

@@ -6,7 +6,13 @@ Read it beside notebook 04. After checking everything that can be checked locall
    back the asset of an interrupted run from its resume manifest (:mod:`c2c_helpers.resume`);
 2. splits the file into one chunk per URL (:func:`~c2c_helpers.chunks.plan_chunks`);
 3. sends every chunk with a pool of workers (:func:`~c2c_helpers.pool.send_parts`, each part by
-   :mod:`c2c_helpers.parts`), then waits until the service reports the file assembled.
+   :mod:`c2c_helpers.parts`).
+
+Then it is done: every part PUT got its 200, and Frame.io assembles the file on its own. A device cannot ask
+whether it did (C2C is "write, but don't read": no asset read, ``asset_read: false``), so nothing here
+depends on it. Only with a sandbox's controls at hand (the client :func:`~c2c_helpers.connect` returns for a
+sandbox carries them as ``client.controls``) does ``upload_file`` also wait until the sandbox has assembled
+the file, to show it in the lessons; ``wait=True`` without them is refused before anything is sent.
 
 If the URLs expire mid-upload it can start over once on a fresh asset (``on_expired="recreate"``). Every
 failure raises a typed error (:mod:`c2c_helpers.errors`) that says which parts reached S3.
@@ -18,9 +24,10 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from c2c_helpers.assembly import assembled, wait_or_refuse
 from c2c_helpers.asset import Asset
 from c2c_helpers.checks import OnExpired, UploadRequest, check_request, check_unchanged
 from c2c_helpers.chunks import Chunk, plan_chunks
@@ -64,7 +71,8 @@ class UploadResult:
     Parameters
     ----------
     asset : Asset
-        The asset; with ``upload_completed_at`` set when the upload was waited for.
+        The asset as created; with ``status`` and ``upload_completed_at`` from the sandbox when its assembly
+        was waited for.
     parts : tuple of PartResult
         In part order.
     bytes : int
@@ -78,22 +86,26 @@ class UploadResult:
         sent again (their ``PartResult.attempts`` is 0).
     recreated_from : str, optional
         With ``on_expired="recreate"``: the id of the asset whose upload URLs expired, abandoned for ``asset``.
+    assembled : bool, optional
+        True when a sandbox's controls showed the file assembled; None when nobody could look (a real device
+        never can: for it, the upload is done when all parts are acknowledged).
 
     Examples
     --------
     >>> r = UploadResult(
     ...     asset=Asset(id="a1", name="clip.mp4", filetype="video/mp4", filesize=21136250, upload_urls=(),
-    ...                 status="complete", upload_completed_at="2026-01-01T00:00:00Z"),
+    ...                 status="created", upload_completed_at=None),
     ...     parts=(PartResult(1, "e1", 1, 10568125), PartResult(2, "e2", 2, 10568125)),
     ...     bytes=21136250, seconds=0.5, attempts=3)
     >>> r.summary(timing=False)
-    "uploaded 'clip.mp4': 21,136,250 bytes in 2 parts, 3 attempts (1 retry), complete"
+    "uploaded 'clip.mp4': 21,136,250 bytes in 2 parts, 3 attempts (1 retry), all 2 parts acknowledged"
     >>> r.summary()
-    "uploaded 'clip.mp4': 21,136,250 bytes in 2 parts, 3 attempts (1 retry), complete in 0.50 s (42.3 MB/s)"
+    "uploaded 'clip.mp4': 21,136,250 bytes in 2 parts, 3 attempts (1 retry), all 2 parts acknowledged in 0.50 s (42.3 MB/s)"
+    >>> from dataclasses import replace
     >>> replace(r, parts=(PartResult(1, "e1", 0, 10568125), PartResult(2, "e2", 1, 10568125)), attempts=1,
-    ...         resumed=(1,), recreated_from=None).summary(timing=False)
-    "uploaded 'clip.mp4': 21,136,250 bytes in 2 parts (1 resumed), 1 attempt, complete"
-    """
+    ...         resumed=(1,), assembled=True).summary(timing=False)
+    "uploaded 'clip.mp4': 21,136,250 bytes in 2 parts (1 resumed), 1 attempt, all 2 parts acknowledged, assembled by the sandbox"
+    """  # noqa: E501
 
     asset: Asset
     parts: tuple[PartResult, ...]
@@ -102,6 +114,12 @@ class UploadResult:
     attempts: int
     resumed: tuple[int, ...] = ()
     recreated_from: str | None = None
+    assembled: bool | None = None
+
+    @property
+    def acknowledged(self) -> int:
+        """Parts S3 acknowledged with a 200 (all of them: upload_file returns only then)."""
+        return len(self.parts)
 
     @property
     def retries(self) -> int:
@@ -121,7 +139,8 @@ class UploadResult:
             + (f" ({k} resumed)" if k else "")
             + f", {self.attempts} attempt{'s' if self.attempts != 1 else ''}"
             + (f" ({r} retr{'ies' if r != 1 else 'y'})" if r else "")
-            + (", complete" if self.asset.is_complete else ", sent (completion not awaited)")
+            + f", all {self.acknowledged} part{'s' if self.acknowledged != 1 else ''} acknowledged"
+            + (", assembled by the sandbox" if self.assembled else "")
             + (", on a new asset (the first one's upload URLs expired)" if self.recreated_from else "")
         )
         if timing:
@@ -141,13 +160,13 @@ def upload_file(
     workers: int = DEFAULT_WORKERS,
     retry: RetryPolicy | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
-    wait: bool | float = True,
+    wait: bool | float | None = None,
     channel: int | None = None,
     timeout: Timeout = PART_TIMEOUT,
     resume: str | os.PathLike[str] | None = None,
     on_expired: OnExpired = "raise",
 ) -> UploadResult:
-    """Upload a file the way the guide does: create the asset, split, send every part, wait for completion.
+    """Upload a file the way the guide does: create the asset, split, send every part.
 
     Everything that can be checked locally is checked before anything is sent: the file exists, is a regular
     file, is not empty, has a known MIME type (or `filetype` is given), and `parts` can split it.
@@ -174,8 +193,11 @@ def upload_file(
     progress : callable, optional
         Called with each :class:`~c2c_helpers.progress.ProgressEvent` (a part's state and the file's total), on
         the calling thread.
-    wait : bool or float
-        Wait until the service reports the asset complete (True: up to 120 s; a number: that many seconds).
+    wait : bool or float, optional
+        Wait until the sandbox has assembled the file (True: up to 120 s; a number: that many seconds). This
+        needs the sandbox's controls (``client.controls``): a real device cannot see the assembly, and is done
+        when every part is acknowledged. None (the default) waits when the controls are at hand; True without
+        them raises :class:`~c2c_helpers.errors.ConfigurationError` before anything is sent.
     channel : int, optional
         Channel index for the asset.
     timeout : float or (float, float)
@@ -200,6 +222,8 @@ def upload_file(
     ------
     InvalidFile
         The file, the arguments or the resume manifest were refused before anything was sent.
+    ConfigurationError
+        ``wait`` was asked for without a sandbox's controls (before anything was sent).
     APIError, TransportError
         From creating the asset (e.g. :class:`~c2c_helpers.errors.ChannelPaused`), or from looking up a
         resumed one.
@@ -209,11 +233,13 @@ def upload_file(
     FileChanged
         The file changed while it was being uploaded, or since the resume manifest was written.
     AssetIncomplete
-        Every part was sent but the service did not report the asset complete in time.
+        Only when waiting with a sandbox's controls: every part was sent, but the sandbox did not assemble the
+        file in time (or its assembly failed).
     UploadInterrupted
         Ctrl-C: the workers were stopped; the error lists the parts that were sent.
     """
     path = Path(path)
+    wait = wait_or_refuse(wait, client.controls if client is not None else None)  # (C2CClient() has none)
     lock = ManifestLock(resume).acquire() if resume is not None else None  # one run at a time per manifest
     own_client = client is None
     try:
@@ -262,7 +288,6 @@ def _upload(
         asset, manifest, done = _asset_and_manifest(client, request, manifest)
         # 2. The chunks: one per upload URL.
         chunks = _split(request.size, asset)
-        done = {n: replace(r, bytes=chunks[n - 1].size) for n, r in done.items()}
         if manifest is not None and done:  # the digests decide which parts an earlier run really sent
             done = trusted_parts(manifest, request.path, asset, chunks, workers=request.workers)
         if asset.is_complete:  # a run that was stopped after the last part, before the manifest went
@@ -296,6 +321,7 @@ def _upload(
         attempts=sum(r.attempts for r in results),
         resumed=tuple(sorted(done)),
         recreated_from=recreated_from,
+        assembled=True if asset.is_complete else None,  # only a sandbox's controls can have said so
     )
 
 
@@ -388,13 +414,14 @@ def _wait(
     resumed: tuple[int, ...],
     manifest: Manifest | None,
 ) -> Asset:
-    """After the parts: the file must not have changed meanwhile; then wait until the service has assembled it."""
+    """After the parts: the file must not have changed meanwhile; then, with a sandbox's controls and a
+    ``wait``, wait until the sandbox has assembled it."""
     sent = sorted(r.number for r in results)
     try:
         check_unchanged(request.path, request.signature, asset, sent=sent, total=len(results))
-        if request.wait_timeout is None or asset.is_complete:
+        if request.wait_timeout is None or asset.is_complete or client.controls is None:
             return asset
-        return client.wait_until_complete(asset.id, timeout=request.wait_timeout, parts_sent=sent)
+        return assembled(client.controls, asset, request.wait_timeout, sent)
     except UploadError as err:
         if resumed and isinstance(err, AssetIncomplete):
             err.add_note(

@@ -56,7 +56,17 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def client(sandbox: Sandbox) -> Iterator[C2CClient]:
-    """A client for the shared sandbox's default device."""
+    """A client for the shared sandbox's default device, carrying the sandbox's controls (as ``connect()``'s
+    does), so ``upload_file`` waits for the assembly; ``device_client`` is the same without them."""
+    from c2c_helpers import C2CClient
+
+    with C2CClient(sandbox.api_url, sandbox.access_token, controls=sandbox) as c:
+        yield c
+
+
+@pytest.fixture
+def device_client(sandbox: Sandbox) -> Iterator[C2CClient]:
+    """A client for the shared sandbox's default device as a real device has it: no sandbox controls."""
     from c2c_helpers import C2CClient
 
     with C2CClient(sandbox.api_url, sandbox.access_token) as c:

@@ -20,9 +20,24 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 @pytest.fixture
 def sandbox_env(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> Sandbox:
+    """The environment `c2c sandbox` prints (and `c2c lab` sets): the API, a token, the sandbox's controls."""
     monkeypatch.setenv("C2C_API_URL", sandbox.api_url)
     monkeypatch.setenv("C2C_ACCESS_TOKEN", sandbox.access_token)
+    monkeypatch.setenv("C2C_SANDBOX_URL", sandbox.api_url)
     return sandbox
+
+
+def test_upload_to_a_service_without_controls_ends_when_every_part_is_acknowledged(
+    make_file: Callable[..., Path],
+    sandbox_env: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As against Frame.io (no C2C_SANDBOX_URL): no wait for an assembly no device can see."""
+    monkeypatch.delenv("C2C_SANDBOX_URL")
+    assert main(["upload", str(make_file()), "--parts", "2", "--no-progress"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "all 2 parts acknowledged in " in line and "assembled" not in line, line
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,7 +73,8 @@ def test_upload_shows_a_bar_and_ends_with_one_summary_line(
     line = out.strip()
     assert "\n" not in line
     assert re.fullmatch(
-        rf"uploaded 'cli\.mov': 11,534,336 bytes in 2 parts, 2 attempts, complete in \S+ s \(\S+ MB/s\); "
+        rf"uploaded 'cli\.mov': 11,534,336 bytes in 2 parts, 2 attempts, all 2 parts acknowledged, assembled by the "
+        rf"sandbox in \S+ s \(\S+ MB/s\); "
         rf"asset ({UUID})",
         line,
     ), line

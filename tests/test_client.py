@@ -20,6 +20,7 @@ from c2c_helpers import (
     RateLimited,
     TransportError,
 )
+from c2c_helpers.assembly import assembled
 from c2c_helpers.client import DEFAULT_TIMEOUT
 from c2c_sandbox import Sandbox
 
@@ -101,9 +102,8 @@ def test_every_call_sends_version_auth_and_timeouts(sandbox: Sandbox) -> None:
     client = C2CClient(sandbox.api_url, sandbox.access_token, session=session, client_version="2.1.0")
     client.me()
     client.heartbeat()
-    asset = client.create_asset("a.mov", "video/quicktime", 10, 0)
-    client.get_asset(asset.id)
-    assert len(seen) == 4
+    client.create_asset("a.mov", "video/quicktime", 10, 0)
+    assert len(seen) == 3
     for headers, timeout in seen:
         assert headers["x-client-version"] == "2.1.0"
         assert headers["Authorization"] == f"Bearer {sandbox.access_token}"
@@ -123,9 +123,7 @@ def test_create_asset_returns_asset_with_urls_and_raw_json(client: C2CClient) ->
     assert "<2 presigned URLs>" in text and "X-Amz" not in text
     assert all("X-Amz" not in u for u in asset.redacted_json()["upload_urls"])
     assert all("X-Amz-Signature" in u for u in asset.raw["upload_urls"])  # raw stays raw
-
-    again = client.get_asset(asset.id)
-    assert again.id == asset.id and again.upload_urls == () and again.raw["status"] == "created"
+    assert not hasattr(client, "get_asset")  # write, but don't read: no call reads it back
 
 
 def test_create_asset_parts_and_channel(client: C2CClient) -> None:
@@ -159,18 +157,19 @@ def test_create_asset_checks_arguments_before_sending(
 
 def test_detailed_error_shape_becomes_api_error(client: C2CClient) -> None:
     with pytest.raises(APIError) as info:
-        client.create_asset("tiny.mov", "video/quicktime", 10, 0, parts=6)  # the sandbox refuses: 422
+        client.create_asset("tiny.mov", "video/quicktime", 10, 0, parts=6)  # the sandbox refuses: 400
     err = info.value
-    assert err.status == 422 and err.code == 422 and err.title == "Invalid Argument"
+    assert err.status == 400 and err.code == 400 and err.title == "Bad Request"
     assert "last part would be empty" in (err.detail or "")
     assert not err.retryable and err.response is not None
-    assert str(err).startswith("create asset (POST /v2/devices/assets): 422 Invalid Argument: ")
+    assert str(err).startswith("create asset (POST /v2/devices/assets): 400 Bad Request: ")
 
 
-def test_unknown_asset_is_404(client: C2CClient) -> None:
+def test_reading_an_asset_back_is_refused_with_403(client: C2CClient) -> None:
+    asset = client.create_asset("a.mov", "video/quicktime", 10, 0)
     with pytest.raises(APIError) as info:
-        client.get_asset("00000000-0000-0000-0000-000000000000")
-    assert info.value.status == 404 and not isinstance(info.value, AuthError)
+        client.request("GET", f"/v2/assets/{asset.id}")
+    assert info.value.status == 403 and "asset_read" in (info.value.detail or "")
 
 
 def test_bad_token_is_auth_error_with_no_token_in_it(sandbox: Sandbox) -> None:
@@ -272,8 +271,8 @@ def test_non_json_success_is_an_api_error(stub_server: StubServer) -> None:
         C2CClient(stub_server.url, "stub-token-value").me()
 
 
-def test_wait_until_complete_times_out_with_a_typed_error(client: C2CClient) -> None:
+def test_waiting_with_the_controls_times_out_with_a_typed_error(client: C2CClient, sandbox: Sandbox) -> None:
     asset = client.create_asset("never-sent.mov", "video/quicktime", 10, 0)
-    with pytest.raises(AssetIncomplete, match=r"not complete after 0\.2 s") as info:
-        client.wait_until_complete(asset, timeout=0.2)
+    with pytest.raises(AssetIncomplete, match=r"not assembled it after 0\.2 s \(status 'created'\)") as info:
+        assembled(sandbox, asset, 0.2, [])
     assert info.value.asset.id == asset.id

@@ -63,7 +63,7 @@ def test_soak_200_uploads_under_random_s3_faults(
     started = time.monotonic()
     with (
         Sandbox(data_dir=tmp_path / "sandbox", create_rate=10_000) as sb,
-        C2CClient(sb.api_url, sb.access_token) as client,
+        C2CClient(sb.api_url, sb.access_token, controls=sb) as client,  # controls: wait=10 sees the assembly
     ):
         runner = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="soak")
         for i in range(UPLOADS):

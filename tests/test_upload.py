@@ -90,14 +90,14 @@ def test_clip_parts_in_reverse_order(clip: Path, client: C2CClient, sandbox: San
     assert [c.size for c in chunks] == [10_568_125, 10_568_125]
     for chunk in reversed(chunks):
         assert upload_chunk(clip, chunk, "video/mp4").number == chunk.number
-    done = client.wait_until_complete(asset.id, timeout=30)
+    done = sandbox.wait_for_asset(asset.id, timeout=30)  # a sandbox control: a device cannot read it back
     assert done.upload_completed_at and sandbox.asset_sha256(asset.id) == TEST_CLIP_SHA256
 
 
 def test_without_waiting_the_asset_completes_later(clip: Path, client: C2CClient, sandbox: Sandbox) -> None:
     result = upload_file(clip, client=client, wait=False, name="no-wait.mp4")
-    assert "completion not awaited" in result.summary(timing=False)
-    assert client.wait_until_complete(result.asset, timeout=30).is_complete
+    assert result.summary(timing=False).endswith("all 2 parts acknowledged") and result.assembled is None
+    assert sandbox.wait_for_asset(result.asset.id, timeout=30).status == "complete"
 
 
 # -- progress -----------------------------------------------------------------------------------------------
@@ -223,13 +223,13 @@ def test_wrong_content_type_is_signature_mismatch_and_not_retried(
 
 
 def test_a_part_of_a_finished_upload_is_no_such_upload(
-    make_file: Callable[..., Path], client: C2CClient, fast_retry: RetryPolicy
+    make_file: Callable[..., Path], client: C2CClient, sandbox: Sandbox, fast_retry: RetryPolicy
 ) -> None:
     path = make_file(size=10)
     asset = client.create_asset("done.mov", "video/quicktime", 10, 0)
     (chunk,) = plan_chunks(10, asset.upload_urls)
     upload_chunk(path, chunk, "video/quicktime")
-    client.wait_until_complete(asset.id, timeout=10)
+    sandbox.wait_for_asset(asset.id, timeout=10)
     with pytest.raises(PartUploadError) as info:
         upload_chunk(path, chunk, "video/quicktime", retry=fast_retry)
     assert (info.value.status, info.value.s3_code, info.value.attempts) == (404, "NoSuchUpload", 1)
@@ -326,7 +326,8 @@ def test_client_from_the_environment(
     monkeypatch.setenv("C2C_API_URL", sandbox.api_url)
     monkeypatch.setenv("C2C_ACCESS_TOKEN", sandbox.access_token)
     result = upload_file(make_file(size=1000))
-    assert sandbox.asset_sha256(result.asset.id) is not None
+    assert result.assembled is None  # a client made from the environment has no sandbox controls: no wait
+    assert sandbox.wait_for_asset(result.asset.id).sha256 is not None
 
 
 def test_an_asset_without_upload_urls_is_an_upload_error(
@@ -553,9 +554,11 @@ def test_what_is_retried(status: int | None, code: str | None, expected: bool) -
 def test_upload_result_summary() -> None:
     from c2c_helpers import Asset
 
-    asset = Asset("id", "a.mov", "video/quicktime", 3, (), "complete", "2026-01-01T00:00:00Z")
+    asset = Asset("id", "a.mov", "video/quicktime", 3, (), "created", None)
     result = UploadResult(asset, (PartResult(1, "e", 1, 3),), 3, 0.0, 1)
-    assert result.summary(timing=False) == "uploaded 'a.mov': 3 bytes in 1 part, 1 attempt, complete"
+    assert result.summary(timing=False) == "uploaded 'a.mov': 3 bytes in 1 part, 1 attempt, all 1 part acknowledged"
+    assembled = UploadResult(asset, (PartResult(1, "e", 1, 3),), 3, 0.0, 1, assembled=True)
+    assert assembled.summary(timing=False).endswith("all 1 part acknowledged, assembled by the sandbox")
 
 
 # -- cleaning up ---------------------------------------------------------------------------------------------
