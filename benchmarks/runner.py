@@ -2,6 +2,7 @@
 
     python -m benchmarks [--quick] [--sizes clip] [--runs 3] [--workers 1,2,4,8]
                          [--floor 2GiB] [--floor-workers 2,4,8] [--scale 256MiB,2GiB]
+                         [--network all] [--network-seconds 3] [--fleet 20x3] [--fleet-network NAME,k=v]
 
 Servers and clients each run in a process of their own: the sandbox (``python -m c2c_sandbox``), the
 discard-only sink (``python -m benchmarks.sink``), and one process per client run (:mod:`benchmarks.measure`),
@@ -13,7 +14,10 @@ so a client's peak RSS and CPU time are its own. Three sections:
    :mod:`benchmarks.floor` and ``upload_file``, the same file and the same worker count (``upload_file``'s
    default), their runs interleaved; the floor also at ``--floor-workers`` to find the sandbox's own ingest;
 3. scale (``--scale``, default 256 MiB and 2 GiB): ``upload_file`` into the sandbox, sha256 checked, for the
-   client's peak RSS (the 2 GiB row reuses the floor section's runs when the sizes agree).
+   client's peak RSS (the 2 GiB row reuses the floor section's runs when the sizes agree);
+4. network (``--network``, default every shaped preset) and fleet (``--fleet``, default 20 cameras × 3 clips):
+   the shaped S3 side against its model, and many cameras on one uplink (:mod:`benchmarks.network`); these run
+   in this process, with an embedded sandbox, and print their tables after the others.
 
 MB/s is file bytes (10^6) over the wall time of the part PUTs, median of the runs. Then the ratio table:
 upload_file ÷ floor on each server, client CPU s/GiB ÷ the floor's, client RSS small → big, the sandbox's
@@ -38,7 +42,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report
+from benchmarks import network, report
 from benchmarks.measure import Measure, measure_way, run_once, summarise
 from benchmarks.sandbox import start_in_process
 from benchmarks.servers import Server, servers
@@ -159,6 +163,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--scale", help="sizes for the scale rows, small then big (default 256MiB,2GiB; quick: 8MiB,16MiB)"
     )
+    parser.add_argument(
+        "--network", help="presets for the model section: all (default), none, or a;b (quick: set-wifi)"
+    )
+    parser.add_argument("--network-seconds", type=float, help="one worker's time on each preset (default 3; quick 1)")
+    parser.add_argument("--fleet", help="cameras x clips for the fleet section (default 20x3; quick 3x1; none)")
+    parser.add_argument("--fleet-network", default=network.DEFAULT_NETWORK, help="the fleet's network conditions")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the figures ({RESULTS})")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -173,6 +183,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.floor_workers = [int(w) for w in (args.floor_workers or ("" if quick else "2,4,8")).split(",") if w]
     scale_arg = args.scale or ("8MiB,16MiB" if quick else "256MiB,2GiB")
     args.scale = [] if scale_arg == "none" else [int(parse_size(s)) for s in scale_arg.split(",")]
+    args.network = network.presets_arg(args.network or ("set-wifi" if quick else "all"))
+    args.network_seconds = args.network_seconds or (1.0 if quick else 3.0)
+    args.fleet = args.fleet or ("3x1" if quick else "20x3")
     return args
 
 
@@ -217,6 +230,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     table, ratio_table = report.rows_table(rows, startup), report.ratio_table(ratios)
     command = " ".join(["python -m benchmarks", *(sys.argv[1:] if argv is None else argv)])
     print(table, ratio_table, sep="\n\n")
+    shaped = network.model_rows(args.network, args.runs, args.network_seconds) if args.network else []
+    fleet = network.fleet_section(args.fleet, args.fleet_network) if args.fleet != "none" else None
+    if shaped:
+        print("", network.model_table(shaped), sep="\n")
+    if fleet:
+        print("", network.fleet_text(fleet), sep="\n")
     print(f"\n{command}: {time.perf_counter() - started:.0f} s; runs={args.runs}, {os.cpu_count()} CPUs")
     result = {
         "command": command,
@@ -227,6 +246,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "ratios": [asdict(r) for r in ratios],
         "table": table,
         "ratio_table": ratio_table,
+        "network": shaped,
+        "fleet": fleet,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))

@@ -87,7 +87,11 @@ def check_jain_index(candidate: Callable[[Sequence[float]], float]) -> bool:
     """
     for values, expected in _JAIN_CASES:
         try:
-            got = float(candidate(list(values)))
+            answer = candidate(list(values))
+            if answer is None:
+                print("✗ your function returned None: replace the ... with the formula and return it")
+                return False
+            got = float(answer)
         except Exception as exc:  # the learner's code: say what went wrong, not a traceback
             print(f"✗ {list(values)} raised {type(exc).__name__}: {exc}")
             return False

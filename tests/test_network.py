@@ -194,6 +194,8 @@ def test_jain_index_and_its_checker(capsys: pytest.CaptureFixture[str]) -> None:
     assert "hint" in capsys.readouterr().out
     assert check_jain_index(lambda xs: 1 / 0) is False
     assert "ZeroDivisionError" in capsys.readouterr().out
+    assert check_jain_index(lambda xs: None) is False
+    assert "returned None" in capsys.readouterr().out
 
 
 @pytest.mark.slow
