@@ -8,6 +8,7 @@ Hypothesis runs derandomized, so a failure replays the same way on every machine
 from __future__ import annotations
 
 import json
+import socket
 import string
 from collections.abc import Iterator
 from pathlib import Path
@@ -300,3 +301,66 @@ def test_s3_side_answers_xml_errors_to_anything_unsigned(
     if method != "HEAD":
         assert response.headers["Content-Type"] == "application/xml" and response.text.find("<Code>") > 0
     assert requests.get(f"{target.api_url}/health", timeout=5).status_code == 200
+
+
+# -- hostile bodies and framing (issue 11; one regression test per case in test_sandbox_hostile.py) ------------
+surrogates = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+hostile_text = st.lists(st.characters() | surrogates, max_size=12).map("".join)  # lone surrogates included
+
+
+@st.composite
+def hostile_json(draw: st.DrawFn) -> bytes:
+    """JSON that Python's parser chokes on or cannot turn into text: deep nesting, lone surrogates, or both."""
+    depth = draw(st.sampled_from([0, 1, 50, 900, 1100, 10_000, 50_000]))
+    opener, closer = draw(st.sampled_from([("[", "]"), ('{"a":', "}")]))
+    leaf = json.dumps(draw(st.dictionaries(st.sampled_from(FIELDS) | hostile_text, hostile_text, max_size=3)))
+    return (opener * depth + leaf + closer * depth).encode()
+
+
+JSON_ROUTES = [(m, p) for (m, p), fields in ROUTES.items() if m == "POST" and not p.startswith("/v2/auth")]
+
+
+@FUZZ
+@given(route=st.sampled_from(JSON_ROUTES), body=hostile_json(), typed=st.booleans())
+def test_hostile_json_gets_a_4xx_on_every_json_route(
+    target: Sandbox, route: tuple[str, str], body: bytes, typed: bool
+) -> None:
+    method, path = route
+    headers = {"Authorization": f"Bearer {target.access_token}", "x-client-version": "2.0.0"}
+    if typed:
+        headers["Content-Type"] = "application/json"
+    before = counts(target)
+    response = requests.request(method, target.api_url + path, data=body, headers=headers, timeout=10)
+    check_api_answer(response)
+    if response.status_code >= 400:
+        assert counts(target) == before
+    target.reset()
+
+
+def raw_status(sb: Sandbox, head: str, body: bytes) -> tuple[int, bytes]:
+    with socket.create_connection(("127.0.0.1", sb.port), timeout=10) as sock:
+        sock.sendall(head.encode("latin-1") + b"\r\n\r\n" + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head_bytes, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head_bytes.split()[1]), payload
+
+
+@FUZZ
+@given(
+    length=st.text(alphabet=st.characters(max_codepoint=0xFF, exclude_categories=("Cc",)), min_size=1, max_size=24)
+    .map(str.strip)  # (http.client strips a header's spaces; an empty one is no header)
+    .filter(lambda v: v and not (v.isascii() and v.isdigit() and len(v) <= 19)),
+    s3=st.booleans(),
+)
+def test_a_malformed_content_length_is_a_400_on_both_sides(target: Sandbox, length: str, s3: bool) -> None:
+    """Anything but plain decimal digits: non-ASCII digits, signs, spaces, lists, hex, too many digits."""
+    path = f"/{target.bucket}/parts/x?X-Amz-Signature=0" if s3 else "/v2/devices/assets"
+    head = (
+        f"{'PUT' if s3 else 'POST'} {path} HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}"
+    )
+    status, payload = raw_status(target, head, b"{}")
+    assert status == 400, (length, payload[:200])
+    assert (b"<Code>BadRequest</Code>" in payload) if s3 else (b"Content-Length" in payload)

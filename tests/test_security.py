@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import socket
 import uuid
@@ -296,3 +297,183 @@ def test_asset_names_cannot_escape_the_data_dir(fresh_sandbox: Sandbox, tmp_path
     for probe in ("..%2Fsandbox.sqlite3", "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "sandbox.sqlite3"):
         response = requests.get(f"{sb.api_url}/sandbox/assets/{probe}/original", timeout=5)
         assert response.status_code == 404 and b"SQLite" not in response.content
+
+
+# -- the data dir: owner only --------------------------------------------------------------------------------
+
+
+def modes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix() or ".": p.stat().st_mode & 0o777 for p in [root, *root.rglob("*")]}
+
+
+def upload_bytes(sb: Sandbox, data: bytes, filetype: str = "video/mp4", name: str = "clip.mp4") -> str:
+    asset = requests.post(
+        f"{sb.api_url}/v2/devices/assets",
+        json={"name": name, "filetype": filetype, "filesize": len(data), "offset": 0, "parts": 1},
+        headers={"Authorization": f"Bearer {sb.access_token}"},
+        timeout=10,
+    ).json()
+    put = requests.put(
+        asset["upload_urls"][0], data=data, headers={"Content-Type": filetype, "x-amz-acl": "private"}, timeout=10
+    )
+    assert put.status_code == 200, put.text
+    assert sb.wait_for_asset(asset["id"]).status == "complete"
+    return str(asset["id"])
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022])
+def test_the_data_dir_is_readable_by_its_owner_only_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """The database holds the client secret and the S3 signing key in the clear (they must be used, not just
+    compared): a 0700 dir with 0600 files keeps them, and the uploaded media, from other local users."""
+    before = os.umask(umask)
+    try:
+        with Sandbox(data_dir=tmp_path / "sb") as sb:
+            upload_bytes(sb, b"x" * 1000)
+            pending = requests.post(
+                f"{sb.api_url}/v2/devices/assets",
+                json={"name": "p.mp4", "filetype": "video/mp4", "filesize": 12 * 1024 * 1024, "offset": 0, "parts": 2},
+                headers={"Authorization": f"Bearer {sb.access_token}"},
+                timeout=10,
+            ).json()
+            requests.put(pending["upload_urls"][0], data=b"y" * (6 * 1024 * 1024),
+                         headers={"Content-Type": "video/mp4", "x-amz-acl": "private"}, timeout=10)  # fmt: skip
+            found = modes(sb.data_dir)
+    finally:
+        os.umask(before)
+    assert {"sandbox.sqlite3", "sandbox.sqlite3-wal", "sandbox.sqlite3-shm", "sandbox.lock"} <= set(found)
+    assert any(name.startswith("parts/") and not name.endswith(pending["id"]) for name in found)  # a part on disk
+    assert any(name.startswith("originals/") for name in found)
+    loose = {name: oct(mode) for name, mode in found.items() if mode & 0o077}
+    assert not loose, f"reachable by others: {loose}"
+    assert found["."] == 0o700 and found["sandbox.sqlite3"] == 0o600
+
+
+def test_a_loose_data_dir_is_tightened_on_start(tmp_path: Path) -> None:
+    data = tmp_path / "sb"
+    with Sandbox(data_dir=data) as sb:
+        asset = upload_bytes(sb, b"z" * 1000)
+        secret_key = sb.signer.credentials.secret_key
+    for path in [data, *data.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)  # as an earlier version left it
+    with Sandbox(data_dir=data) as sb:
+        assert sb.signer.credentials.secret_key == secret_key  # the same data dir, its state intact
+        assert sb.asset_bytes(asset) == b"z" * 1000
+        loose = {name: oct(mode) for name, mode in modes(data).items() if mode & 0o077}
+    assert not loose, loose
+
+
+# -- originals: never a page in the sandbox's origin --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filetype", "inline"),
+    [("text/html", False), ("image/svg+xml", False), ("application/xhtml+xml", False), ("text/plain", False),
+     ("application/octet-stream", False), ("video/mp4", True), ("audio/wav", True), ("image/png", True)],
+)  # fmt: skip
+def test_originals_are_attachments_unless_playable_media(sandbox: Sandbox, filetype: str, inline: bool) -> None:
+    body = b"<html><script>fetch('/sandbox/faults', {method: 'POST'})</script></html>"
+    asset = upload_bytes(sandbox, body, filetype, name="page.html")
+    response = requests.get(f"{sandbox.api_url}/sandbox/assets/{asset}/original", timeout=5)
+    assert response.status_code == 200 and response.content == body
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"] == "sandbox"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("inline" if inline else "attachment"), disposition
+
+
+# -- the controls and the page: loopback Host, own Origin, CSRF on forms --------------------------------------
+
+
+def control(sb: Sandbox, method: str, path: str, **kwargs: Any) -> requests.Response:
+    return requests.request(method, f"{sb.api_url}{path}", timeout=5, allow_redirects=False, **kwargs)
+
+
+@pytest.mark.parametrize("path", ["/", "/pair", "/sandbox/state", "/sandbox/tree", "/sandbox/faults"])
+def test_the_controls_and_the_page_answer_only_to_a_loopback_host(sandbox: Sandbox, path: str) -> None:
+    """DNS rebinding: a page at evil.example re-pointed to 127.0.0.1 sends Host: evil.example:<port>."""
+    port = sandbox.port
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}", f"[::1]:{port}"):
+        assert control(sandbox, "GET", path, headers={"Host": host}).status_code == 200, host
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1:{port + 1}", f"localhost.evil.example:{port}",
+                 f"127.0.0.1.nip.io:{port}", ""):  # fmt: skip
+        response = control(sandbox, "GET", path, headers={"Host": host})
+        assert response.status_code == 403 and "DNS rebinding" in response.json()["errors"][0]["detail"], host
+    refused = control(sandbox, "POST", "/sandbox/faults", json={"kind": "drop"}, headers={"Host": "evil.example"})
+    assert refused.status_code == 403 and sandbox.faults.pending() == []
+
+
+def test_the_c2c_api_and_part_puts_answer_to_any_host(sandbox: Sandbox) -> None:
+    """Devices reach Frame.io and S3 by their real names: no Host check there (tokens and signatures guard)."""
+    headers = {"Host": "api.frame.io", "Authorization": f"Bearer {sandbox.access_token}"}
+    assert control(sandbox, "GET", "/v2/devices/me", headers=headers).status_code == 200
+    assert control(sandbox, "GET", "/health", headers={"Host": "api.frame.io"}).status_code == 200
+
+
+def test_cross_site_requests_to_the_controls_are_refused(sandbox: Sandbox) -> None:
+    own = sandbox.api_url
+    for origin in ("http://evil.example", "null", f"http://localhost:{sandbox.port + 1}", own.replace("http", "https")):
+        response = control(sandbox, "POST", "/sandbox/faults", json={"kind": "drop"}, headers={"Origin": origin})
+        assert response.status_code == 403 and "Origin" in response.json()["errors"][0]["detail"], origin
+        assert control(sandbox, "POST", "/sandbox/reset", headers={"Origin": origin}).status_code == 403
+    assert sandbox.faults.pending() == []
+    same = control(sandbox, "POST", "/sandbox/faults", json={"kind": "drop"}, headers={"Origin": own})
+    assert same.status_code == 200  # the page's own fetch
+    assert control(sandbox, "POST", "/sandbox/faults", json={"kind": "drop"}).status_code == 200  # scripts: no Origin
+
+
+def test_forms_need_the_page_s_csrf_token(sandbox: Sandbox) -> None:
+    """What a cross-site HTML form can send (urlencoded, multipart, text/plain) needs the page's token."""
+    for kwargs in ({"data": {"kind": "drop"}}, {"files": {"kind": (None, "drop")}},
+                   {"data": '{"kind": "drop"}', "headers": {"Content-Type": "text/plain"}},
+                   {"data": {"kind": "drop", "csrf_token": "guess"}}):  # fmt: skip
+        response = control(sandbox, "POST", "/sandbox/faults", **kwargs)
+        assert response.status_code == 403 and "CSRF" in response.text, kwargs
+    assert sandbox.faults.pending() == []
+    token = re.search(r'name="csrf_token" value="([^"]+)"', control(sandbox, "GET", "/").text)
+    assert token is not None
+    ok = control(sandbox, "POST", "/sandbox/faults", data={"kind": "drop", "csrf_token": token.group(1)})
+    assert ok.status_code == 200 and sandbox.faults.pending()[0]["kind"] == "drop"
+    page = control(sandbox, "GET", "/")
+    assert (
+        page.headers["X-Frame-Options"] == "DENY"
+        and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    )
+
+
+def test_a_stale_pairing_form_says_to_reload(sandbox: Sandbox) -> None:
+    response = control(sandbox, "POST", "/sandbox/pair", data={"user_code": "123456", "csrf_token": "old"},
+                       headers={"Accept": "text/html"})  # fmt: skip
+    assert response.status_code == 403 and 'role="alert"' in response.text and "reload the page" in response.text
+
+
+# -- beyond loopback only when told -------------------------------------------------------------------------
+
+
+ANY = "0.0.0.0"  # noqa: S104 - every interface: what the refusal is about
+
+
+def test_a_non_loopback_host_is_refused_unless_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from c2c_sandbox.cli import _start
+    from c2c_sandbox.server import RemoteHostRefused
+
+    for host in (ANY, "::", "192.0.2.1", "example.com"):
+        with pytest.raises(RemoteHostRefused, match="no authentication"):
+            Sandbox(host=host, data_dir=tmp_path / "x")
+    args = sandbox_parser("c2c sandbox").parse_args(["--host", ANY, "--port", "0", "--data-dir", str(tmp_path)])
+    assert _start("c2c sandbox", args) is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no authentication" in err and "--i-know" in err
+    args = sandbox_parser("c2c sandbox").parse_args(["--host", ANY, "--port", "0", "--data-dir", str(tmp_path),
+                                                     "--i-know"])  # fmt: skip
+    sb = _start("c2c sandbox", args)
+    assert sb is not None
+    try:
+        assert "warning" in capsys.readouterr().err
+        assert requests.get(f"{sb.api_url}/sandbox/state", timeout=5).status_code == 200
+        # Listening beyond loopback, the controls also answer to IP literals (rebinding needs a name).
+        ip = requests.get(f"{sb.api_url}/sandbox/state", headers={"Host": f"192.0.2.7:{sb.port}"}, timeout=5)
+        assert ip.status_code == 200
+        name = requests.get(f"{sb.api_url}/sandbox/state", headers={"Host": f"evil.example:{sb.port}"}, timeout=5)
+        assert name.status_code == 403
+    finally:
+        sb.stop()
