@@ -27,13 +27,15 @@ class Fault:
     part: int | None
     times: int
     seconds: float
+    asset: str | None = None  # only attempts at this asset's parts (None: any asset)
 
 
 class Faults:
     """Planned S3 faults, consumed by part attempts.
 
     ``inject(kind, part=None, times=1, seconds=None)`` makes the next ``times`` attempts at part ``part``
-    (the URL's 1-based ``partNumber``; None means any part) fail as ``kind``. ``random(rate, seed=...)``
+    (the URL's 1-based ``partNumber``; None means any part) fail as ``kind``; ``asset=`` narrows it to one
+    asset's parts (the scorecard's scenario plays its faults that way). ``random(rate, seed=...)``
     makes about ``rate`` of all attempts fail with a kind drawn from ``kinds``, replayable from the seed.
     """
 
@@ -44,7 +46,9 @@ class Faults:
         self._stop = stop
         self.fired: dict[str, int] = {}
 
-    def inject(self, kind: str, part: int | None = None, times: int = 1, seconds: float | None = None) -> None:
+    def inject(
+        self, kind: str, part: int | None = None, times: int = 1, seconds: float | None = None, asset: str | None = None
+    ) -> None:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
         if part is not None and (isinstance(part, bool) or not isinstance(part, int) or not 1 <= part <= MAX_PARTS):
@@ -56,7 +60,7 @@ class Faults:
         if not 0 <= secs <= 3600:
             raise ValueError("seconds must be between 0 and 3600")
         with self._lock:
-            self._planned.append(Fault(kind, part, times, secs))
+            self._planned.append(Fault(kind, part, times, secs, asset))
 
     def random(
         self, rate: float, *, kinds: Iterable[str] = FAULT_KINDS, seed: int | None = None, seconds: float = 30.0
@@ -78,18 +82,18 @@ class Faults:
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [vars(f).copy() for f in self._planned]
+            return [{k: v for k, v in vars(f).items() if k != "asset" or v is not None} for f in self._planned]
 
-    def take(self, part: int) -> Fault | None:
-        """The fault this attempt at ``part`` must suffer, if any (consumes one planned time)."""
+    def take(self, part: int, asset: str | None = None) -> Fault | None:
+        """The fault this attempt at ``part`` (of ``asset``) must suffer, if any (consumes one planned time)."""
         with self._lock:
             for fault in self._planned:
-                if fault.part is None or fault.part == part:
+                if (fault.part is None or fault.part == part) and (fault.asset is None or fault.asset == asset):
                     fault.times -= 1
                     if fault.times == 0:
                         self._planned.remove(fault)
                     self.fired[fault.kind] = self.fired.get(fault.kind, 0) + 1
-                    return Fault(fault.kind, fault.part, 1, fault.seconds)
+                    return Fault(fault.kind, fault.part, 1, fault.seconds, fault.asset)
             if self._random is not None:
                 rate, kinds, rng, seconds = self._random
                 if kinds and rng.random() < rate:

@@ -20,6 +20,7 @@ from typing import Any
 from .faults import Faults
 from .network import PRESETS, NetworkProfile, resolve_network
 from .partstore import PartStore
+from .recorder import Recorder
 from .records import Asset, Device
 from .s3 import Signer
 from .shaping import Network
@@ -101,6 +102,10 @@ class Model:
         self.base_url = ""  # set once the server listens: upload URLs point at it
         #: The device every sandbox has paired from the start (``Sandbox.access_token`` is one of its tokens).
         self.device = store.ensure_device(DEFAULT_CLIENT_ID, DEFAULT_DEVICE_NAME, DEFAULT_PROJECT)
+        #: Each device's recent requests (in memory; the server wraps its app with it), and the check sessions
+        #: (:mod:`c2c_sandbox.scenario`) by id.
+        self.recorder = Recorder(store)
+        self.checks: dict[str, Any] = {}
 
     # -- pairing and devices --------------------------------------------------------------------------
     def approve(self, user_code: str, project: str | None = None) -> Device:

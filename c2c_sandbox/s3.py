@@ -286,7 +286,7 @@ class S3Gateway:
 
     def _accept(self, environ: dict[str, Any], asset: Asset, part: int) -> str:
         """Suffer the planned fault, if any, then store the part; returns its ETag."""
-        fault = self.faults.take(part)
+        fault = self.faults.take(part, asset.id)
         if fault is not None and fault.kind not in ("delay", "corrupt"):
             self._fail(environ, fault)
         current = self.store.asset(asset.id)  # a fault may have waited: is the upload still open?

@@ -214,7 +214,8 @@ class Sandbox:
 
         self.port = int(listener.getsockname()[1])
         handler = type("_Handler", (_RequestHandler,), {"timeout": self.idle_timeout})  # socketserver applies it
-        self._server = _Server(self.host, self.port, app, handler=handler, fd=listener.fileno())
+        recorded = self.model.recorder.wrap(app, routes=api.url_map, bucket=self.model.bucket)  # device requests
+        self._server = _Server(self.host, self.port, recorded, handler=handler, fd=listener.fileno())
         listener.close()  # the server has its own duplicate of the socket
         self.model.base_url = self.api_url
         self._lock.record(self.port)
