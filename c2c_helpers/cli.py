@@ -12,7 +12,8 @@
 - ``c2c fleet [--cameras N] [--clips K] [--network NAME|k=v,...] [--workers W] [--clip FILE | --clip-bytes N]
   [--json PATH]``: N cameras paired with an embedded sandbox upload K clips each at once under one shared uplink;
   prints each camera's throughput, the fairness index, 429s, retries and failures (:mod:`c2c_helpers.fleet`);
-- ``c2c sandbox ...`` and ``c2c lab ...``: handed to :mod:`c2c_sandbox.cli` as they are.
+- ``c2c sandbox ...``, ``c2c lab ...`` and ``c2c check ...`` (the integrator's scorecard,
+  :mod:`c2c_sandbox.scorecard`): handed to :mod:`c2c_sandbox.cli` as they are.
 
 Errors end the command with a message on standard error (redacted: no token or signature) and exit status 1
 (2 for usage errors, 130 for Ctrl-C).
@@ -42,6 +43,7 @@ _DEFAULT_MANIFEST = "<FILE>.c2c-resume.json"  # argparse's const for a bare --re
 _DELEGATED = {
     "sandbox": ("main", "serve the sandbox on loopback; prints the API URL and a ready access token"),
     "lab": ("lab_main", "the sandbox in the background and JupyterLab on notebooks/"),
+    "check": ("check_main", "grade a device against Frame.io's uploader checklist (exit 0 only if nothing fails)"),
 }
 
 
@@ -49,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="c2c", description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks."
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,upload,fleet,sandbox,lab}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,upload,fleet,sandbox,lab,check}")
 
     clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip")
     clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")

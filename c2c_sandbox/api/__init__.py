@@ -15,6 +15,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from ..model import Model
+from . import checks as checks  # the scorecard's routes join the controls and page blueprints
 from . import guard
 from .common import EXTENSION, Invalid, LeakyBucket, api_error
 from .controls import controls
