@@ -144,7 +144,7 @@ def test_expired_access_token_is_renewed_once_and_the_call_repeated(
     assert client.me()["status"] == "online"  # 401 -> refresh -> repeated
     assert client.token != first
     assert len(handed) == 2  # the pairing's tokens, then the refreshed ones
-    asset = client.create_asset("after-refresh.mov", "video/quicktime", 10, 0)
+    client.create_asset("after-refresh.mov", "video/quicktime", 10, 0)
     assert sandbox.expire_token(client.token)
     client.heartbeat()  # 401 -> refresh -> repeated
     assert len(handed) == 3
