@@ -3,7 +3,8 @@
     python -m benchmarks.sink [--port 0]     # prints SINK_URL=http://127.0.0.1:PORT, serves until killed
 
 Part PUTs (any path, any ``X-Amz-Signature``) are read in 1 MiB blocks, thrown away and answered 200 with an
-``ETag``, over HTTP/1.1 keep-alive (``Expect: 100-continue`` is honoured, as S3 does). So that
+``ETag`` that is not an MD5 (the client hashes what it sends, and finds nothing to compare it with), over
+HTTP/1.1 keep-alive (``Expect: 100-continue`` is honoured, as S3 does). So that
 ``c2c_helpers.upload_file`` runs unmodified against it, it also answers just enough of the C2C API:
 ``POST /v2/devices/assets`` returns ``upload_urls`` pointing at itself (20 MiB parts unless ``parts`` is
 sent), and ``GET /v2/assets/<id>`` (and the sandbox control ``GET /sandbox/assets/<id>``) says the asset is
@@ -64,7 +65,8 @@ class SinkHandler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         """A part: discard it, answer 200 with an ETag."""
         self._read_body()
-        self._reply(200, extra={"ETag": '"00000000000000000000000000000000"'})
+        # Not an MD5 (it hashes nothing), as S3's ETag of an SSE-KMS part is not: the client skips its check.
+        self._reply(200, extra={"ETag": '"sink-discarded"'})
 
     def do_POST(self) -> None:
         """Asset create: upload URLs that point back here."""

@@ -219,10 +219,11 @@ def note_manifest(err: BaseException, manifest: Manifest | None) -> None:
         return
     if isinstance(err, PartUploadError) and err.s3_code == "NoSuchUpload" and manifest is not None:
         err.add_note(
-            f"S3 no longer accepts parts for asset {manifest.asset_id}: the service has assembled it (every part "
-            "arrived, some perhaps from a run that stopped before it could record them) or dropped it. Running "
-            f"again with {manifest.path} cannot change that: delete it, and upload the file as a new asset if the "
-            "asset is not there whole"
+            f"S3 no longer accepts parts for asset {manifest.asset_id}: the service has assembled it from the parts "
+            "it holds, or dropped it. Some of those parts may come from an attempt or a run that never saw S3's "
+            "answer, so nothing checked their MD5: this client cannot tell whether the asset holds this file's "
+            f"bytes. Running again with {manifest.path} cannot change that: delete it, and upload the file again "
+            "as a new asset to be sure"
         )
         return
     if isinstance(err, FileChanged):

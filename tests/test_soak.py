@@ -1,16 +1,25 @@
-"""The soak: 200 uploads of the guide's test clip while S3 fails about 30 % of part attempts.
+"""The soak: the guide's test clip uploaded again and again while S3 fails, drops, stalls and damages parts, and
+the sandbox is stopped and started again under the uploads.
 
 Run it alone (it prints its figures; about a minute on a 2-core machine)::
 
     .venv/bin/python -m pytest tests/test_soak.py -s -q -p no:cacheprovider
 
 It is marked ``slow`` but nothing deselects ``slow`` by default, so ``make test`` (and CI) run it.
+
+Each upload keeps a resume manifest and is run again from it after a failure, as a camera's queue would, up to
+:data:`RUNS` times. Around one upload in :data:`RESTART_EVERY` the sandbox is stopped mid-upload and a new one is
+started on the same data dir and port. What must hold: no upload reports success with other bytes than the
+clip's (a *silent corruption*), and no run of ``upload_file`` outlives :data:`BOUND` (a *hang*). An upload that
+fails for good must have said why; when its asset was nonetheless assembled with other bytes (a damaged part that
+was the last one missing is assembled at once), its error must say so.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
+import random
+import socket
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,11 +31,8 @@ from c2c_helpers import (
     TEST_CLIP_SIZE,
     C2CClient,
     C2CError,
-    PartUploadError,
-    ProgressEvent,
     RetryPolicy,
     UploadResult,
-    plan_chunks,
     upload_file,
 )
 from c2c_sandbox import Sandbox
@@ -34,94 +40,148 @@ from c2c_sandbox import Sandbox
 UPLOADS = 200
 SEED = 2026
 FAULT_RATE = 0.3
-KINDS = ("slow_down", "internal_error", "request_timeout", "drop", "stall")
+KINDS = ("slow_down", "internal_error", "request_timeout", "drop", "stall", "corrupt")
 #: Read timeout of each part PUT; a stall holds the answer for STALL seconds, well past it.
 READ_TIMEOUT, STALL = 0.5, 1.0
-#: Three attempts with millisecond backoff: with 30 % of attempts failing, about 1 part in 37 runs out of
-#: attempts, so the soak sees both outcomes (completed, and the typed error) many times.
-RETRY = RetryPolicy(max_attempts=3, initial_delay=0.01, max_delay=0.05)
-#: No upload may take longer than this (the worst case is three stalls plus the clip twice: about 2 s).
+#: Three attempts with short backoff: with 30 % of attempts failing, parts run out of attempts now and then,
+#: and a restart (a few hundred ms without a server) usually outlasts them: both lead to a resumed run.
+RETRY = RetryPolicy(max_attempts=3, initial_delay=0.02, max_delay=0.1)
+#: Runs of upload_file per upload: the first, then resumes from its manifest.
+RUNS = 4
+#: The sandbox is restarted during one upload in this many, at a seeded moment of it.
+RESTART_EVERY = 8
+#: No run of upload_file may take longer than this (the worst case is a few stalls and the clip twice: ~4 s).
 BOUND = 20.0
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(180)
-def test_soak_200_uploads_under_random_s3_faults(
-    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Every upload completes with the clip's exact bytes or raises PartUploadError naming the part; none hangs.
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
-    Replayable: the sandbox's fault generator is re-seeded with ``SEED + i`` before upload ``i`` and parts
-    go one at a time (``workers=1``), so which attempt fails, and how, is the same on every run. (With two
-    workers the two parts would race for the generator's draws.)
-    """
-    expected = {c.number: c.size for c in plan_chunks(TEST_CLIP_SIZE, ["u", "u"])}
-    completed = failed = retries = attempts = 0
-    failed_parts: Counter[int] = Counter()
-    untyped: list[str] = []
+
+class Restartable:
+    """One sandbox at a time on a data dir and a port; ``restart()`` stops it and starts a fresh one there."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir, self.port = data_dir, free_port()
+        self.fired: Counter[str] = Counter()
+        self.restarts = 0
+        self.sb = self._start()
+
+    def _start(self) -> Sandbox:
+        return Sandbox(data_dir=self.data_dir, port=self.port, create_rate=10_000).start()
+
+    def restart(self) -> None:
+        self.fired.update(self.sb.faults.fired)
+        self.sb.stop()
+        self.sb = self._start()
+        self.restarts += 1
+
+    def stop(self) -> None:
+        self.fired.update(self.sb.faults.fired)
+        self.sb.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_soak_uploads_under_faults_and_restarts(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(SEED)
+    outcomes: Counter[str] = Counter()
+    runs: Counter[int] = Counter()
+    errors: Counter[str] = Counter()
+    silent: list[str] = []
+    hangs: list[str] = []
+    unexplained: list[str] = []
     slowest = 0.0
     started = time.monotonic()
-    with (
-        Sandbox(data_dir=tmp_path / "sandbox", create_rate=10_000) as sb,
-        C2CClient(sb.api_url, sb.access_token, controls=sb) as client,  # controls: wait=10 sees the assembly
-    ):
-        runner = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="soak")
+    box = Restartable(tmp_path / "sandbox")
+    client = C2CClient(box.sb.api_url, box.sb.access_token)
+    runner = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="soak")
+    try:
         for i in range(UPLOADS):
-            sb.faults.random(FAULT_RATE, kinds=KINDS, seed=SEED + i, seconds=STALL)
-            events: list[ProgressEvent] = []
-            began = time.monotonic()
-            future = runner.submit(
-                upload_file, clip, client=client, workers=1, retry=RETRY, timeout=(5, READ_TIMEOUT),
-                progress=events.append, wait=10,
-            )  # fmt: skip
-            try:
-                result: UploadResult = future.result(timeout=BOUND)
-            except concurrent.futures.TimeoutError:
-                pytest.fail(f"upload {i} (seed {SEED + i}) still running after {BOUND} s: it hangs")
-            except PartUploadError as err:
-                failed += 1
-                failed_parts[err.part_number] += 1
-                assert err.part_number in expected and str(err).startswith(f"part {err.part_number}: ")
-                assert err.retryable and err.attempts == RETRY.max_attempts, err
-                assert err.asset is not None and err.part_number not in err.parts_sent
-                state = sb.store.asset(err.asset.id)
-                assert state is not None and state.status in ("created", "uploading"), state  # never complete
-                assert err.part_number not in {p.part_number for p in sb.store.parts(err.asset.id)}
-            except C2CError as err:  # any other error of ours would be a bug here: collect, fail below
-                untyped.append(f"upload {i}: {type(err).__name__}: {err}")
+            manifest = tmp_path / f"upload-{i}.resume.json"
+            restart_at = rng.uniform(0.0, 0.15) if i % RESTART_EVERY == RESTART_EVERY - 1 else None
+            result: UploadResult | None = None
+            last: C2CError | None = None
+            for run in range(1, RUNS + 1):
+                box.sb.faults.random(FAULT_RATE, kinds=KINDS, seed=SEED * 1000 + i * 10 + run, seconds=STALL)
+                began = time.monotonic()
+                future = runner.submit(
+                    upload_file, clip, client=client, workers=2, retry=RETRY, timeout=(2, READ_TIMEOUT),
+                    wait=False, resume=manifest,
+                )  # fmt: skip
+                if restart_at is not None and run == 1:  # mid-upload: parts in flight, some acknowledged
+                    time.sleep(restart_at)
+                    box.restart()
+                try:
+                    result = future.result(timeout=BOUND)
+                except concurrent.futures.TimeoutError:
+                    hangs.append(f"upload {i} run {run}")
+                    break
+                except C2CError as err:
+                    last = err
+                    errors[type(err).__name__ if err.retryable else f"{type(err).__name__} (final)"] += 1
+                    if not err.retryable:  # as a camera's queue would: this one is not worth another run
+                        break
+                    continue
+                finally:
+                    slowest = max(slowest, time.monotonic() - began)
+                runs[run] += 1
+                break
+            if hangs:
+                break
+            if result is not None:
+                sb = box.sb
+                sb.wait_for_asset(result.asset.id, timeout=15)
+                if sb.asset_sha256(result.asset.id) != TEST_CLIP_SHA256:
+                    silent.append(f"upload {i}: asset {result.asset.id} reported sent, holds other bytes")
+                    continue
+                outcomes["completed exact"] += 1
+                sb.asset_path(result.asset.id).unlink()  # 200 originals would be 4 GB
+                continue
+            assert last is not None
+            said = "\n".join([str(last), *getattr(last, "__notes__", [])])
+            asset = getattr(last, "asset", None)
+            state = box.sb.store.asset(asset.id) if asset is not None else None
+            if state is not None and state.status == "processing":  # being assembled: see how it ends
+                state = box.sb.wait_for_asset(state.id, timeout=15)
+            if state is not None and state.status == "complete":
+                if box.sb.asset_sha256(asset.id) == TEST_CLIP_SHA256:  # type: ignore[union-attr]
+                    outcomes["failed, yet the asset is exact"] += 1
+                elif "does not hold this file" in said or "cannot tell whether the asset holds" in said:
+                    outcomes["failed, saying the asset may hold other bytes"] += 1
+                else:
+                    unexplained.append(f"upload {i}: {type(last).__name__}: {said}")
             else:
-                completed += 1
-                assert result.asset.is_complete and [p.number for p in result.parts] == [1, 2]
-                assert sb.asset_sha256(result.asset.id) == TEST_CLIP_SHA256, f"upload {i}: wrong bytes"
-                assert {p.part_number: p.size for p in sb.store.parts(result.asset.id)} == expected
-                original = sb.asset_path(result.asset.id)
-                if i % 40 == 0:  # the recorded sha256 is the file's: check it now and then
-                    assert hashlib.sha256(original.read_bytes()).hexdigest() == TEST_CLIP_SHA256
-                original.unlink()  # 200 originals would be 4 GB
-            slowest = max(slowest, time.monotonic() - began)
-            retries += sum(e.state == "retrying" for e in events)
-            attempts += len({(e.part, e.attempt) for e in events if e.state == "sending"})
-        sb.faults.clear()
-        runner.shutdown()
-        fired = dict(sorted(sb.faults.fired.items()))
+                outcomes["failed loudly, asset incomplete"] += 1
+    finally:
+        runner.shutdown(wait=False, cancel_futures=True)
+        client.close()
+        box.stop()
     seconds = time.monotonic() - started
-    total_fired = sum(fired.values())
+    fired = dict(sorted(box.fired.items()))
+
+    def listed(counts: dict[str, int] | Counter[str]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+    needed = ", ".join(f"{n} in {k}" for k, n in sorted(runs.items()))
     with capsys.disabled():
         print(
-            f"\nsoak: {UPLOADS} uploads of the {TEST_CLIP_SIZE:,}-byte clip in {seconds:.1f} s (seed {SEED}, "
-            f"{FAULT_RATE:.0%} of part attempts faulted, {RETRY.max_attempts} attempts per part)\n"
-            f"  completed with the clip's sha256: {completed}\n"
-            f"  failed with PartUploadError naming the part: {failed} (part 1: {failed_parts[1]}, "
-            f"part 2: {failed_parts[2]})\n"
-            f"  retries: {retries}; part attempts: {attempts}; slowest upload: {slowest:.2f} s\n"
-            f"  faults fired: {total_fired} ({', '.join(f'{k} {v}' for k, v in fired.items())})"
+            f"\nsoak: {UPLOADS} uploads of the {TEST_CLIP_SIZE:,}-byte clip in {seconds:.1f} s (seed {SEED}; "
+            f"{FAULT_RATE:.0%} of part attempts faulted; {box.restarts} sandbox restarts mid-upload; "
+            f"{RETRY.max_attempts} attempts per part; up to {RUNS} runs per upload, resumed from its manifest)\n"
+            + "".join(f"  {what}: {n}\n" for what, n in sorted(outcomes.items()))
+            + f"  uploads that succeeded, by the run that did it: {needed}\n"
+            f"  errors that ended a run: {sum(errors.values())} ({listed(errors)})\n"
+            f"  silent corruptions: {len(silent)}; hangs: {len(hangs)}; slowest run: {slowest:.2f} s\n"
+            f"  faults fired: {sum(fired.values())} ({listed(fired)})"
         )
-    assert not untyped, untyped
-    assert completed + failed == UPLOADS
-    assert completed >= 0.9 * UPLOADS and failed >= 1  # both outcomes happened
+    assert not silent, silent
+    assert not hangs, hangs
+    assert not unexplained, unexplained
+    assert sum(outcomes.values()) == UPLOADS
+    assert outcomes["completed exact"] >= 0.8 * UPLOADS  # a damaged part that completes the set is assembled as is
+    assert box.restarts == UPLOADS // RESTART_EVERY
     assert set(fired) == set(KINDS) and min(fired.values()) >= 5  # every kind of fault, several times
-    assert 0.2 < total_fired / attempts < 0.4
-    # Every retry and every final failure was an injected fault (nothing else failed); a fault can also hit
-    # the other part's attempt that was under way when an upload was stopped, hence up to `failed` more.
-    assert retries + failed <= total_fired <= retries + 2 * failed
-    assert slowest < BOUND and seconds < 180
+    assert slowest < BOUND
