@@ -37,7 +37,7 @@ def client_version(v: View, item: Item) -> None:
         item.detail = f"{len(bad)} of {len(v.api)} API calls had no semantic x-client-version (sent: {', '.join(seen)})"
         return
     item.verdict, item.evidence = PASS, ids(v.api[:3])
-    item.detail = f"all {len(v.api)} API calls sent a semantic x-client-version"
+    item.detail = "every API call sent a semantic x-client-version"
 
 
 def chunk_arithmetic(v: View, item: Item) -> None:
@@ -167,7 +167,8 @@ def rate_limit_backoff(v: View, item: Item) -> None:
     item.evidence = ids(limited + after)
     item.verdict = FAIL if problems else PASS
     item.detail = (
-        "; ".join(problems) or f"{len(limited)} 429(s): each create waited out x-ratelimit-window, then went through"
+        "; ".join(dict.fromkeys(problems))
+        or f"{len(limited)} 429(s): each create waited out x-ratelimit-window, then went through"
     )
 
 
@@ -259,7 +260,7 @@ def heartbeat(v: View, item: Item) -> None:
         item.detail = f"{max(gaps) / minute:.1f} (compressed) minutes without a heartbeat: at least one every 5"
     else:
         item.verdict = PASS
-        item.detail = f"{len(beats)} heartbeat(s), 1 to 5 (compressed) minutes apart"
+        item.detail = "heartbeats came 1 to 5 (compressed) minutes apart"
 
 
 def resume_missing_only(v: View, item: Item) -> None:

@@ -71,8 +71,9 @@ def markdown(card: Scorecard, *, evidence: bool = True, requests: list[dict[str,
 
 
 def _request_row(e: dict[str, Any]) -> str:
-    status = "no answer" if e.get("status") is None else str(e["status"])
-    if e.get("error"):
-        status += f" {e['error']}"
+    if e.get("status") is None:
+        status = e.get("error") or "no answer"
+    else:
+        status = f"{e['status']} {e.get('error') or ''}".strip()
     route = e.get("route", "?").replace("|", "/")
     return f"| {e['i']} | {route} | {e.get('part') or '-'} | {e.get('size') or '-'} | {status} |"

@@ -148,7 +148,7 @@ class Session:
         self.directory = Path(directory) if directory else model.store.data_dir / "checks" / self.id
         self.credentials: dict[str, str] = {}
         if device_id is None:
-            device = model.store.ensure_device(f"scorecard-{self.id}", f"Scorecard device {self.id[:4]}", "Scorecard")
+            device = model.store.ensure_device(f"scorecard-{self.id}", f"Scorecard device {self.seed}", "Scorecard")
             settings = model.settings
             access, refresh = model.store.issue_tokens(
                 device.id, "asset_create offline", settings.token_ttl, settings.refresh_ttl
