@@ -53,7 +53,8 @@ def test_notebook_reproduces_its_outputs(nb_regression, notebook: Path) -> None:
 
 
 def test_there_are_notebooks() -> None:
-    assert [n.name[:2] for n in NOTEBOOKS] == [f"{i:02d}" for i in range(len(NOTEBOOKS))] and len(NOTEBOOKS) >= 7
+    numbers = [int(n.name[:2]) for n in NOTEBOOKS]  # in order, no two alike; a number may wait for its notebook
+    assert numbers == sorted(set(numbers)) and numbers[:7] == list(range(7))
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
