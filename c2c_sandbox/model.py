@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import registrations
 from .faults import Faults
 from .network import PRESETS, NetworkProfile, resolve_network
 from .partstore import PartStore
 from .recorder import Recorder
-from .records import Asset, Device
+from .records import Asset, Device, Registered
 from .s3 import Signer
 from .shaping import Network
 from .store import Store
@@ -175,6 +176,12 @@ class Model:
         self.settings = dataclasses.replace(self.initial)
         self.network.reset()
 
+    def clear_assets(self) -> int:
+        """Delete every asset, its parts and its original; devices, tokens and pairings stay. Returns how many."""
+        ids = self.store.delete_assets()
+        self.parts.clear(ids)
+        return len(ids)
+
     # -- assets ---------------------------------------------------------------------------------------
     def new_asset(
         self,
@@ -187,8 +194,11 @@ class Model:
         channel: int,
         parts: int,
         file_created_at: float,
+        realtime: bool = False,
+        default_name: bool = False,
     ) -> tuple[Asset, list[str]]:
-        """Create an asset and presign one upload URL per part."""
+        """Create an asset and presign one upload URL per part (none for a real-time upload: its parts are
+        registered as the file grows, :meth:`register_parts`)."""
         asset_id = str(uuid.uuid4())
         key = f"parts/{asset_id}/original"
         upload_id = secrets.token_urlsafe(42)
@@ -213,11 +223,25 @@ class Model:
             upload_completed_at=None,
             sha256=None,
             error=None,
+            realtime=realtime,
+            default_name=default_name,
         )
         self.store.add_asset(asset)
         ttl = self.settings.url_ttl
         sign = self.signer.presign
         return asset, [sign(self.base_url, self.bucket, key, upload_id, n, filetype, ttl) for n in range(1, parts + 1)]
+
+    def register_parts(
+        self, asset: Asset, parts: list[Registered], *, filesize: int | None, name: str | None
+    ) -> list[str]:
+        """Register parts of a real-time upload; one presigned URL per entry of `parts`, in its order.
+
+        Raises UploadClosed and RegistrationRefused (see :meth:`Store.register_parts`).
+        """
+        for file in registrations.register_parts(self.store, asset.id, parts, filesize=filesize, name=name):
+            self.parts.forget(asset.id, file)
+        ttl, sign, key = self.settings.url_ttl, self.signer.presign, asset.s3_key
+        return [sign(self.base_url, self.bucket, key, asset.upload_id, p.number, asset.filetype, ttl) for p in parts]
 
     def asset_path(self, asset_id: str) -> Path:
         """The assembled original of a complete asset; LookupError otherwise."""
@@ -254,6 +278,10 @@ class Model:
             return None
         device = self.store.device(asset.device_id)
         received = {p.part_number: p for p in self.store.parts(asset_id)}
+        registered = (
+            {r.number: r for r in registrations.registered_parts(self.store, asset_id)} if asset.realtime else {}
+        )
+        numbers = sorted(registered) if asset.realtime else range(1, asset.parts + 1)
         return {
             "id": asset.id,
             "name": asset.name,
@@ -267,9 +295,15 @@ class Model:
             "inserted_at": iso(asset.inserted_at),
             "upload_completed_at": iso(asset.upload_completed_at),
             "path": folder_path(asset, device) if device else [asset.name],
+            "realtime": asset.realtime,
             "parts": [
-                {"number": n, "received": n in received, "size": received[n].size if n in received else None}
-                for n in range(1, asset.parts + 1)
+                {
+                    "number": n,
+                    "received": n in received,
+                    "size": received[n].size if n in received else None,
+                    **({"final": registered[n].is_final} if asset.realtime else {}),
+                }
+                for n in numbers
             ],
             "original": f"/sandbox/assets/{asset.id}/original" if asset.status == "complete" else None,
         }

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from . import openapi_realtime as realtime
+
 _FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -216,7 +218,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "AssetCreate": {
         "type": "object",
-        "required": ["name", "filesize"],
+        "required": [],
+        **realtime.CREATE_CONDITION,
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 255},
             "filetype": {
@@ -234,6 +237,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "channel": {**_INT, "description": "channel index (default 0)"},
             "parts": {**_INT, "description": "upload URLs wanted: 1..10,000, parts but the last >= 5 MiB"},
+            **realtime.CREATE_FIELDS,
         },
     },
     "Asset": {
@@ -285,7 +289,10 @@ _CREATE = {
     },
     "responses": {
         "200": {
-            **_json(_ref("Asset"), "the placeholder asset, with upload_urls"),
+            **_json(
+                {"oneOf": [_ref("Asset"), _ref("RealtimeAsset")]},
+                "the placeholder asset, with upload_urls (a real-time upload: only id and name)",
+            ),
             "headers": {
                 "x-sandbox-inferred": {
                     "description": "sandbox only: what it decided itself (filetype, offset)",
@@ -380,6 +387,10 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/v2/devices/assets/{asset_id}/realtime_upload/parts": realtime.parts_path(
+        _VERSION, "deviceCreateRealtimeUploadParts"
+    ),
+    "/v2/assets/{asset_id}/realtime_upload/parts": realtime.parts_path(_VERSION, "createRealtimeUploadParts"),
     "/health": {
         "get": {
             "summary": "Liveness",
@@ -424,7 +435,7 @@ def document(server_url: str, routes: Iterable[Route] = ()) -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "tags": [{"name": "sandbox-only", "description": "the sandbox's own routes: no real device can call them"}],
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **realtime.SCHEMAS},
             "parameters": PARAMETERS,
             "securitySchemes": SECURITY_SCHEMES,
         },

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from .livefile import LiveOriginals
 from .records import OPEN_STATES, Asset, Part, UploadClosed
 from .store import Store
 
@@ -82,6 +83,8 @@ class PartStore:
         self.originals_dir = data_dir / "originals"
         self.parts_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # files 0600 (c2c_sandbox.datadir)
         self.originals_dir.mkdir(exist_ok=True, mode=0o700)
+        #: real-time uploads' originals, appended as their leading parts arrive (:mod:`c2c_sandbox.livefile`)
+        self.live = LiveOriginals(self.originals_dir, self.parts_dir)
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._worker = threading.Thread(target=self._assemble_queued, name="c2c-sandbox-assembler", daemon=True)
         self._worker.start()
@@ -138,9 +141,17 @@ class PartStore:
             raise
         if replaced is not None and replaced != final.name:
             (final.parent / replaced).unlink(missing_ok=True)
-        if complete:
+        if complete or self._is_realtime(received.asset_id):  # a real-time original grows with each part
             self.submit(received.asset_id)
         return received.etag
+
+    def _is_realtime(self, asset_id: str) -> bool:
+        asset = self.store.asset(asset_id)
+        return asset is not None and asset.realtime
+
+    def forget(self, asset_id: str, file: str) -> None:
+        """Remove the bytes of a part whose record was dropped (a real-time part registered again)."""
+        (self.parts_dir / asset_id / file).unlink(missing_ok=True)
 
     @staticmethod
     def discard(received: Received) -> None:
@@ -168,8 +179,16 @@ class PartStore:
                     self.drop(asset_id)
 
     def assemble(self, asset_id: str) -> None:
-        """Build the original of an asset in ``processing``; does nothing for an asset in any other state."""
+        """Build the original of an asset in ``processing``; grow a real-time upload's original with the leading
+        parts that are in (:mod:`c2c_sandbox.livefile`); nothing for an asset in any other state."""
         asset = self.store.asset(asset_id)
+        if asset is not None and asset.realtime and asset.status in OPEN_STATES:
+            try:
+                self.live.advance(asset_id, self.store.parts(asset_id))
+            except OSError:  # a part replaced or forgotten meanwhile: start again with the next part
+                log.debug("growing the original of %s: starting again", asset_id, exc_info=True)
+                self.live.discard(asset_id)
+            return
         if asset is None or asset.status != "processing":
             return
         parts = self.store.parts(asset_id)
@@ -177,9 +196,13 @@ class PartStore:
         sha256 = None
         if error is None:
             try:
-                sha256 = self._concatenate(asset, parts)
+                if asset.realtime:
+                    sha256 = self.live.finish(asset_id, parts, self.originals_dir / asset.id)
+                else:
+                    sha256 = self._concatenate(asset, parts)
             except FileNotFoundError as exc:
                 error = f"the bytes of a part are gone: {Path(str(exc.filename)).name}"
+        self.live.discard(asset_id)
         self.store.finish_assembly(asset_id, error=error, sha256=sha256)
         self.drop(asset_id)
 
@@ -209,6 +232,16 @@ class PartStore:
     def drop(self, asset_id: str) -> None:
         """Remove the part files of an asset (after assembly, or when it failed)."""
         shutil.rmtree(self.parts_dir / asset_id, ignore_errors=True)
+
+    def clear(self, asset_ids: list[str]) -> None:
+        """Remove the parts and originals of assets the store has forgotten (and any stray original)."""
+        for asset_id in asset_ids:
+            self.live.discard(asset_id)
+            self.drop(asset_id)
+            (self.originals_dir / asset_id).unlink(missing_ok=True)
+        for path in self.originals_dir.iterdir():
+            if path.is_file() and self.store.asset(path.name.split(".")[0]) is None:
+                path.unlink(missing_ok=True)
 
     # -- after a restart ------------------------------------------------------------------------------
     def recover(self) -> list[str]:

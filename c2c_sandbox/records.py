@@ -75,6 +75,24 @@ class Asset:
     upload_completed_at: float | None
     sha256: str | None
     error: str | None
+    #: a real-time upload (``is_realtime_upload``): ``filesize`` and ``parts`` are 0 until its final part is
+    #: registered, then the announced ``asset_filesize`` and the final part's number
+    realtime: bool = False
+    #: named ``[new file].<ext>`` (created with only an ``extension``): ``asset_name`` may still rename it
+    default_name: bool = False
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A part of a real-time upload, as registered by ``POST .../realtime_upload/parts`` (not its bytes)."""
+
+    number: int
+    size: int
+    is_final: bool
+
+
+class RegistrationRefused(ValueError):
+    """A real-time part registration the asset's state forbids (a second final part, a part after the final)."""
 
 
 @dataclass(frozen=True)

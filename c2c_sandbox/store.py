@@ -11,6 +11,7 @@ never holds it in the clear. Times are POSIX seconds (floats); the API renders t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import sqlite3
@@ -22,7 +23,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .records import OPEN_STATES, Asset, Device, DeviceCode, Part, Pause, Token, UploadClosed
+from .records import (
+    OPEN_STATES,
+    Asset,
+    Device,
+    DeviceCode,
+    Part,
+    Pause,
+    Token,
+    UploadClosed,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,6 +61,10 @@ CREATE TABLE IF NOT EXISTS assets (
 CREATE TABLE IF NOT EXISTS parts (
     asset_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
     received_at REAL NOT NULL, file TEXT NOT NULL DEFAULT '', PRIMARY KEY (asset_id, part_number)
+);
+CREATE TABLE IF NOT EXISTS realtime_parts (
+    asset_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL, is_final INTEGER NOT NULL,
+    registered_at REAL NOT NULL, PRIMARY KEY (asset_id, part_number)
 );
 CREATE TABLE IF NOT EXISTS pauses (
     id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, channel INTEGER,
@@ -82,6 +96,10 @@ class Store:
                 self._db.execute("ALTER TABLE parts ADD COLUMN file TEXT NOT NULL DEFAULT ''")
             if "firmware" not in {row["name"] for row in self._db.execute("PRAGMA table_info(devices)")}:
                 self._db.execute("ALTER TABLE devices ADD COLUMN firmware TEXT")  # a data dir from before /me had it
+            asset_columns = {row["name"] for row in self._db.execute("PRAGMA table_info(assets)")}
+            for column in ("realtime", "default_name"):  # a data dir from before real-time uploads
+                if column not in asset_columns:
+                    self._db.execute(f"ALTER TABLE assets ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         with self._lock:
@@ -275,35 +293,18 @@ class Store:
 
     # -- assets -------------------------------------------------------------------------------------
     def add_asset(self, asset: Asset) -> None:
-        self._exec(
-            "INSERT INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            asset.id,
-            asset.device_id,
-            asset.project_id,
-            asset.parent_id,
-            asset.name,
-            asset.filetype,
-            asset.filesize,
-            asset.offset,
-            asset.channel,
-            asset.parts,
-            asset.upload_id,
-            asset.s3_key,
-            asset.status,
-            asset.inserted_at,
-            asset.file_created_at,
-            asset.upload_completed_at,
-            asset.sha256,
-            asset.error,
-        )
+        fields = dataclasses.asdict(asset)
+        columns = ", ".join(f'"{name}"' for name in fields)
+        marks = ", ".join("?" * len(fields))  # the columns are the record's own field names, never input
+        self._exec(f"INSERT INTO assets ({columns}) VALUES ({marks})", *fields.values())  # noqa: S608
 
     def asset(self, asset_id: str) -> Asset | None:
         row = self._one("SELECT * FROM assets WHERE id = ?", asset_id)
-        return Asset(**row) if row else None
+        return _asset(row) if row else None
 
     def asset_by_upload(self, upload_id: str) -> Asset | None:
         row = self._one("SELECT * FROM assets WHERE upload_id = ?", upload_id)
-        return Asset(**row) if row else None
+        return _asset(row) if row else None
 
     def assets(self, *, device_id: str | None = None, states: tuple[str, ...] | None = None) -> list[Asset]:
         sql, args = "SELECT * FROM assets WHERE 1=1", []
@@ -313,7 +314,16 @@ class Store:
         if states is not None:
             sql += f" AND status IN ({','.join('?' * len(states))})"
             args.extend(states)
-        return [Asset(**r) for r in self._all(sql + " ORDER BY inserted_at", *args)]
+        return [_asset(r) for r in self._all(sql + " ORDER BY inserted_at", *args)]
+
+    def delete_assets(self) -> list[str]:
+        """Forget every asset and its parts (devices, tokens and pauses stay); returns the ids forgotten."""
+        with self.transaction() as db:
+            ids = [row["id"] for row in db.execute("SELECT id FROM assets")]
+            db.execute("DELETE FROM parts")
+            db.execute("DELETE FROM realtime_parts")
+            db.execute("DELETE FROM assets")
+        return ids
 
     def count_assets(self) -> int:
         row = self._one("SELECT COUNT(*) AS n FROM assets")
@@ -351,6 +361,8 @@ class Store:
 
     @staticmethod
     def _claim(db: sqlite3.Connection, asset_id: str, parts: int) -> bool:
+        if parts < 1:  # a real-time upload whose final part is not registered yet
+            return False
         (have,) = db.execute(
             "SELECT COUNT(*) FROM parts WHERE asset_id = ? AND part_number BETWEEN 1 AND ?", (asset_id, parts)
         ).fetchone()
@@ -408,6 +420,12 @@ class Store:
     def pauses(self, device_id: str) -> list[Pause]:
         rows = self._all("SELECT * FROM pauses WHERE device_id = ? ORDER BY start", device_id)
         return [Pause(**r) for r in rows]
+
+
+def _asset(row: sqlite3.Row) -> Asset:
+    fields = dict(row)
+    fields["realtime"], fields["default_name"] = bool(fields["realtime"]), bool(fields["default_name"])
+    return Asset(**fields)
 
 
 def _device_code(row: sqlite3.Row) -> DeviceCode:

@@ -22,6 +22,7 @@ from .controls import controls
 from .devices import devices
 from .oauth import oauth
 from .page import html, page, render_page
+from .realtime import realtime
 
 __all__ = ["create_app"]
 
@@ -47,7 +48,7 @@ def create_app(model: Model, *, remote: bool = False) -> Flask:
     app.extensions[EXTENSION] = model
     app.extensions[f"{EXTENSION}.create"] = LeakyBucket(model.settings.create_rate, 1000)
     app.extensions[f"{EXTENSION}.general"] = LeakyBucket(100, 1000)
-    for blueprint in (oauth, devices, controls, page):
+    for blueprint in (oauth, devices, realtime, controls, page):
         app.register_blueprint(blueprint)
     guard.install(app, remote=remote)
     app.after_request(_add_headers)

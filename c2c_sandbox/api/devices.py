@@ -3,7 +3,8 @@
 =========================================  ==================================================================
 ``GET  /v2/devices/me``                    the paired device (``project_device``)
 ``POST /v2/devices/heartbeat``             204
-``POST /v2/devices/assets``                create an asset (alias ``POST /v2/assets``): upload URLs
+``POST /v2/devices/assets``                create an asset (alias ``POST /v2/assets``): upload URLs; with
+                                           ``is_realtime_upload`` see :mod:`~c2c_sandbox.api.realtime`
 ``GET  /v2/assets/<id>``                   403 for a device: C2C is "write, but don't read"
 ``GET  /health``                           ``{"status": "ok"}``
 ``GET  /openapi.json``                     the OpenAPI document of the C2C routes
@@ -28,6 +29,7 @@ from ..model import iso
 from ..openapi import document as openapi_document
 from ..partstore import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
 from ..records import Asset, Device
+from . import realtime as realtime_api
 from .common import (
     Invalid,
     api_error,
@@ -230,19 +232,20 @@ def _accepted_extras(body: dict[str, Any]) -> None:
 @authenticated(scope="asset_create")
 def create_asset() -> Response:
     body = request_body()
-    name = str_field(body, "name")
-    if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
-        raise Invalid(f"name must be at most {MAX_NAME} printable characters")
+    live = realtime_api.requested(body)  # is_realtime_upload: true (api/realtime.py)
+    name, default_name = _name(body, live)
     filetype, derived = _filetype(body, name)
     _accepted_extras(body)
-    filesize = int_field(body, "filesize", required=True, minimum=1, maximum=MAX_OBJECT_SIZE)
+    filesize: int | None = 0  # a real-time upload's: known once its final part is registered
+    parts = 0
+    if not live:
+        filesize = int_field(body, "filesize", required=True, minimum=1, maximum=MAX_OBJECT_SIZE)
     offset = int_field(body, "offset", required=False, minimum=-MAX_OFFSET, maximum=MAX_OFFSET, default=0)
     channel = int_field(body, "channel", required=False, minimum=0, maximum=63, default=0)
     assert filesize is not None and offset is not None and channel is not None
-    parts = int_field(body, "parts", required=False, minimum=1, maximum=MAX_PARTS)
-    if parts is None:
-        parts = default_parts(filesize)
-    check_parts(filesize, parts)
+    if not live:
+        parts = int_field(body, "parts", required=False, minimum=1, maximum=MAX_PARTS) or default_parts(filesize)
+        check_parts(filesize, parts)
     device: Device = g.device
     now = time.time()
     created = min(now - offset, now)  # a file "from the future" (negative offset) counts as made now (inferred)
@@ -259,12 +262,26 @@ def create_asset() -> Response:
         channel=channel,
         parts=parts,
         file_created_at=created,
+        realtime=live,
+        default_name=default_name,
     )
-    response = jsonify(asset_json(asset, urls))
+    # a real-time asset's answer is only its id and name: its URLs come from the parts call, as the file grows
+    response = jsonify({"id": asset.id, "name": asset.name} if live else asset_json(asset, urls))
     inferred = [what for what, yes in (("filetype", derived), ("offset", offset < 0)) if yes]
     if inferred:
         response.headers[INFERRED] = ", ".join(inferred)
     return response
+
+
+def _name(body: dict[str, Any], live: bool) -> tuple[str, bool]:
+    """The asset's name, and whether it is a real-time upload's default ``[new file].ext``."""
+    if live:
+        realtime_api.check_create(body)
+        return realtime_api.name_and_extension(body)
+    name = str_field(body, "name")
+    if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
+        raise Invalid(f"name must be at most {MAX_NAME} printable characters")
+    return name, False
 
 
 @devices.get("/v2/assets/<asset_id>")
