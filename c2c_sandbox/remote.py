@@ -2,8 +2,8 @@
 
 :class:`RemoteSandbox` has the same teaching controls as :class:`~c2c_sandbox.Sandbox` (``approve``,
 ``pause``/``resume``, ``faults.inject``/``faults.clear``, ``set_url_ttl``, ``network``/``set_network``,
-``expire_token``, ``asset_sha256``, ``asset_bytes``, ``wait_for_asset``), so a notebook can use either without
-caring where the sandbox lives.
+``expire_token``, ``clear_assets``, ``asset_sha256``, ``asset_bytes``, ``wait_for_asset``), so a notebook can
+use either without caring where the sandbox lives.
 """
 
 from __future__ import annotations
@@ -144,6 +144,10 @@ class RemoteSandbox:
 
     def state(self) -> dict[str, Any]:
         return dict(self._call("GET", "/sandbox/state"))
+
+    def clear_assets(self) -> int:
+        """Delete every asset with its parts and original; devices and tokens stay. Returns how many."""
+        return int(self._call("POST", "/sandbox/assets/clear")["cleared"])
 
     def reset(self) -> None:
         """Forget planned faults and pause windows; settings go back to what the sandbox was started with."""

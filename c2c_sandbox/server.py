@@ -357,6 +357,10 @@ class Sandbox:
         """Forget planned faults and pause windows; settings and network as constructed (tests call it)."""
         self.model.reset()
 
+    def clear_assets(self) -> int:
+        """Delete every asset with its parts and original (the page's Reset); devices and tokens stay."""
+        return self.model.clear_assets()
+
     def set_url_ttl(self, seconds: int) -> None:
         """Lifetime of the upload URLs issued from now on."""
         self.model.set_url_ttl(seconds)

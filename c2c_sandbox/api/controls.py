@@ -6,6 +6,7 @@ process with the same methods as :class:`~c2c_sandbox.Sandbox`.
 =========================================  ==================================================================
 ``GET  /sandbox/state``                    devices, folder tree, pending pairings, URL lifetime
 ``GET  /sandbox/assets/<id>``              an asset's state and parts; ``.../original`` its bytes
+``POST /sandbox/assets/clear``             delete every asset, its parts and original (JSON, or the page's form)
 ``POST /sandbox/pair``                     approve a six-digit code (JSON, or the page's form)
 ``POST /sandbox/pause``, ``/resume``       pause windows of a device or a channel
 ``GET|POST|DELETE /sandbox/faults``        planned S3 faults
@@ -87,6 +88,14 @@ def plays_inline(filetype: str) -> bool:
     (their scripts would run in the sandbox's origin, beside its controls), is served as an attachment."""
     kind, _, subtype = filetype.lower().partition("/")
     return kind in ("video", "audio", "image") and "xml" not in subtype and "svg" not in subtype
+
+
+@controls.post("/assets/clear")
+def clear_assets() -> Response:
+    cleared = model().clear_assets()
+    if request.mimetype != "application/json" and request.content_length:  # the page's Reset form
+        return redirect(f"/?cleared={cleared}", code=303)  # type: ignore[return-value]
+    return jsonify({"cleared": cleared})
 
 
 @controls.post("/pair")

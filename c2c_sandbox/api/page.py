@@ -1,11 +1,15 @@
 """The web page: the device folders, each asset's state and parts, a player, and the pairing form.
 
+Players are shown only for media a browser plays (:data:`PLAYABLE`); the rest get a download link. The page's
+Reset form posts to ``/sandbox/assets/clear`` (:mod:`~c2c_sandbox.api.controls`).
+
 The page answers only to a loopback ``Host``, its form carries the CSRF token the controls check
 (:mod:`~c2c_sandbox.api.guard`), and it may not be framed by another site (``frame-ancestors 'none'``).
 
 =========================================  ==================================================================
 ``GET  /``, ``GET /pair``                  the page (``/pair?code=123456`` fills the form in)
 ``GET  /sandbox/tree``                     the folder tree alone (the page refreshes it)
+``GET  /favicon.ico``                      the page's icon (an SVG)
 =========================================  ==================================================================
 """
 
@@ -19,6 +23,25 @@ from .common import model
 from .guard import CSRF_FIELD, csrf_token
 
 page = Blueprint("page", __name__)
+
+
+#: Media types a browser plays in a ``<video>``/``<audio>`` element (not QuickTime, MXF, RAW, ...).
+PLAYABLE = frozenset(
+    {"video/mp4", "video/webm", "video/ogg", "audio/mpeg", "audio/mp4", "audio/aac", "audio/ogg", "audio/webm"}
+    | {"audio/flac", "audio/wav", "audio/wave", "audio/x-wav"}
+)
+#: The page's icon: a cloud over an upload arrow, in the page's accent colour.
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f4fd1"/>'
+    '<path d="M9 22a5 5 0 0 1 1-9.9A7 7 0 0 1 23.5 12 5 5 0 0 1 23 22z" fill="#fff"/>'
+    '<path d="M16 25v-9m-4 4 4-4 4 4" stroke="#1f4fd1" stroke-width="2.5" fill="none"/></svg>'
+)
+
+
+@page.app_template_global()
+def plays_in_browser(filetype: str) -> bool:
+    """Whether the page shows a player for media of this type (``video/mp4`` yes, ``video/quicktime`` no)."""
+    return filetype.split(";")[0].strip().lower() in PLAYABLE
 
 
 #: With more assets than this on the page, players load nothing until played (a fleet's folders stay light).
@@ -44,6 +67,7 @@ def render_page(*, error: str | None = None, code: str = "") -> str:
         code=code[:6] if code.isdigit() else "",
         paired=device,
         pending=len(sb.store.pending_codes()),
+        cleared=request.args.get("cleared", type=int),
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(),
     )
@@ -61,6 +85,13 @@ def html(body: str, status: int = 200) -> Response:
 @page.get("/pair")
 def index() -> Response:
     return html(render_page(code=request.args.get("code", "")))
+
+
+@page.get("/favicon.ico")
+def favicon() -> Response:
+    response = Response(FAVICON, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "max-age=86400"
+    return response
 
 
 @page.get("/sandbox/tree")

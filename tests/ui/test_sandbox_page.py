@@ -54,7 +54,7 @@ def test_pairing_by_keyboard_then_upload_then_play(sb: Sandbox, page) -> None:
     field = page.get_by_label("Pairing code")  # a labelled field
     assert field.get_attribute("inputmode") == "numeric"
     page.evaluate("document.activeElement.blur()")
-    for _ in range(5):  # reach the field with the keyboard alone
+    for _ in range(12):  # reach the field with the keyboard alone (it wraps round from the last control)
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.id") == "user_code":
             break
@@ -111,3 +111,30 @@ def test_text_contrast_is_readable(sb: Sandbox, page) -> None:
     assert len(ratios) > 10
     poor = [r for r in ratios if r["ratio"] < 4.5]  # WCAG AA for normal text
     assert not poor, poor
+
+
+def test_no_console_error_players_only_for_playable_media_and_reset(sb: Sandbox, page, tmp_path) -> None:
+    camera = C2CClient(sb.api_url, sb.access_token, controls=sb)
+    mp4 = upload_file(make_test_clip(), client=camera, wait=True).asset.id
+    mov_path = tmp_path / "A001_C003.mov"
+    mov_path.write_bytes(make_test_clip().read_bytes()[:2_000_000])
+    mov = upload_file(mov_path, client=camera, wait=True).asset.id
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+    page.goto(f"{sb.api_url}/")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("fetch('/favicon.ico').then(r => r.status)") == 200
+    assert page.locator(f'[data-asset-id="{mp4}"] video').count() == 1
+    quicktime = page.locator(f'[data-asset-id="{mov}"]')
+    assert quicktime.locator("video, audio").count() == 0
+    assert "browsers do not play video/quicktime" in quicktime.inner_text()
+    assert not problems, problems
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Delete every asset ...?"
+    page.get_by_role("button", name="Reset: delete all assets").click()
+    assert "Deleted 2 assets" in page.get_by_role("status").inner_text()
+    assert page.locator(".asset").count() == 0 and sb.store.assets() == []
+    assert sb.store.devices()  # devices stay
+    assert not problems, problems
