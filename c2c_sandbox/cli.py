@@ -4,20 +4,27 @@
 
 ``c2c sandbox`` prints ``C2C_API_URL=...`` and ``C2C_ACCESS_TOKEN=...``, ``C2C_SANDBOX_URL=...`` (its controls) and
 the pairing credentials ``C2C_CLIENT_ID=...`` / ``C2C_CLIENT_SECRET=...`` (ready to ``eval`` or paste, so the
-pairing flow can be followed with curl), then serves until interrupted. ``c2c lab`` starts the sandbox in the
-background and JupyterLab on ``notebooks/`` with those variables set. Both keep their state in a data dir that
-outlives them (``$C2C_SANDBOX_DIR`` or ``~/.local/share/c2c-sandbox``); a second sandbox on a data dir in use
-refuses to start, saying which process and port hold it.
+pairing flow can be followed with curl), then serves until interrupted. ``c2c lab`` prints the same lines, then
+runs JupyterLab on ``notebooks/`` with those variables set; when ``C2C_API_URL`` and ``C2C_ACCESS_TOKEN`` are
+already set it starts no sandbox and the notebooks talk to that service. Ctrl-C or SIGTERM stops JupyterLab (a
+child in its own session: the signal is forwarded, then it is killed after a grace period) and the sandbox.
+Both keep their state in a data dir that outlives them (``$C2C_SANDBOX_DIR`` or ``~/.local/share/c2c-sandbox``);
+a second sandbox on a data dir in use refuses to start, saying which process and port hold it; a busy port is a
+one-line message too.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .network import PRESETS, NetworkProfile, parse_network
@@ -99,8 +106,30 @@ def _start(prog: str, args: argparse.Namespace) -> Sandbox | None:
     except DataDirInUse as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
     except OSError as exc:
-        print(f"{prog}: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        if exc.errno == errno.EADDRINUSE:
+            print(f"{prog}: port {args.port} is in use (another c2c lab or sandbox?): use --port", file=sys.stderr)
+        else:
+            print(f"{prog}: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
     return None
+
+
+def variables(sb: Sandbox) -> dict[str, str]:
+    """The environment that points a client, curl and the notebooks at ``sb`` (what both commands print)."""
+    return {
+        "C2C_API_URL": sb.api_url,
+        "C2C_ACCESS_TOKEN": sb.access_token,
+        "C2C_SANDBOX_URL": sb.api_url,
+        "C2C_CLIENT_ID": PAIRING_CLIENT_ID,
+        "C2C_CLIENT_SECRET": sb.client_secret,
+    }
+
+
+def announce(sb: Sandbox) -> None:
+    """Print :func:`variables` as ``NAME=value`` lines, then the network, the page and the data dir."""
+    for name, value in variables(sb).items():
+        print(f"{name}={value}")
+    print(f"# network: {sb.network.summary()}")
+    print(f"# web page: {sb.api_url}/   data: {sb.data_dir}   stop: Ctrl-C", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,13 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     sb = _start("c2c sandbox", args)
     if sb is None:
         return 2
-    print(f"C2C_API_URL={sb.api_url}")
-    print(f"C2C_ACCESS_TOKEN={sb.access_token}")
-    print(f"C2C_SANDBOX_URL={sb.api_url}")
-    print(f"C2C_CLIENT_ID={PAIRING_CLIENT_ID}")
-    print(f"C2C_CLIENT_SECRET={sb.client_secret}")
-    print(f"# network: {sb.network.summary()}")
-    print(f"# web page: {sb.api_url}/   data: {sb.data_dir}   stop: Ctrl-C", flush=True)
+    announce(sb)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -130,23 +153,32 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def lab_main(argv: list[str] | None = None) -> int:
-    """``c2c lab``: the sandbox in the background, JupyterLab on notebooks/ with the environment set."""
+    """``c2c lab``: a sandbox (unless a service is configured), then JupyterLab on notebooks/ until stopped."""
     parser = build_parser("c2c lab")
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder to open")
     parser.add_argument("--lab-port", type=int, default=8888, help="JupyterLab's port")
+    parser.add_argument("--grace", type=float, default=10.0, help="seconds JupyterLab gets to stop before a kill")
     args, lab_args = parser.parse_known_args(argv)
-    sb = _start("c2c lab", args)
-    if sb is None:
+    url, token = os.environ.get("C2C_API_URL"), os.environ.get("C2C_ACCESS_TOKEN")
+    sb = None
+    if url and token:
+        controls = os.environ.get("C2C_SANDBOX_URL")
+        print(
+            f"c2c lab: C2C_API_URL and C2C_ACCESS_TOKEN are set: no sandbox started; the notebooks talk to {url}"
+            + (f" (controls: {controls})" if controls else " and skip the steps that need a sandbox's controls"),
+            flush=True,
+        )
+        env = dict(os.environ)
+    elif url or token:
+        present, missing = ("C2C_API_URL", "C2C_ACCESS_TOKEN") if url else ("C2C_ACCESS_TOKEN", "C2C_API_URL")
+        print(f"c2c lab: {present} is set but {missing} is not: set both, or neither for a sandbox", file=sys.stderr)
         return 2
-    env = dict(
-        os.environ,
-        C2C_API_URL=sb.api_url,
-        C2C_ACCESS_TOKEN=sb.access_token,
-        C2C_SANDBOX_URL=sb.api_url,
-        C2C_CLIENT_ID=PAIRING_CLIENT_ID,
-        C2C_CLIENT_SECRET=sb.client_secret,
-    )
-    print(f"sandbox: {sb.api_url}/  (data: {sb.data_dir})", flush=True)
+    else:
+        sb = _start("c2c lab", args)
+        if sb is None:
+            return 2
+        announce(sb)
+        env = dict(os.environ, **variables(sb))
     command = [
         sys.executable,
         "-m",
@@ -159,8 +191,80 @@ def lab_main(argv: list[str] | None = None) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in lab_args:
         command.append("--allow-root")
     try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
+        return run_until_stopped(command, env, grace=args.grace)
+    except KeyboardInterrupt:  # before the handlers were in place
         return 0
     finally:
-        sb.stop()
+        if sb is not None:
+            sb.stop()
+            print("sandbox stopped", file=sys.stderr)
+
+
+def run_until_stopped(command: list[str], env: dict[str, str], *, grace: float = 10.0) -> int:
+    """Run ``command`` in its own session until it exits or this process gets SIGINT/SIGTERM; then forward
+    SIGTERM, wait ``grace`` seconds, and kill what is left of it. Returns its exit status (0 when stopped)."""
+    stopping = threading.Event()
+    restore: dict[signal.Signals, Callable[..., object] | int | None] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in (signal.SIGINT, signal.SIGTERM):
+            restore[name] = signal.signal(name, lambda *_: stopping.set())
+    try:
+        # its own session: a terminal's Ctrl-C reaches this process only (JupyterLab would ask "Shutdown?")
+        process = subprocess.Popen(command, env=env, start_new_session=True)
+        while process.poll() is None and not stopping.wait(0.2):
+            pass
+        if process.poll() is None:
+            stop_process(process, grace)
+            return 0
+        return process.returncode
+    finally:
+        for name, handler in restore.items():
+            signal.signal(name, signal.SIG_DFL if handler is None else handler)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM ``process``; after ``grace`` seconds, SIGKILL it and whatever it started (its kernels)."""
+    family = descendants(process.pid)
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        family |= descendants(process.pid)
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 2
+    for pid in sorted(family):
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (from /proc; empty where there is none)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its parent) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
