@@ -12,6 +12,8 @@ region, every thread included: ``getrusage(RUSAGE_SELF)``). The ways:
   ``memoryview`` by a thread pool of ``workers`` over one keep-alive session;
 - ``floor``: :mod:`benchmarks.floor`, ``http.client`` and 1 MiB ``os.pread`` blocks, one connection per worker:
   the speed floor ``upload_file`` is measured against;
+- ``floor+MD5``: the same, each block also added to the part's MD5 and the digest checked against an MD5
+  ``ETag`` (the integrity work ``upload_file`` must do): the fair baseline; it reports ``etags_checked``;
 - ``upload_file``: ``c2c_helpers.upload_file(path, client=..., workers=..., wait=False)`` as an integrator
   calls it, timed in process from the first ``create_asset`` call to its return after the last part's 200
   (so the create round trip counts against it); it also reports ``asset_id`` and ``created_at`` (wall clock,
@@ -73,13 +75,14 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def floor(path: Path, filetype: str, urls: list[str], workers: int) -> dict[str, float]:
+def floor(path: Path, filetype: str, urls: list[str], workers: int, md5: bool = False) -> dict[str, float]:
     """:func:`benchmarks.floor.send`, timed."""
     from benchmarks.floor import send
 
     cpu, started = cpu_seconds(), time.perf_counter()
-    send(str(path), filetype, urls, workers)
-    return {"parts_s": time.perf_counter() - started, "cpu_s": cpu_seconds() - cpu}
+    checked = send(str(path), filetype, urls, workers, md5=md5)
+    answer = {"parts_s": time.perf_counter() - started, "cpu_s": cpu_seconds() - cpu}
+    return answer | ({"etags_checked": checked, "parts": len(urls)} if md5 else {})
 
 
 def upload_file(path: Path, filetype: str, api_url: str, token: str, workers: int, parts: int | None) -> dict[str, Any]:
@@ -104,6 +107,7 @@ def upload_file(path: Path, filetype: str, api_url: str, token: str, workers: in
         "created_at": marks["wall"],
         "asset_id": result.asset.id,
         "parts": len(result.parts),
+        "etags_checked": sum(part.etag_verified for part in result.parts),
     }
 
 
@@ -114,8 +118,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         return {"parts_s": naive(path, filetype, spec["urls"])}
     if way == "bare":
         return {"parts_s": bare(path, filetype, spec["urls"], int(spec["workers"]))}
-    if way == "floor":
-        return floor(path, filetype, spec["urls"], int(spec["workers"]))
+    if way in ("floor", "floor+MD5"):
+        return floor(path, filetype, spec["urls"], int(spec["workers"]), md5=way == "floor+MD5")
     if way == "upload_file":
         return upload_file(path, filetype, spec["api_url"], spec["token"], int(spec["workers"]), spec.get("parts"))
     raise ValueError(f"unknown way {way!r}")

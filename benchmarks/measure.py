@@ -39,6 +39,7 @@ class Sample:
     cpu_s: float | None = None
     client_rss: int = 0
     sha_ok: bool | None = None
+    etags: tuple[int, int] | None = None  # (parts whose MD5 ETag was checked, parts) for the ways that hash
 
 
 @dataclass
@@ -123,6 +124,7 @@ def run_once(server: Server, path: Path, way: str, workers: int | None, sha: str
         asset_id = answer["asset_id"]
         sample = Sample(answer["parts_s"], cpu_s=answer["cpu_s"], client_rss=answer["peak_rss"])
         sample.e2e_s = server.wait_complete(asset_id) - answer["created_at"]
+        sample.etags = _etags(answer)
     else:
         asset = server.create_asset(size)
         asset_id = asset["id"]
@@ -132,11 +134,27 @@ def run_once(server: Server, path: Path, way: str, workers: int | None, sha: str
         else:
             answer, _ = run_child([sys.executable, "-m", "benchmarks.client"], spec | {"urls": asset["upload_urls"]})
             sample = Sample(answer["parts_s"], cpu_s=answer.get("cpu_s"), client_rss=answer["peak_rss"])
+            sample.etags = _etags(answer)
         server.wait_complete(asset_id)
     if sha is not None and server.kind == "sandbox":
         sample.sha_ok = server.sha256(asset_id) == sha
     server.forget(asset_id)
     return sample
+
+
+def _etags(answer: dict[str, Any]) -> tuple[int, int] | None:
+    return (int(answer["etags_checked"]), int(answer["parts"])) if "etags_checked" in answer else None
+
+
+def etag_note(samples: list[Sample]) -> str:
+    """What a hashing way's runs could check: every part's MD5 against its ETag, or nothing (not an MD5)."""
+    counts = [s.etags for s in samples if s.etags is not None]
+    if not counts:
+        return ""
+    checked, parts = sum(c for c, _ in counts), sum(n for _, n in counts)
+    if checked == parts:
+        return "each part's MD5 = its ETag"
+    return "MD5 hashed, not checked: the ETag is not an MD5" if checked == 0 else f"ETag checked on {checked}/{parts}"
 
 
 def summarise(section: str, server: Server, label: str, size: int, way: str, workers: int | None,
@@ -161,6 +179,7 @@ def summarise(section: str, server: Server, label: str, size: int, way: str, wor
     checked = [s.sha_ok for s in samples if s.sha_ok is not None]
     if checked:
         row.note = "sha256 matches" if all(checked) else f"SHA256 MISMATCH in {checked.count(False)} run(s)"
+    row.note = "; ".join(x for x in (row.note, etag_note(samples)) if x)
     return row
 
 

@@ -11,7 +11,8 @@ so a client's peak RSS and CPU time are its own. Three sections:
 1. throughput (``--sizes``, default the test clip): on each server, the guide's ``curl`` procedure, a
    ``naive`` loop, ``bare`` parallel requests and ``upload_file``, at each worker count (issue 5's targets);
 2. floor (``--floor``, default 2 GiB): on each server, the bare ``http.client`` sender of
-   :mod:`benchmarks.floor` and ``upload_file``, the same file and the same worker count (``upload_file``'s
+   :mod:`benchmarks.floor`, the same sender hashing each part (``floor+MD5``, the integrity work
+   ``upload_file`` must do) and ``upload_file``, the same file and the same worker count (``upload_file``'s
    default), their runs interleaved; the floor also at ``--floor-workers`` to find the sandbox's own ingest;
 3. scale (``--scale``, default 256 MiB and 2 GiB): ``upload_file`` into the sandbox, sha256 checked, for the
    client's peak RSS (the 2 GiB row reuses the floor section's runs when the sizes agree);
@@ -20,8 +21,9 @@ so a client's peak RSS and CPU time are its own. Three sections:
    in this process, with an embedded sandbox, and print their tables after the others.
 
 MB/s is file bytes (10^6) over the wall time of the part PUTs, median of the runs. Then the ratio table:
-upload_file ÷ floor on each server, client CPU s/GiB ÷ the floor's, client RSS small → big, the sandbox's
-ingest against the sink's and against the figure before issue 10 (:mod:`benchmarks.report` has the targets).
+upload_file ÷ floor+MD5 on each server (the targets) and ÷ the raw floor, client CPU s/GiB ÷ both, what MD5
+costs, client RSS small → big, the sandbox's ingest against the sink's and against the figure before issue 10
+(:mod:`benchmarks.report` has the targets).
 Figures also go, as JSON, to ``benchmarks/results/latest.json``.
 """
 
@@ -116,15 +118,15 @@ def throughput(sandbox: Server, sink: Server, path: Path, label: str, runs: int,
 
 def floor_section(sandbox: Server, sink: Server, path: Path, sha: str, runs: int, workers: int,
                   ingest_workers: list[int]) -> list[Measure]:  # fmt: skip
-    """The floor and upload_file at the same worker count (runs interleaved), then the floor at the other
-    worker counts, on each server; sha256 checked at the sandbox."""
+    """The floor, the floor+MD5 and upload_file at the same worker count (runs interleaved), then the floor at
+    the other worker counts, on each server; sha256 checked at the sandbox."""
     label, size, rows = size_label(path.stat().st_size), path.stat().st_size, []
+    ways = ("floor", "floor+MD5", "upload_file")
     for server in (sink, sandbox):
         server.sampler.reset()
-        pairs = [(run_once(server, path, "floor", workers, sha), run_once(server, path, "upload_file", workers, sha))
-                 for _ in range(runs)]  # fmt: skip
-        rows.append(summarise("floor", server, label, size, "floor", workers, [p[0] for p in pairs]))
-        rows.append(summarise("floor", server, label, size, "upload_file", workers, [p[1] for p in pairs]))
+        rounds = [[run_once(server, path, way, workers, sha) for way in ways] for _ in range(runs)]
+        for i, way in enumerate(ways):
+            rows.append(summarise("floor", server, label, size, way, workers, [r[i] for r in rounds]))
         for w in ingest_workers:
             if w != workers:
                 rows.append(measure_way(server, path, label, "floor", w, 1, section="floor", sha=sha))

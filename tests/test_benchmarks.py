@@ -33,8 +33,12 @@ def test_quick_run_prints_the_tables_and_writes_the_json(tmp_path: Path) -> None
     for server in ("sandbox", "sink"):
         assert [row[2] for row in body if row[0] == server and row[1] == "clip"] == WAYS
         floor = [row for row in body if row[0] == f"{server} (floor)"]
-        assert [row[2] for row in floor] == ["floor ×4", "upload_file ×4"]
-        assert all(row[5] != "–" for row in floor), floor  # CPU s/GiB of both
+        assert [row[2] for row in floor] == ["floor ×4", "floor+MD5 ×4", "upload_file ×4"]
+        assert all(row[5] != "–" for row in floor), floor  # CPU s/GiB of each
+        hashing = {row[2]: row[9] for row in floor if row[2] != "floor ×4"}
+        # the sandbox's ETag is the part's MD5, and both hashing senders check it; the sink's is not an MD5
+        expected = "each part's MD5 = its ETag" if server == "sandbox" else "MD5 hashed, not checked"
+        assert all(expected in note for note in hashing.values()), hashing
     scale = [row for row in body if row[0] == "sandbox (scale)"]
     assert [row[1] for row in scale] == ["6 MiB", "12 MiB"]
     assert "sha256 matches" in scale[-1][9] and "client" in scale[-1][9]
@@ -43,9 +47,14 @@ def test_quick_run_prints_the_tables_and_writes_the_json(tmp_path: Path) -> None
     assert ratio_table[0] == "| ratio | value | target | result |"
     ratios = [cells(line)[0] for line in ratio_table[2:]]
     for start in (
+        "upload_file ÷ floor+MD5, sink",
+        "upload_file ÷ floor+MD5, sandbox",
+        "client CPU s/GiB ÷ floor+MD5's, sink",
         "upload_file ÷ floor, sink",
         "upload_file ÷ floor, sandbox",
         "client CPU s/GiB ÷ floor's, sink",
+        "MD5's cost, sink",
+        "MD5's cost, sandbox",
         "client peak RSS",
         "sandbox ingest ÷ sink's",
         "sandbox ingest ÷ before",
