@@ -1,4 +1,4 @@
-"""The ``c2c`` command: ``c2c clip | upload | fleet | sandbox | lab``.
+"""The ``c2c`` command: ``c2c clip | record | upload | fleet | sandbox | lab``.
 
 - ``c2c clip [PATH]``: write the test clip (to ``PATH``, a file or a directory; the current directory by
   default) and print where, its size and sha256;
@@ -9,6 +9,12 @@
   manifest (``FILE.c2c-resume.json`` unless named; mode 0600, it holds presigned URLs but no token) so that
   running the same command again after a crash sends only the missing parts; ``--recreate-expired`` creates a
   fresh asset and starts over when the upload URLs have expired (the default is to stop with the error);
+- ``c2c upload --realtime FILE [--part-size BYTES] [--idle-timeout S] [--resume [MANIFEST]] ...``: upload a file
+  that is still being written, part by part as it grows (:mod:`c2c_helpers.realtime`); the recording counts as
+  ended once the file stops growing for ``--idle-timeout`` seconds (default 10);
+- ``c2c record PATH [--source FILE] [--rate BYTES/S | --realtime | --fast]``: write the test clip (or `FILE`) to
+  ``PATH`` the way a camera records, in small appends at its real bitrate (16 s) by default
+  (:mod:`c2c_helpers.recording`): a growing file for ``c2c upload --realtime``;
 - ``c2c fleet [--cameras N] [--clips K] [--network NAME|k=v,...] [--workers W] [--clip FILE | --clip-bytes N]
   [--json PATH]``: N cameras paired with an embedded sandbox upload K clips each at once under one shared uplink;
   prints each camera's throughput, the fairness index, 429s, retries and failures (:mod:`c2c_helpers.fleet`);
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,13 @@ from c2c_helpers._redact import redact
 from c2c_helpers.connect import connect, uses_embedded_sandbox
 from c2c_helpers.errors import C2CError, UploadInterrupted
 from c2c_helpers.progress import PartProgress, ProgressEvent, ProgressTotals
+from c2c_helpers.realtime import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_PART_SIZE,
+    default_live_manifest_path,
+    upload_growing_file,
+)
+from c2c_helpers.recording import TEST_CLIP_RATE, start_recording
 from c2c_helpers.resume import default_manifest_path
 from c2c_helpers.retry import RetryPolicy
 from c2c_helpers.testclip import TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
@@ -51,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="c2c", description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks."
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,upload,fleet,sandbox,lab,check}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,record,upload,fleet,sandbox,lab,check}")
 
     clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip")
     clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")
@@ -82,10 +96,22 @@ def _parser() -> argparse.ArgumentParser:
         "exists, send only the parts it does not list",
     )
     up.add_argument(
+        "--realtime",
+        action="store_true",
+        help="the file is still being written: upload it as it grows (Frame.io's real-time upload); the recording "
+        "counts as ended when the file stops growing for --idle-timeout seconds",
+    )
+    up.add_argument("--part-size", type=_positive_int, default=None, help="--realtime: bytes per part (default 8 MiB)")
+    up.add_argument(
+        "--idle-timeout", type=float, default=None, help="--realtime: seconds without growth that end it (default 10)"
+    )
+    up.add_argument(
         "--recreate-expired",
         action="store_true",
         help="if the upload URLs have expired, create a fresh asset and start over (default: stop with the error)",
     )
+
+    _add_record(sub)
 
     fleet = sub.add_parser("fleet", help="many cameras uploading at once through one shared uplink (a sandbox)")
     fleet_module.add_arguments(fleet)
@@ -93,6 +119,16 @@ def _parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in _DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
     return parser
+
+
+def _add_record(sub: Any) -> None:
+    record = sub.add_parser("record", help="write a file the way a camera records it (a growing file to upload)")
+    record.add_argument("path", type=Path, help="the file to write")
+    record.add_argument("--source", type=Path, default=None, help="the file to copy (default: the test clip)")
+    pace = record.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, default=None, help="bytes per second (default: the clip's real bitrate)")
+    pace.add_argument("--realtime", action="store_true", help="the test clip's real bitrate: 16 s (the default)")
+    pace.add_argument("--fast", action="store_true", help="as fast as the disk goes")
 
 
 def _positive_int(text: str) -> int:
@@ -117,7 +153,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fleet_module.main(args)  # imports the sandbox only when it runs
     if args.command == "clip":
         return _clip(args)
+    if args.command == "record":
+        return _record(args)
     return _upload(args)
+
+
+def _record(args: argparse.Namespace) -> int:
+    rate = None if args.fast else args.rate if args.rate is not None else TEST_CLIP_RATE
+    try:
+        source = args.source or make_test_clip(Path(tempfile.gettempdir()) / "c2c-clip-source")
+        recording = start_recording(args.path, source=source, rate=rate)
+        print(f"c2c record: writing {recording.size:,} bytes to {args.path}", file=sys.stderr)
+        recording.wait()
+    except KeyboardInterrupt:
+        print("c2c record: stopped", file=sys.stderr)
+        return 130
+    except (OSError, RuntimeError, ValueError) as exc:
+        return _fail(f"cannot record: {exc}")
+    print(f"{args.path}  {recording.bytes_written:,} bytes  sha256 {recording.sha256}")
+    return 0
 
 
 def _clip(args: argparse.Namespace) -> int:
@@ -147,6 +201,8 @@ def _upload(args: argparse.Namespace) -> int:
         progress = None
         if not args.no_progress:
             bar, progress = _progress_bar(args.file)
+        if args.realtime:
+            return _upload_realtime(args, client, progress, bar)
         result = upload_file(
             args.file,
             client=client,
@@ -187,18 +243,43 @@ def _upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _upload_realtime(args: argparse.Namespace, client: Any, progress: Any, bar: Any) -> int:
+    """``c2c upload --realtime FILE``: follow the file as it grows; the end is a pause of --idle-timeout seconds."""
+    resume = None if args.resume is None else Path(args.resume)
+    if args.resume == _DEFAULT_MANIFEST:
+        resume = default_live_manifest_path(args.file)
+    result = upload_growing_file(
+        args.file,
+        client=client,
+        name=args.name,
+        filetype=args.filetype,
+        part_size=args.part_size or DEFAULT_PART_SIZE,
+        workers=args.workers,
+        retry=RetryPolicy(max_attempts=args.attempts),
+        progress=progress,
+        idle_timeout=args.idle_timeout or DEFAULT_IDLE_TIMEOUT,
+        resume=resume,
+        wait=False if args.no_wait else None,
+    )
+    _close(bar)
+    print(f"{result.summary()}; asset {result.asset_id}")
+    return 0
+
+
 def _progress_bar(path: Path) -> tuple[Any, Any]:
     from tqdm import tqdm  # only the CLI draws bars
 
     try:
         total = path.stat().st_size
     except OSError:
-        return None, None  # upload_file reports the problem
+        total = 0  # upload_file reports the problem; a real-time upload's file may not exist yet
     bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name, file=sys.stderr)
     totals = ProgressTotals()
 
     def progress(event: PartProgress | ProgressEvent) -> None:
-        bar.n = totals.add(event).bytes_sent  # absolute: a retried part moves the bar back, never past 100 %
+        file_event = totals.add(event)
+        bar.total = max(bar.total or 0, file_event.total)  # a real-time upload's total grows with the file
+        bar.n = file_event.bytes_sent  # absolute: a retried part moves the bar back, never past 100 %
         if event.state == "retrying":
             bar.set_postfix_str(f"part {event.part} retry {event.attempt + 1}", refresh=False)
         bar.refresh()
