@@ -18,7 +18,9 @@ so a client's peak RSS and CPU time are its own. Three sections:
    client's peak RSS (the 2 GiB row reuses the floor section's runs when the sizes agree);
 4. network (``--network``, default every shaped preset) and fleet (``--fleet``, default 20 cameras × 3 clips):
    the shaped S3 side against its model, and many cameras on one uplink (:mod:`benchmarks.network`); these run
-   in this process, with an embedded sandbox, and print their tables after the others.
+   in this process, with an embedded sandbox, and print their tables after the others;
+5. real-time (``--realtime``, default the clip at its bitrate and 1 GiB recorded at 64 MiB/s): from the last byte
+   a recorder writes to the asset complete at the sandbox, and the client's peak RSS (:mod:`benchmarks.realtime`).
 
 MB/s is file bytes (10^6) over the wall time of the part PUTs, median of the runs. Then the ratio table:
 upload_file ÷ floor+MD5 on each server (the targets) and ÷ the raw floor, client CPU s/GiB ÷ both, what MD5
@@ -44,7 +46,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import network, report
+from benchmarks import network, realtime, report
 from benchmarks.measure import Measure, measure_way, run_once, summarise
 from benchmarks.sandbox import start_in_process
 from benchmarks.servers import Server, servers
@@ -171,6 +173,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--network-seconds", type=float, help="one worker's time on each preset (default 3; quick 1)")
     parser.add_argument("--fleet", help="cameras x clips for the fleet section (default 20x3; quick 3x1; none)")
     parser.add_argument("--fleet-network", default=network.DEFAULT_NETWORK, help="the fleet's network conditions")
+    parser.add_argument(
+        "--realtime", help="real-time upload latency: clip and/or sizes (default clip,1GiB; quick: none), or none"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the figures ({RESULTS})")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -188,6 +193,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.network = network.presets_arg(args.network or ("set-wifi" if quick else "all"))
     args.network_seconds = args.network_seconds or (1.0 if quick else 3.0)
     args.fleet = args.fleet or ("3x1" if quick else "20x3")
+    args.realtime = args.realtime or ("none" if quick else realtime.DEFAULT_SIZES)
     return args
 
 
@@ -238,6 +244,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print("", network.model_table(shaped), sep="\n")
     if fleet:
         print("", network.fleet_text(fleet), sep="\n")
+    live = [] if args.realtime == "none" else realtime.main(["--sizes", args.realtime, "--runs", str(args.runs)])
     print(f"\n{command}: {time.perf_counter() - started:.0f} s; runs={args.runs}, {os.cpu_count()} CPUs")
     result = {
         "command": command,
@@ -250,6 +257,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "ratio_table": ratio_table,
         "network": shaped,
         "fleet": fleet,
+        "realtime": live,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))

@@ -179,3 +179,17 @@ def test_c2c_record_and_c2c_upload_realtime(sandbox: Sandbox, tmp_path: Path) ->
     assert "while it was recorded: 21,136,250 bytes in 5 parts" in upload.stdout
     asset_id = upload.stdout.strip().rsplit(" ", 1)[-1]
     assert sandbox.wait_for_asset(asset_id, 30).sha256 == TEST_CLIP_SHA256
+
+
+def test_the_real_time_benchmark_runs() -> None:
+    """``python -m benchmarks.realtime`` on a small recording: its table, a latency, a flat client."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.realtime", "--sizes", "12MiB", "--runs", "1", "--part-size", "5MiB"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| 12 MiB |"))
+    assert "| 3 |" in row and row.endswith("| ok |")
