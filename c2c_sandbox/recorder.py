@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import re
 import socket
 import threading
@@ -37,6 +38,8 @@ from werkzeug.formparser import parse_form_data
 from werkzeug.routing import Map
 
 from .store import Store
+
+logger = logging.getLogger("c2c_sandbox.recorder")
 
 __all__ = ["KEPT_HEADERS", "LIMIT", "Action", "Recorder", "set_body"]
 
@@ -88,9 +91,33 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
     send_continue = environ.pop(SEND_CONTINUE, None)
     if send_continue is not None:  # a client waiting for its 100 Continue sends the body only then
         send_continue()
-    body = environ["wsgi.input"].read(int(length))
+    wanted = int(length)
+    try:
+        body = environ["wsgi.input"].read(wanted)
+    except OSError as exc:  # a silent or dropped body: the app must meet the same error when it reads
+        environ["wsgi.input"] = _Replay(b"", exc)
+        return None
+    if len(body) < wanted:  # cut short: never hand the app a shorter body as if it were whole
+        environ["wsgi.input"] = _Replay(body, ConnectionResetError("the client sent less than its Content-Length"))
+        return None
     set_body(environ, body)
     return bytes(body)
+
+
+class _Replay(io.RawIOBase):
+    """The bytes the recorder already read from a body that ended early, then the error that ended it."""
+
+    def __init__(self, head: bytes, error: OSError) -> None:
+        self._head, self._error = io.BytesIO(head), error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._head.readinto(buffer)
+        if n or not len(buffer):
+            return n
+        raise self._error
 
 
 def read_fields(environ: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +129,7 @@ def read_fields(environ: dict[str, Any]) -> dict[str, Any]:
     if mimetype == "application/json" or (not mimetype and body[:1] == b"{"):
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # the app answers such a body with its own 400
             return {}
         return data if isinstance(data, dict) else {}
     if mimetype == "multipart/form-data":
@@ -116,7 +143,7 @@ def _number(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 20:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 20:
         return int(value.strip())
     return None
 
@@ -169,7 +196,11 @@ class Recorder:
         self._routes, self._bucket_prefix = routes, f"/{bucket}/"
 
         def recorded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-            described = self._describe(environ)
+            try:
+                described = self._describe(environ)
+            except Exception:  # a request the recorder cannot read is the app's to answer, never a 500
+                logger.warning("request not recorded: %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+                described = None
             if described is None:
                 return app(environ, start_response)
             return self._record(app, environ, start_response, *described)
