@@ -54,7 +54,7 @@ def embedded_sandbox() -> Sandbox:
     global _sandbox
     with _lock:
         if _sandbox is None:
-            from c2c_sandbox import Sandbox  # heavy (Flask, moto): only when actually needed
+            from c2c_sandbox import Sandbox  # heavy (Flask, botocore): only when actually needed
 
             sandbox = Sandbox(poll_interval=2)  # Frame.io says 5 s; 2 keeps the lessons brisk
             sandbox.start()
