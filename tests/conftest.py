@@ -13,6 +13,10 @@ import pytest
 
 from c2c_sandbox import Sandbox
 
+# tests/data holds devices and transcripts the tests run or replay (one imports frameioclient, which the suite
+# does not install): data, not tests.
+collect_ignore_glob = ["data/*"]
+
 if TYPE_CHECKING:
     from c2c_helpers import C2CClient, RetryPolicy
 
