@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from c2c_helpers.errors import InvalidFile
+from c2c_helpers.manifest import write_private
 
 __all__ = ["LIVE_MANIFEST_FORMAT", "LIVE_MANIFEST_SUFFIX", "LiveManifest", "Registration"]
 
@@ -122,18 +123,7 @@ class LiveManifest:
 
     def save(self) -> None:
         """Write atomically (a temporary file beside it, fsync, rename) with mode 0600."""
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write((json.dumps(self.to_json(), indent=1) + "\n").encode())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+        write_private(self.path, (json.dumps(self.to_json(), indent=1) + "\n").encode())
 
     def register(self, number: int, *, start: int, size: int, is_final: bool, url: str, save: bool = True) -> None:
         """Note a registered part (and its URL); a part registered again forgets its acknowledgement."""

@@ -242,31 +242,8 @@ class Manifest:
         }
 
     def save(self) -> None:
-        """Write the manifest atomically with mode 0600 (a temporary file in the same directory, then rename)."""
-        global _counter
-        with _counter_lock:
-            _counter += 1
-            unique = _counter
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{unique}.tmp")
-        data = (json.dumps(self.to_json(), indent=1) + "\n").encode()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(tmp, flags, _MODE)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+        """Write the manifest atomically with mode 0600 (:func:`write_private`)."""
+        write_private(self.path, (json.dumps(self.to_json(), indent=1) + "\n").encode())
 
     def record(self, number: int, etag: str, *, md5: str = "") -> None:
         """Note that S3 acknowledged part `number` (1-based) with `etag`, for bytes whose MD5 is `md5`; save."""
@@ -342,3 +319,31 @@ class ManifestLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically and durably, mode 0600: a temporary file in the same directory
+    (created exclusively, never through a symlink), fsync, rename, then fsync the directory where possible."""
+    global _counter
+    with _counter_lock:
+        _counter += 1
+        unique = _counter
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{unique}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, _MODE)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
