@@ -5,7 +5,9 @@ A :class:`Transcript` hooks into a :class:`~c2c_helpers.client.C2CClient`'s sess
 
 - the curl command that makes the same request, with ``$C2C_API_URL`` for the host, ``$C2C_ACCESS_TOKEN``
   for the token and ``<upload_urls[i]>`` for a presigned URL, so no secret and no port is ever shown;
-- the status line and the JSON (or S3 XML) that came back, with presigned signatures removed.
+- the status line and the JSON (or S3 XML) that came back, with presigned signatures removed and the API's
+  base URL shown as ``$C2C_API_URL`` there too (a sandbox's port dies with it: a notebook's saved output must
+  not hold it as a link).
 
 Used in the notebooks; nothing else in the package imports it.
 
@@ -75,8 +77,8 @@ def curl(
     key = redact_url(url)
     if url_names and key in url_names:
         shown_url = f'"{url_names[key]}"'
-    elif api_url and url.startswith(api_url):
-        shown_url = f'"$C2C_API_URL{url[len(api_url) :]}"'
+    elif api_url and (at_api := _at_api(_unsigned(url), api_url)).startswith("$C2C_API_URL"):
+        shown_url = f'"{at_api}"'
     else:
         shown_url = shlex.quote(redact_url(url))
     lines = [f"curl -X {request.method} {shown_url}"]
@@ -105,6 +107,22 @@ def curl(
         if "multipart/form-data" in content_type:
             lines += _fields("--form", _multipart_fields(body, content_type))
     return " \\\n    ".join(lines)
+
+
+def _unsigned(url: str) -> str:
+    """A presigned URL without its signature (a sandbox's part URLs share the API's host); others as they are."""
+    return redact_url(url) if "x-amz-" in url.lower() else url
+
+
+def _at_api(text: str, api_url: str | None) -> str:
+    """`text` with every URL under `api_url` written as ``$C2C_API_URL/...`` (``:80`` never matches ``:8080``).
+
+    >>> _at_api('{"uri": "http://127.0.0.1:80/pair", "x": "http://127.0.0.1:8080/"}', "http://127.0.0.1:80")
+    '{"uri": "$C2C_API_URL/pair", "x": "http://127.0.0.1:8080/"}'
+    """
+    if not api_url:
+        return text
+    return re.sub(re.escape(api_url.rstrip("/")) + r"(?![\w.:@-])", "$C2C_API_URL", text)
 
 
 def _fields(option: str, fields: list[tuple[str, str]]) -> list[str]:
@@ -169,11 +187,11 @@ class Exchange:
         content_type = response.headers.get("Content-Type", "")
         if content_type.startswith("application/json"):
             try:
-                return head + "\n" + json.dumps(_hide(response.json()), indent=4)
+                return head + "\n" + _at_api(json.dumps(_hide(response.json()), indent=4), self.api_url)
             except ValueError:
                 pass
         text = re.sub(r"(<AWSAccessKeyId>)[^<]*(</AWSAccessKeyId>)", r"\1<redacted>\2", response.text)
-        return head + "\n" + redact(text)
+        return head + "\n" + _at_api(redact(text), self.api_url)
 
     def curl(self) -> str:
         """The curl command that makes this request."""

@@ -6,6 +6,8 @@
   04 writes the guide's loop by hand before it calls ``upload_file``;
 - outputs stay short (no output over 40 lines, no traceback over 15), 00-06 hold no error output at all and no
   ``raises-exception`` tag (Run All in JupyterLab stops at the first error);
+- no output holds a ``http://127.0.0.1:<port>`` or ``http://localhost:<port>`` URL: the sandbox that served it is
+  gone, and JupyterLab would show it as a link (print ``$C2C_API_URL`` instead, show a still frame, not a player);
 - every cell that changes the shared sandbox (faults, pauses, URL lifetimes, network) restores it in ``finally``;
 - each of 00-06 links the guide, opens with what you will do, ends with what you did and what comes next;
   every relative link points at a file that exists.
@@ -98,6 +100,16 @@ def test_outputs_are_short(notebook: Path) -> None:
             if output["output_type"] == "error":
                 traceback = ANSI.sub("", "\n".join(output["traceback"])).count("\n") + 1
                 assert traceback <= MAX_TRACEBACK_LINES, f"cell {n}: a traceback of {traceback} lines"
+
+
+DEAD_LINK = re.compile(r"https?://(?:127\.0\.0\.1|localhost|0\.0\.0\.0|\[::1\]):\d+", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_outputs_hold_no_link_to_a_local_port(notebook: Path) -> None:
+    for n, cell in enumerate(cells(notebook)):
+        found = DEAD_LINK.findall(json.dumps(cell.get("outputs", [])))
+        assert not found, f"cell {n}: an output links {found[0]}, a port that died with its sandbox"
 
 
 @pytest.mark.parametrize("notebook", OURS, ids=ids(OURS))

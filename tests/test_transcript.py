@@ -73,3 +73,35 @@ def test_urls_outside_the_api_are_redacted() -> None:
     ).prepare()
     shown = curl(request, api_url="http://127.0.0.1:1")
     assert "ab12" not in shown and "<signature redacted>" in shown
+
+
+def test_answers_show_the_api_as_a_variable_so_no_dead_port_is_saved(sandbox: Sandbox) -> None:
+    """A sandbox's port dies with it: answers (pairing URIs, part URLs on the sandbox's host) hold none."""
+    session = requests.Session()
+    log = Transcript(session, sandbox.api_url)
+    pair_device(
+        sandbox.api_url,
+        "SN-NO-PORT",
+        sandbox.client_secret,
+        session=session,
+        show_code=lambda code: sandbox.approve(code.user_code),
+    )
+    code_answer = log.exchanges[0].answer()
+    assert '"verification_uri": "$C2C_API_URL/pair"' in code_answer
+    assert '"verification_uri_complete": "$C2C_API_URL/pair?code=' in code_answer
+    client = C2CClient(sandbox.api_url, sandbox.access_token, session=session)
+    asset = client.create_asset("clip.mp4", "video/mp4", 11 * 1024 * 1024, 10, parts=2)
+    answer = log.last().answer()
+    assert sandbox.api_url not in answer and "X-Amz-Signature" not in answer
+    if asset.upload_urls[0].startswith(sandbox.api_url):  # the sandbox's own part store: same host
+        assert '"$C2C_API_URL/' in answer and "partNumber=1&uploadId=" in answer and "<signature redacted>" in answer
+    # an unnamed presigned URL on the API's host: the variable, and never its signature
+    shown = log.last().answer() + curl(requests.Request("PUT", asset.upload_urls[0]).prepare(), api_url=sandbox.api_url)
+    assert "X-Amz-Signature" not in shown and "X-Amz-Credential" not in shown
+
+
+def test_only_the_api_url_itself_is_replaced() -> None:
+    request = requests.Request("GET", "http://127.0.0.1:80/v2/me?fields=a,b").prepare()
+    assert curl(request, api_url="http://127.0.0.1:80") == 'curl -X GET "$C2C_API_URL/v2/me?fields=a,b"'
+    other = requests.Request("GET", "http://127.0.0.1:8080/v2/me").prepare()
+    assert curl(other, api_url="http://127.0.0.1:80") == "curl -X GET http://127.0.0.1:8080/v2/me"
