@@ -254,7 +254,9 @@ def test_the_page_pairs_a_device_with_the_six_digit_code(sandbox: Sandbox) -> No
     assert sandbox.client_secret not in paired.text and token.json()["access_token"] not in paired.text
 
 
-def test_the_page_shows_the_device_folder_and_plays_finished_assets(sandbox: Sandbox) -> None:
+def test_the_page_shows_the_device_folder_and_plays_finished_assets(fresh_sandbox: Sandbox) -> None:
+    # A sandbox of its own: past LIGHT_PLAYERS_FROM assets (the shared one has many) players preload nothing.
+    sandbox = fresh_sandbox
     data = os.urandom(6 * MiB)
     asset = upload(sandbox, data, 1)
     sandbox.wait_for_asset(asset["id"])
