@@ -4,9 +4,9 @@ S3 acknowledged (its ETag and MD5).
 :func:`~c2c_helpers.realtime.upload_growing_file` with ``resume=PATH`` writes it right after the asset is
 created, after each parts call (before any of those parts is sent) and each time S3 acknowledges a part; it is
 removed once every part, the final one included, is acknowledged. A later run with the same ``resume=PATH``
-continues that asset: it sends again only the registered parts that were not acknowledged (with the URLs they
-were registered with), after checking that the file still holds the bytes of the acknowledged ones, and then
-follows the file as before. Like the basic upload's manifest (:mod:`c2c_helpers.manifest`) it holds presigned
+continues that asset: it keeps the acknowledged parts whose bytes the file still holds, registers every other
+registered part again (so the service drops whatever it may hold of them: a 200 can be lost before it reaches
+the manifest) and sends those, and then follows the file as before. Like the basic upload's manifest (:mod:`c2c_helpers.manifest`) it holds presigned
 URLs, never a token: it is written with mode 0600, atomically, and one run at a time holds its lock
 (:class:`~c2c_helpers.manifest.ManifestLock`).
 

@@ -186,13 +186,13 @@ class LiveSender:
     # -- resuming ---------------------------------------------------------------------------------------------
     def _resume(self) -> tuple[int, ...]:
         """Take up an earlier run from the manifest: its acknowledged parts (re-hashed: the file must still hold
-        what was sent), its registered parts that were not acknowledged (sent again, to the same URLs), and the
-        acknowledged parts whose bytes changed (registered again first, so the service drops what it holds of
-        them before anything else can complete the upload, then sent)."""
+        what was sent), then every other registered part: not acknowledged, or acknowledged but changed since.
+        Those are registered again first, so that the service drops whatever it holds of them before anything
+        else can complete the upload (a part whose 200 the earlier run never saw may be in with older bytes),
+        then sent."""
         if self.manifest is None or not self.manifest.registered:
             return ()
         resumed: list[int] = []
-        again: list[tuple[LivePart, str]] = []
         changed: list[tuple[LivePart, str]] = []
         for number, reg in sorted(self.manifest.registered.items()):
             part = LivePart(number, reg.start, reg.size, reg.is_final)
@@ -202,12 +202,14 @@ class LiveSender:
                 self._deliver(PartProgress(number, reg.size, reg.size, 0, "done", message="sent by an earlier run"))
                 resumed.append(number)
             else:
-                (changed if ack is not None else again).append((part, reg.url))
+                changed.append((part, reg.url))
             self.cut = max(self.cut, 0 if reg.is_final else number)
             self.final = part if reg.is_final else self.final
         if changed:
             logger.info(
-                "asset %s: part(s) %s changed since they were sent", self.asset_id, [p.number for p, _ in changed]
+                "asset %s: part(s) %s not acknowledged, or changed since: registered again",
+                self.asset_id,
+                [p.number for p, _ in changed],
             )
             parts = [p for p, _ in changed]
             urls = self.register(parts, self.filesize if any(p.is_final for p in parts) else None)
@@ -217,7 +219,7 @@ class LiveSender:
                         part.number, start=part.start, size=part.size, is_final=part.is_final, url=url
                     )
             changed = list(zip(parts, urls, strict=True))
-        for part, url in again + changed:
+        for part, url in changed:
             self._send(part, url)
         logger.info("asset %s: %d part(s) resumed, %d sent again", self.asset_id, len(resumed), len(self.pending))
         return tuple(resumed)

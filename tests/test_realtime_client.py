@@ -14,6 +14,7 @@ import pytest
 
 from c2c_helpers import C2CClient, InvalidFile, PartUploadError, RetryPolicy
 from c2c_helpers.growing import check_final_registration, plan_cuts
+from c2c_helpers.livemanifest import LiveManifest
 from c2c_helpers.progress import ProgressEvent
 from c2c_helpers.realtime import RealtimeResult, upload_growing_file
 from c2c_helpers.recording import TEST_CLIP_RATE, record_test_clip, start_recording
@@ -118,6 +119,39 @@ def test_a_resumed_part_whose_bytes_changed_is_sent_again(
     result = upload_growing_file(path, client=device_client, part_size=5 * MiB, done=lambda: True, resume=manifest)
     assert result.resumed == () and [p.attempts for p in result.parts] == [1, 1]
     complete(sandbox, result, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def test_a_part_in_at_the_service_but_not_in_the_manifest_is_registered_again(
+    sandbox: Sandbox, device_client: C2CClient, tmp_path: Path, fast_retry: RetryPolicy
+) -> None:
+    # The earlier run's 200 for part 1 never reached its manifest (a crash between the two), and the file changed
+    # since: the service holds part 1's old bytes. Sent again to its old URL, part 2 could complete the upload with
+    # them first; registered again, part 1's old bytes are dropped before anything is sent.
+    path, manifest = tmp_path / "lost_ack.mp4", tmp_path / "lost_ack.json"
+    start_recording(path, size=6 * MiB).wait(10)
+    sandbox.faults.inject("internal_error", part=2, times=100)
+    with pytest.raises(PartUploadError):
+        upload_growing_file(
+            path, client=device_client, part_size=5 * MiB, done=lambda: True, retry=fast_retry, resume=manifest
+        )
+    sandbox.faults.clear()
+    kept = LiveManifest.load(manifest)
+    assert kept is not None
+    deadline = time.monotonic() + 5  # part 1's PUT may still be finishing at the service
+    while time.monotonic() < deadline and not received(sandbox, kept.asset_id, 1):
+        time.sleep(0.05)
+    assert received(sandbox, kept.asset_id, 1)
+    kept.acknowledged.pop(1, None)
+    kept.save()
+    with open(path, "r+b") as f:
+        f.write(b"changed")
+    result = upload_growing_file(path, client=device_client, part_size=5 * MiB, done=lambda: True, resume=manifest)
+    complete(sandbox, result, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def received(sandbox: Sandbox, asset_id: str, number: int) -> bool:
+    detail = sandbox.asset_detail(asset_id) or {}
+    return any(p["number"] == number and p["received"] for p in detail.get("parts", []))
 
 
 def test_refusals_before_anything_is_sent(device_client: C2CClient, tmp_path: Path) -> None:
