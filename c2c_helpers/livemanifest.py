@@ -6,9 +6,9 @@ created, after each parts call (before any of those parts is sent) and each time
 removed once every part, the final one included, is acknowledged. A later run with the same ``resume=PATH``
 continues that asset: it keeps the acknowledged parts whose bytes the file still holds, registers every other
 registered part again (so the service drops whatever it may hold of them: a 200 can be lost before it reaches
-the manifest) and sends those, and then follows the file as before. Like the basic upload's manifest (:mod:`c2c_helpers.manifest`) it holds presigned
-URLs, never a token: it is written with mode 0600, atomically, and one run at a time holds its lock
-(:class:`~c2c_helpers.manifest.ManifestLock`).
+the manifest) and sends those, and then follows the file as before. Like the basic upload's manifest
+(:mod:`c2c_helpers.manifest`) it holds presigned URLs, never a token: it is written with mode 0600,
+atomically, and one run at a time holds its lock (:class:`~c2c_helpers.manifest.ManifestLock`).
 
 >>> import tempfile, pathlib
 >>> where = pathlib.Path(tempfile.mkdtemp()) / "take.mp4.c2c-realtime.json"
