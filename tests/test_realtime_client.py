@@ -103,17 +103,24 @@ def test_resume_sends_only_what_is_missing(
     complete(sandbox, result, recording.sha256)
 
 
+def first_run_fails_on_part_2(
+    sandbox: Sandbox, client: C2CClient, path: Path, manifest: Path, retry: RetryPolicy
+) -> None:
+    """Record 6 MiB, then upload it in two parts with S3 failing part 2 until the run gives up."""
+    start_recording(path, size=6 * MiB).wait(10)
+    sandbox.faults.inject("internal_error", part=2, times=100)
+    try:
+        with pytest.raises(PartUploadError):
+            upload_growing_file(path, client=client, part_size=5 * MiB, done=lambda: True, retry=retry, resume=manifest)
+    finally:
+        sandbox.faults.clear()
+
+
 def test_a_resumed_part_whose_bytes_changed_is_sent_again(
     sandbox: Sandbox, device_client: C2CClient, tmp_path: Path, fast_retry: RetryPolicy
 ) -> None:
     path, manifest = tmp_path / "changed.mp4", tmp_path / "changed.json"
-    start_recording(path, size=6 * MiB).wait(10)
-    sandbox.faults.inject("internal_error", part=2, times=100)
-    with pytest.raises(PartUploadError):
-        upload_growing_file(
-            path, client=device_client, part_size=5 * MiB, done=lambda: True, retry=fast_retry, resume=manifest
-        )
-    sandbox.faults.clear()
+    first_run_fails_on_part_2(sandbox, device_client, path, manifest, fast_retry)
     with open(path, "r+b") as f:  # part 1's bytes are not what was sent any more
         f.write(b"changed")
     result = upload_growing_file(path, client=device_client, part_size=5 * MiB, done=lambda: True, resume=manifest)
@@ -128,13 +135,7 @@ def test_a_part_in_at_the_service_but_not_in_the_manifest_is_registered_again(
     # since: the service holds part 1's old bytes. Sent again to its old URL, part 2 could complete the upload with
     # them first; registered again, part 1's old bytes are dropped before anything is sent.
     path, manifest = tmp_path / "lost_ack.mp4", tmp_path / "lost_ack.json"
-    start_recording(path, size=6 * MiB).wait(10)
-    sandbox.faults.inject("internal_error", part=2, times=100)
-    with pytest.raises(PartUploadError):
-        upload_growing_file(
-            path, client=device_client, part_size=5 * MiB, done=lambda: True, retry=fast_retry, resume=manifest
-        )
-    sandbox.faults.clear()
+    first_run_fails_on_part_2(sandbox, device_client, path, manifest, fast_retry)
     kept = LiveManifest.load(manifest)
     assert kept is not None
     deadline = time.monotonic() + 5  # part 1's PUT may still be finishing at the service
