@@ -36,8 +36,8 @@ bench: $(VENV)/.installed-sandbox+clip      ## prints a Markdown table, writes b
 	$(BIN)/python -m benchmarks
 
 regen: $(VENV)/.installed-test              ## re-execute the notebooks and rewrite their committed outputs
-	-$(BIN)/python -m pytest tests/test_notebooks.py --nb-force-regen -q
-	$(BIN)/python -m pytest tests/test_notebooks.py -q
+	-$(BIN)/python -m pytest tests/notebooks/test_notebooks.py --nb-force-regen -q
+	$(BIN)/python -m pytest tests/notebooks/test_notebooks.py -q
 
 constraints:                                ## re-pin everything `.[test]` brings, from a fresh venv
 	rm -rf build/constraints-venv

@@ -9,7 +9,7 @@
    (``wait=False``: from the asset create to the last part's 200), median of the runs, against
    :func:`c2c_sandbox.network.predict_seconds`. A preset runs time-compressed (``faster(k)``) so that one worker
    takes about ``--seconds``; a prediction compresses exactly, so the ratio is the preset's own. Target ±15%.
-2. fleet: :func:`c2c_helpers.fleet.run_fleet`, e.g. 20 cameras × 3 clips on the shared-uplink preset; target
+2. fleet: :func:`c2c_helpers.tools.fleet.run_fleet`, e.g. 20 cameras × 3 clips on the shared-uplink preset; target
    no failure and Jain's index at least 0.9.
 """
 
@@ -23,9 +23,9 @@ from typing import Any
 
 from c2c_helpers import C2CClient, make_test_clip, upload_file
 from c2c_helpers.chunks import plan_chunks
-from c2c_helpers.fleet import DEFAULT_NETWORK, run_fleet
+from c2c_helpers.tools.fleet import DEFAULT_NETWORK, run_fleet
 from c2c_sandbox import Sandbox
-from c2c_sandbox.network import PRESETS, parse_network, predict_seconds
+from c2c_sandbox.network.profiles import PRESETS, parse_network, predict_seconds
 
 PARTS = 4
 WORKERS = (1, 2, 4, 8)

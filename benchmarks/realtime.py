@@ -47,8 +47,8 @@ def parse_size(text: str) -> int | str:
 def child(spec: dict[str, Any]) -> dict[str, Any]:
     """Record `spec`'s file in a thread and upload it as it grows; what happened, as JSON."""
     from c2c_helpers import C2CClient
-    from c2c_helpers.realtime import upload_growing_file
-    from c2c_helpers.recording import record_test_clip, start_recording
+    from c2c_helpers.lab.recording import record_test_clip, start_recording
+    from c2c_helpers.realtime.upload import upload_growing_file
 
     path = Path(spec["dir"]) / ("take.mp4" if spec["size"] == "clip" else "take.bin")
     if spec["size"] == "clip":
@@ -104,7 +104,7 @@ def one_run(sandbox: Any, size: int | str, rate: float, part_size: int, tmp: Pat
 
 def rows(sizes: list[int | str], runs: int, rate: float, part_size: int) -> list[dict[str, Any]]:
     """One row per size: the median and worst latency, the client's peak RSS, the sha256 checks."""
-    from c2c_helpers.recording import TEST_CLIP_RATE
+    from c2c_helpers.lab.recording import TEST_CLIP_RATE
     from c2c_sandbox import Sandbox
 
     out = []

@@ -12,7 +12,7 @@ False
 >>> wait_or_refuse(True, None)
 Traceback (most recent call last):
 ...
-c2c_helpers.errors.ConfigurationError: wait=True needs a sandbox's controls to see the asset assembled, and a real device cannot see that (C2C is write, but don't read: the upload is done when every part got its 200), so leave wait out, or use a client from c2c_helpers.connect() for a sandbox
+c2c_helpers.errors.ConfigurationError: wait=True needs a sandbox's controls to see the asset assembled, and a real device cannot see that (C2C is write, but don't read: the upload is done when every part got its 200), so leave wait out, or use a client from c2c_helpers.lab.connect() for a sandbox
 """  # noqa: E501
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ WAIT_TIMEOUT = 120.0
 NO_CONTROLS = (
     "wait=True needs a sandbox's controls to see the asset assembled, and a real device cannot see that (C2C is "
     "write, but don't read: the upload is done when every part got its 200), so leave wait out, or use a client "
-    "from c2c_helpers.connect() for a sandbox"
+    "from c2c_helpers.lab.connect() for a sandbox"
 )
 
 
@@ -50,7 +50,7 @@ class SandboxControls(Protocol):
 
 
 def wait_or_refuse(wait: bool | float | None, controls: SandboxControls | None) -> bool | float:
-    """``wait`` as :func:`~c2c_helpers.checks.check_request` takes it. None: wait when a sandbox's controls are
+    """``wait`` as :func:`~c2c_helpers.request.check_request` takes it. None: wait when a sandbox's controls are
     at hand; a wait asked for without them: :class:`~c2c_helpers.errors.ConfigurationError`."""
     if wait is None:
         return controls is not None

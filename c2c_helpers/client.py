@@ -48,8 +48,8 @@ from c2c_helpers._http import (
 from c2c_helpers._redact import redact_url
 from c2c_helpers.assembly import WAIT_TIMEOUT, SandboxControls
 from c2c_helpers.asset import Asset, asset_body
-from c2c_helpers.auth import DEFAULT_SCOPE, DeviceCode, pair_device
 from c2c_helpers.errors import ConfigurationError, RateLimited
+from c2c_helpers.pairing import DEFAULT_SCOPE, DeviceCode, pair_device
 from c2c_helpers.ratelimit import CREATE_LIMIT, CREATE_WINDOW, TokenBucket
 from c2c_helpers.retry import rate_limit_wait
 from c2c_helpers.tokens import Credentials, Tokens
@@ -99,13 +99,13 @@ class C2CClient:
         With all three, a 401 makes the client renew its tokens once and repeat the call. Refresh tokens are
         single-use: pass `on_tokens` to store the new pair.
     on_tokens : callable, optional
-        Called with the new :class:`~c2c_helpers.auth.Tokens` after every refresh.
+        Called with the new :class:`~c2c_helpers.pairing.Tokens` after every refresh.
     rate_limit_retries : int
         How many times ``create_asset`` waits and repeats after a 429. Threads creating through one client
         share its ``create_budget`` (5 per second, or the pace the service's ``x-ratelimit-*`` headers give),
         so they wait their turn rather than meet 429s.
     controls : SandboxControls, optional
-        The controls of the sandbox this client talks to, when it talks to one (:func:`c2c_helpers.connect`
+        The controls of the sandbox this client talks to, when it talks to one (:func:`c2c_helpers.lab.connect`
         sets them). Only with them can :func:`~c2c_helpers.upload.upload_file` wait for the assembly: a real
         device cannot see it.
 
@@ -139,7 +139,7 @@ class C2CClient:
     ) -> None:
         api_url = api_url or os.environ.get("C2C_API_URL") or None
         token = token or os.environ.get("C2C_ACCESS_TOKEN") or None
-        hint = "or call c2c_helpers.connect() to get a client for the embedded sandbox"
+        hint = "or call c2c_helpers.lab.connect() to get a client for the embedded sandbox"
         if not api_url and not token:
             raise ConfigurationError(
                 "no C2C API URL and no access token: pass api_url and token, or set C2C_API_URL and "
@@ -187,7 +187,7 @@ class C2CClient:
     ) -> C2CClient:
         """Pair a device with the device-code flow and return a client for it.
 
-        See :func:`c2c_helpers.auth.pair_device`; `show_code` is called with the code to show the person. The
+        See :func:`c2c_helpers.pairing.pair_device`; `show_code` is called with the code to show the person. The
         client renews its own tokens when the service sent a refresh token, which it does only when `scope`
         includes ``offline`` (``can_refresh`` says which).
         """

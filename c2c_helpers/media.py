@@ -7,7 +7,7 @@ Three small questions the asset-create call asks, answered without reading the f
 - :func:`creation_offset`: ``offset``, the whole seconds since the file was created;
 - :func:`file_category`: the ``VIDEO`` / ``AUDIO`` / ``DATA`` folder Frame.io files it under.
 
-The kit's test clip lives in :mod:`c2c_helpers.testclip`; its names are re-exported here too.
+The kit's test clip lives in :mod:`c2c_helpers.lab.testclip`; its names are re-exported here too.
 
 Only the standard library is imported here.
 
@@ -30,7 +30,7 @@ import time
 from functools import cache
 from pathlib import Path
 
-from c2c_helpers.testclip import TEST_CLIP_NAME, TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
+from c2c_helpers.lab.testclip import TEST_CLIP_NAME, TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
 
 __all__ = [
     "TEST_CLIP_NAME",

@@ -24,11 +24,11 @@ from pathlib import Path
 import requests
 
 from c2c_helpers.asset import Asset
-from c2c_helpers.checks import check_unchanged
 from c2c_helpers.chunks import Chunk
 from c2c_helpers.errors import FileChanged, UploadInterrupted, describe_parts
 from c2c_helpers.parts import PartResult, part_session, send_part, warn_unverified
 from c2c_helpers.progress import PartProgress, ProgressEvent, ProgressTotals
+from c2c_helpers.request import check_unchanged
 from c2c_helpers.retry import PartFailure, RetryPolicy
 
 __all__ = ["CANCEL_GRACE", "Job", "send_parts"]

@@ -3,14 +3,14 @@
 Read it beside notebook 04. After checking everything that can be checked locally, :func:`upload_file`
 
 1. creates the asset and gets its upload URLs (:meth:`~c2c_helpers.client.C2CClient.create_asset`), or reads
-   back the asset of an interrupted run from its resume manifest (:mod:`c2c_helpers.resume`);
+   back the asset of an interrupted run from its resume manifest (:mod:`c2c_helpers.resume.trust`);
 2. splits the file into one chunk per URL (:func:`~c2c_helpers.chunks.plan_chunks`);
 3. sends every chunk with a pool of workers (:func:`~c2c_helpers.pool.send_parts`, each part by
    :mod:`c2c_helpers.parts`).
 
 Then it is done: every part PUT got its 200, and Frame.io assembles the file on its own. A device cannot ask
 whether it did (C2C is "write, but don't read": no asset read, ``asset_read: false``), so nothing here
-depends on it. Only with a sandbox's controls at hand (the client :func:`~c2c_helpers.connect` returns for a
+depends on it. Only with a sandbox's controls at hand (the client :func:`~c2c_helpers.lab.connect` returns for a
 sandbox carries them as ``client.controls``) does ``upload_file`` also wait until the sandbox has assembled
 the file, to show it in the lessons; ``wait=True`` without them is refused before anything is sent.
 
@@ -29,7 +29,6 @@ from pathlib import Path
 
 from c2c_helpers.assembly import assembled, wait_or_refuse
 from c2c_helpers.asset import Asset
-from c2c_helpers.checks import OnExpired, UploadRequest, check_request, check_unchanged
 from c2c_helpers.chunks import Chunk, plan_chunks
 from c2c_helpers.client import C2CClient, Timeout
 from c2c_helpers.errors import (
@@ -44,7 +43,8 @@ from c2c_helpers.integrity import misplaced_urls
 from c2c_helpers.parts import PART_TIMEOUT, PartResult
 from c2c_helpers.pool import Job, send_parts
 from c2c_helpers.progress import ProgressEvent
-from c2c_helpers.resume import (
+from c2c_helpers.request import OnExpired, UploadRequest, check_request, check_unchanged
+from c2c_helpers.resume.trust import (
     Manifest,
     ManifestLock,
     note_manifest,
@@ -177,7 +177,7 @@ def upload_file(
         The file to upload.
     client : C2CClient, optional
         Defaults to ``C2CClient()`` (from ``C2C_API_URL`` / ``C2C_ACCESS_TOKEN``), closed before returning; see
-        also :func:`c2c_helpers.connect`.
+        also :func:`c2c_helpers.lab.connect`.
     name : str, optional
         Display name; the file name by default.
     filetype : str, optional
@@ -203,7 +203,7 @@ def upload_file(
     timeout : float or (float, float)
         Connect and read timeouts of each part PUT.
     resume : path-like, optional
-        A resume manifest (see :mod:`c2c_helpers.resume`). When the file does not exist, it is written
+        A resume manifest (see :mod:`c2c_helpers.resume.trust`). When the file does not exist, it is written
         right after the asset is created and each time S3 acknowledges a part; when it exists, the upload it
         describes is continued: only the parts it does not list are sent. It is removed once the upload is
         complete. It holds presigned URLs (never a token) and is created with mode 0600: keep it private.

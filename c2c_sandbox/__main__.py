@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from c2c_sandbox.cli import main
 
 sys.exit(main())

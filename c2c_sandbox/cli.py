@@ -1,6 +1,6 @@
 """The command lines: ``c2c sandbox`` (also ``python -m c2c_sandbox``), ``c2c lab`` and ``c2c check``.
 
-``c2c check`` (the integrator's scorecard) is :func:`c2c_sandbox.scorecard.check_main`, imported here.
+``c2c check`` (the integrator's scorecard) is :func:`c2c_sandbox.scorecard.run.check_main`, imported here.
 
 ``c2c sandbox`` prints ``C2C_API_URL=...`` and ``C2C_ACCESS_TOKEN=...``, ``C2C_SANDBOX_URL=...`` (its controls) and
 the pairing credentials ``C2C_CLIENT_ID=...`` / ``C2C_CLIENT_SECRET=...`` (ready to ``eval`` or paste, so the
@@ -27,9 +27,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .network import PRESETS, NetworkProfile, parse_network
-from .scorecard import check_main as check_main  # `c2c check`, re-exported for c2c_helpers.cli
-from .server import DataDirInUse, Sandbox, is_loopback
+from c2c_sandbox.network.profiles import PRESETS, NetworkProfile, parse_network
+from c2c_sandbox.scorecard.run import check_main as check_main  # `c2c check`, re-exported for c2c_helpers.tools.cli
+from c2c_sandbox.server import DataDirInUse, Sandbox, is_loopback
 
 DEFAULT_PORT = 8765  # `c2c sandbox` and `c2c lab`; the Python class picks a free port by default
 #: The device id `c2c sandbox` and `c2c lab` suggest for pairing (any stable id works: a serial number).

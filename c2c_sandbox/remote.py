@@ -13,8 +13,8 @@ from typing import Any
 
 import requests
 
-from .network import NetworkProfile, resolve_network
-from .records import Device
+from c2c_sandbox.domain.records import Device
+from c2c_sandbox.network.profiles import NetworkProfile, resolve_network
 
 
 class RemoteError(RuntimeError):

@@ -5,7 +5,7 @@
 ...     sb.api_url, sb.access_token            # the API (and part URLs) on 127.0.0.1, a paired device's token
 
 One port serves both sides, as one WSGI app: paths under ``/<bucket>/`` go to the S3 gateway, everything else
-to the Flask API. State is SQLite and files under ``data_dir`` (see :mod:`c2c_sandbox.partstore` for the
+to the Flask API. State is SQLite and files under ``data_dir`` (see :mod:`c2c_sandbox.s3.partstore` for the
 layout); without a ``data_dir`` the sandbox uses a temporary one and deletes it on stop. One sandbox at a
 time per data dir: a second one refuses to start (:class:`DataDirInUse`). The data dir and everything in it is
 readable by its owner only (0700, 0600; see :mod:`c2c_sandbox.datadir`, which says what that protects).
@@ -36,17 +36,17 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from . import datadir
-from .api import create_app
-from .datadir import DataDirInUse, DataDirLock
-from .faults import Faults
-from .model import Model, Settings
-from .network import NetworkProfile, resolve_network
-from .partstore import PartStore
-from .records import Asset, Device
-from .s3 import SEND_CONTINUE, S3Gateway, Signer
-from .shaping import Network
-from .store import Store
+from c2c_sandbox import datadir
+from c2c_sandbox.api import create_app
+from c2c_sandbox.datadir import DataDirInUse, DataDirLock
+from c2c_sandbox.domain.model import Model, Settings
+from c2c_sandbox.domain.records import Asset, Device
+from c2c_sandbox.domain.store import Store
+from c2c_sandbox.network.profiles import NetworkProfile, resolve_network
+from c2c_sandbox.network.shaping import Network
+from c2c_sandbox.s3.faults import Faults
+from c2c_sandbox.s3.gateway import SEND_CONTINUE, S3Gateway, Signer
+from c2c_sandbox.s3.partstore import PartStore
 
 __all__ = ["DataDirInUse", "RemoteHostRefused", "Sandbox"]
 
@@ -131,7 +131,7 @@ class Sandbox:
     data_dir
         Where the database, the parts and the assembled originals live; a temporary directory when None.
     url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate
-        See :class:`~c2c_sandbox.model.Settings`; :meth:`reset` goes back to these values.
+        See :class:`~c2c_sandbox.domain.model.Settings`; :meth:`reset` goes back to these values.
     idle_timeout
         Seconds a connection may stay silent (mid-request or mid-body) before it is answered 400
         ``RequestTimeout`` and closed; S3 waits about 20 s.
@@ -139,8 +139,8 @@ class Sandbox:
         Listen on a non-loopback ``host`` even though the controls and the page have no authentication.
     network
         Network conditions of the S3 side: a preset's name (``"set-wifi"``; see
-        :data:`c2c_sandbox.network.PRESETS`), a ``"k=v,..."`` string, a
-        :class:`~c2c_sandbox.network.NetworkProfile`, or None (loopback speed); :meth:`set_network` changes it
+        :data:`c2c_sandbox.network.profiles.PRESETS`), a ``"k=v,..."`` string, a
+        :class:`~c2c_sandbox.network.profiles.NetworkProfile`, or None (loopback speed); :meth:`set_network` changes it
         live and :meth:`reset` comes back to this one.
     """
 

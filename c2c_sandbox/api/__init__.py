@@ -14,15 +14,15 @@ from pathlib import Path
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
-from ..model import Model
-from . import checks as checks  # the scorecard's routes join the controls and page blueprints
-from . import guard
-from .common import EXTENSION, Invalid, LeakyBucket, api_error
-from .controls import controls
-from .devices import devices
-from .oauth import oauth
-from .page import html, page, render_page
-from .realtime import realtime
+from c2c_sandbox.api import checks as checks  # the scorecard's routes join the controls and page blueprints
+from c2c_sandbox.api import guard
+from c2c_sandbox.api.common import EXTENSION, Invalid, LeakyBucket, api_error
+from c2c_sandbox.api.controls import controls
+from c2c_sandbox.api.devices import devices
+from c2c_sandbox.api.oauth import oauth
+from c2c_sandbox.api.page import html, page, render_page
+from c2c_sandbox.api.realtime import realtime
+from c2c_sandbox.domain.model import Model
 
 __all__ = ["create_app"]
 
@@ -42,7 +42,7 @@ def create_app(model: Model, *, remote: bool = False) -> Flask:
     ``remote``: the sandbox listens beyond loopback (``allow_remote``), which widens the names the controls'
     Host check accepts (:mod:`~c2c_sandbox.api.guard`).
     """
-    app = Flask(__name__, template_folder=Path(__file__).parent.parent / "templates")
+    app = Flask(__name__, template_folder=Path(__file__).parents[1] / "templates")
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = model

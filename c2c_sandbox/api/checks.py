@@ -20,13 +20,13 @@ from typing import Any
 
 from flask import Response, jsonify, redirect, render_template, request
 
-from ..recorder import LIMIT
-from ..report import markdown
-from ..scenario import Session
-from .common import Invalid, int_field, model
-from .controls import control_body, controls
-from .guard import CSRF_FIELD, csrf_token
-from .page import html, page
+from c2c_sandbox.api.common import Invalid, int_field, model
+from c2c_sandbox.api.controls import control_body, controls
+from c2c_sandbox.api.guard import CSRF_FIELD, csrf_token
+from c2c_sandbox.api.page import html, page
+from c2c_sandbox.scorecard.recorder import LIMIT
+from c2c_sandbox.scorecard.report import markdown
+from c2c_sandbox.scorecard.scenario import Session
 
 SHOWN = 300  # requests the page's table shows (the newest)
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, g, jsonify, request
 
-from ..model import Model
+from c2c_sandbox.domain.model import Model
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -24,11 +24,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, request, send_file
 
-from ..faults import FAULT_KINDS
-from ..network import PRESETS
-from ..partstore import MAX_PARTS
-from .common import Invalid, api_error, float_field, int_field, model, request_body
-from .page import html, render_page
+from c2c_sandbox.api.common import Invalid, api_error, float_field, int_field, model, request_body
+from c2c_sandbox.api.page import html, render_page
+from c2c_sandbox.network.profiles import PRESETS
+from c2c_sandbox.s3.faults import FAULT_KINDS
+from c2c_sandbox.s3.partstore import MAX_PARTS
 
 controls = Blueprint("controls", __name__, url_prefix="/sandbox")
 

@@ -25,12 +25,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from ..model import iso
-from ..openapi import document as openapi_document
-from ..partstore import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
-from ..records import Asset, Device
-from . import realtime as realtime_api
-from .common import (
+from c2c_sandbox.api import realtime as realtime_api
+from c2c_sandbox.api.common import (
     Invalid,
     api_error,
     authenticated,
@@ -43,6 +39,10 @@ from .common import (
     request_body,
     str_field,
 )
+from c2c_sandbox.api.openapi import document as openapi_document
+from c2c_sandbox.domain.model import iso
+from c2c_sandbox.domain.records import Asset, Device
+from c2c_sandbox.s3.partstore import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
 
 DEFAULT_PART_SIZE = 20 * 1024 * 1024  # 20 MiB: fits both of Frame.io's published data points (inferred)
 MAX_OBJECT_SIZE = 5 * 1024**4  # 5 TiB: S3's largest object

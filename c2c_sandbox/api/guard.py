@@ -31,7 +31,7 @@ import socket
 
 from flask import Flask, Response, current_app, request
 
-from .common import EXTENSION, api_error
+from c2c_sandbox.api.common import EXTENSION, api_error
 
 CSRF_FIELD = "csrf_token"
 GUARDED = frozenset({"controls", "page"})  # the blueprints of the controls and the page

@@ -14,7 +14,14 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from .common import bad_client_version_detail, by_address, client_version, model, oauth_error, rate_limited
+from c2c_sandbox.api.common import (
+    bad_client_version_detail,
+    by_address,
+    client_version,
+    model,
+    oauth_error,
+    rate_limited,
+)
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 KNOWN_SCOPES = {"asset_create", "offline"}  # never asset_read: a device writes, it does not read
@@ -114,7 +121,7 @@ def _refresh_grant(form: Any) -> Response:
 
 def _tokens(device_id: str, scope: str, grant_id: str | None = None) -> Response:
     """A new pair; a refresh token only with the ``offline`` scope; a refresh revokes the grant's old access
-    tokens (see :meth:`~c2c_sandbox.store.Store.issue_tokens`)."""
+    tokens (see :meth:`~c2c_sandbox.domain.store.Store.issue_tokens`)."""
     settings = model().settings
     access, refresh = model().store.issue_tokens(
         device_id, scope, settings.token_ttl, settings.refresh_ttl, grant_id=grant_id

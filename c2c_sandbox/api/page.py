@@ -19,8 +19,8 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from .common import model
-from .guard import CSRF_FIELD, csrf_token
+from c2c_sandbox.api.common import model
+from c2c_sandbox.api.guard import CSRF_FIELD, csrf_token
 
 page = Blueprint("page", __name__)
 

@@ -23,10 +23,19 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from ..model import Model
-from ..partstore import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
-from ..records import Asset, Registered, RegistrationRefused, UploadClosed
-from .common import Invalid, api_error, authenticated, by_client, int_field, json_object, model, rate_limited
+from c2c_sandbox.api.common import (
+    Invalid,
+    api_error,
+    authenticated,
+    by_client,
+    int_field,
+    json_object,
+    model,
+    rate_limited,
+)
+from c2c_sandbox.domain.model import Model
+from c2c_sandbox.domain.records import Asset, Registered, RegistrationRefused, UploadClosed
+from c2c_sandbox.s3.partstore import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
 
 MAX_OBJECT_SIZE = 5 * 1024**4  # 5 TiB: S3's largest object, the reference's bound on asset_filesize
 MAX_NAME = 255

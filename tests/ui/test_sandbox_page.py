@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from c2c_helpers import C2CClient, make_test_clip, upload_file
-from c2c_helpers.auth import poll_for_tokens, request_device_code
+from c2c_helpers.pairing import poll_for_tokens, request_device_code
 from c2c_sandbox import Sandbox
 
 pytestmark = pytest.mark.ui

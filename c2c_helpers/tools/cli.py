@@ -1,0 +1,301 @@
+"""The ``c2c`` command: ``c2c clip | record | upload | fleet | sandbox | lab``.
+
+- ``c2c clip [PATH]``: write the test clip (to ``PATH``, a file or a directory; the current directory by
+  default) and print where, its size and sha256;
+- ``c2c upload FILE [--workers N] [--parts N] [--name NAME] [--filetype TYPE] [--offset S] [--attempts N]
+  [--no-wait] [--no-progress] [--resume [MANIFEST]] [--recreate-expired]``:
+  upload to the service in ``C2C_API_URL`` / ``C2C_ACCESS_TOKEN``, or to an embedded sandbox when neither is
+  set, with a progress bar on standard error and a one-line summary on standard output. ``--resume`` keeps a
+  manifest (``FILE.c2c-resume.json`` unless named; mode 0600, it holds presigned URLs but no token) so that
+  running the same command again after a crash sends only the missing parts; ``--recreate-expired`` creates a
+  fresh asset and starts over when the upload URLs have expired (the default is to stop with the error);
+- ``c2c upload --realtime FILE [--part-size BYTES] [--idle-timeout S] [--resume [MANIFEST]] ...``: upload a file
+  that is still being written, part by part as it grows (:mod:`c2c_helpers.realtime.upload`); the recording counts as
+  ended once the file stops growing for ``--idle-timeout`` seconds (default 10);
+- ``c2c record PATH [--source FILE] [--rate BYTES/S | --realtime | --fast]``: write the test clip (or `FILE`) to
+  ``PATH`` the way a camera records, in small appends at its real bitrate (16 s) by default
+  (:mod:`c2c_helpers.lab.recording`): a growing file for ``c2c upload --realtime``;
+- ``c2c fleet [--cameras N] [--clips K] [--network NAME|k=v,...] [--workers W] [--clip FILE | --clip-bytes N]
+  [--json PATH]``: N cameras paired with an embedded sandbox upload K clips each at once under one shared uplink;
+  prints each camera's throughput, the fairness index, 429s, retries and failures (:mod:`c2c_helpers.tools.fleet`);
+- ``c2c sandbox ...``, ``c2c lab ...`` and ``c2c check ...`` (the integrator's scorecard,
+  :mod:`c2c_sandbox.scorecard.run`): handed to :mod:`c2c_sandbox.cli` as they are.
+
+Errors end the command with a message on standard error (redacted: no token or signature) and exit status 1
+(2 for usage errors, 130 for Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from c2c_helpers._redact import redact
+from c2c_helpers.errors import C2CError, UploadInterrupted
+from c2c_helpers.lab.connect import connect, uses_embedded_sandbox
+from c2c_helpers.lab.recording import TEST_CLIP_RATE, start_recording
+from c2c_helpers.lab.testclip import TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
+from c2c_helpers.progress import PartProgress, ProgressEvent, ProgressTotals
+from c2c_helpers.realtime.upload import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_PART_SIZE,
+    default_live_manifest_path,
+    upload_growing_file,
+)
+from c2c_helpers.resume.trust import default_manifest_path
+from c2c_helpers.retry import RetryPolicy
+from c2c_helpers.tools import fleet as fleet_module
+from c2c_helpers.upload import DEFAULT_WORKERS, upload_file
+
+__all__ = ["main"]
+
+_DEFAULT_MANIFEST = "<FILE>.c2c-resume.json"  # argparse's const for a bare --resume
+_DELEGATED = {
+    "sandbox": ("main", "serve the sandbox on loopback; prints the API URL and a ready access token"),
+    "lab": ("lab_main", "the sandbox in the background and JupyterLab on notebooks/"),
+    "check": ("check_main", "grade a device against Frame.io's uploader checklist (exit 0 only if nothing fails)"),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="c2c", description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,record,upload,fleet,sandbox,lab,check}")
+
+    clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip")
+    clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")
+
+    up = sub.add_parser("upload", help="upload a file (the sandbox when C2C_API_URL/C2C_ACCESS_TOKEN are unset)")
+    up.add_argument("file", type=Path, help="the file to upload")
+    up.add_argument(
+        "--workers", type=_positive_int, default=DEFAULT_WORKERS, help=f"parts sent at once (default {DEFAULT_WORKERS})"
+    )
+    up.add_argument("--parts", type=_positive_int, default=None, help="upload URLs to ask for (default: the service's)")
+    up.add_argument("--name", default=None, help="display name in Frame.io (default: the file name)")
+    up.add_argument("--filetype", default=None, help="MIME type (default: from the file extension)")
+    up.add_argument("--offset", type=int, default=None, help="seconds since the file was created (default: from disk)")
+    up.add_argument("--attempts", type=_positive_int, default=5, help="attempts per part, retries included (default 5)")
+    up.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="do not wait for a sandbox to assemble the file (a real device never can)",
+    )
+    up.add_argument("--no-progress", action="store_true", help="no progress bar")
+    up.add_argument(
+        "--resume",
+        nargs="?",
+        const=_DEFAULT_MANIFEST,
+        default=None,
+        metavar="MANIFEST",
+        help="keep a resume manifest (default FILE.c2c-resume.json; private: it holds presigned URLs) and, if it "
+        "exists, send only the parts it does not list",
+    )
+    up.add_argument(
+        "--realtime",
+        action="store_true",
+        help="the file is still being written: upload it as it grows (Frame.io's real-time upload); the recording "
+        "counts as ended when the file stops growing for --idle-timeout seconds",
+    )
+    up.add_argument("--part-size", type=_positive_int, default=None, help="--realtime: bytes per part (default 8 MiB)")
+    up.add_argument(
+        "--idle-timeout", type=float, default=None, help="--realtime: seconds without growth that end it (default 10)"
+    )
+    up.add_argument(
+        "--recreate-expired",
+        action="store_true",
+        help="if the upload URLs have expired, create a fresh asset and start over (default: stop with the error)",
+    )
+
+    _add_record(sub)
+
+    fleet = sub.add_parser("fleet", help="many cameras uploading at once through one shared uplink (a sandbox)")
+    fleet_module.add_arguments(fleet)
+
+    for name, (_, help_text) in _DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
+    return parser
+
+
+def _add_record(sub: Any) -> None:
+    record = sub.add_parser("record", help="write a file the way a camera records it (a growing file to upload)")
+    record.add_argument("path", type=Path, help="the file to write")
+    record.add_argument("--source", type=Path, default=None, help="the file to copy (default: the test clip)")
+    pace = record.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, default=None, help="bytes per second (default: the clip's real bitrate)")
+    pace.add_argument("--realtime", action="store_true", help="the test clip's real bitrate: 16 s (the default)")
+    pace.add_argument("--fast", action="store_true", help="as fast as the disk goes")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``c2c`` command with `argv` (``sys.argv[1:]`` by default); return the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in _DELEGATED:
+        from c2c_sandbox import cli as sandbox_cli  # only these two commands need the sandbox
+
+        return int(getattr(sandbox_cli, _DELEGATED[args_list[0]][0])(args_list[1:]) or 0)
+    args = _parser().parse_args(args_list)
+    if args.command == "fleet":
+        return fleet_module.main(args)  # imports the sandbox only when it runs
+    if args.command == "clip":
+        return _clip(args)
+    if args.command == "record":
+        return _record(args)
+    return _upload(args)
+
+
+def _record(args: argparse.Namespace) -> int:
+    rate = None if args.fast else args.rate if args.rate is not None else TEST_CLIP_RATE
+    try:
+        source = args.source or make_test_clip(Path(tempfile.gettempdir()) / "c2c-clip-source")
+        recording = start_recording(args.path, source=source, rate=rate)
+        print(f"c2c record: writing {recording.size:,} bytes to {args.path}", file=sys.stderr)
+        recording.wait()
+    except KeyboardInterrupt:
+        print("c2c record: stopped", file=sys.stderr)
+        return 130
+    except (OSError, RuntimeError, ValueError) as exc:
+        return _fail(f"cannot record: {exc}")
+    print(f"{args.path}  {recording.bytes_written:,} bytes  sha256 {recording.sha256}")
+    return 0
+
+
+def _clip(args: argparse.Namespace) -> int:
+    try:
+        path = make_test_clip(args.path)
+    except (OSError, RuntimeError, ValueError) as exc:
+        return _fail(f"cannot write the test clip: {exc}")
+    print(f"{path}  {TEST_CLIP_SIZE:,} bytes  sha256 {TEST_CLIP_SHA256}")
+    return 0
+
+
+def _upload(args: argparse.Namespace) -> int:
+    bar: Any = None
+    secrets: tuple[str, ...] = ()
+    manifest = None if args.resume is None else Path(args.resume)
+    if args.resume == _DEFAULT_MANIFEST:
+        manifest = default_manifest_path(args.file)
+    try:
+        client = connect()
+        secrets = (client.token,)
+        if uses_embedded_sandbox():
+            print(
+                f"c2c: C2C_API_URL and C2C_ACCESS_TOKEN are not set: uploading to an embedded sandbox at "
+                f"{client.api_url} (gone when this command ends; `c2c sandbox` runs one that stays)",
+                file=sys.stderr,
+            )
+        progress = None
+        if not args.no_progress:
+            bar, progress = _progress_bar(args.file)
+        if args.realtime:
+            return _upload_realtime(args, client, progress, bar)
+        result = upload_file(
+            args.file,
+            client=client,
+            name=args.name,
+            filetype=args.filetype,
+            offset=args.offset,
+            parts=args.parts,
+            workers=args.workers,
+            retry=RetryPolicy(max_attempts=args.attempts),
+            progress=progress,
+            wait=False if args.no_wait else None,  # None: wait only where a sandbox's controls can see assembly
+            resume=manifest,
+            on_expired="recreate" if args.recreate_expired else "raise",
+        )
+    except UploadInterrupted as exc:
+        _close(bar)
+        notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
+        print(f"c2c upload: {exc}{notes}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        _close(bar)
+        print("c2c upload: interrupted", file=sys.stderr)
+        return 130
+    except (C2CError, ValueError) as exc:
+        _close(bar)
+        notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
+        return _fail(f"{exc}{notes}", secrets=secrets)
+    _close(bar)
+    if result.recreated_from:
+        print(
+            f"c2c: the upload URLs of asset {result.recreated_from} expired: created asset {result.asset.id} and "
+            "sent the whole file again",
+            file=sys.stderr,
+        )
+    if result.resumed:
+        print(f"c2c: resumed asset {result.asset.id}: {len(result.resumed)} part(s) were already sent", file=sys.stderr)
+    print(f"{result.summary()}; asset {result.asset.id}")
+    return 0
+
+
+def _upload_realtime(args: argparse.Namespace, client: Any, progress: Any, bar: Any) -> int:
+    """``c2c upload --realtime FILE``: follow the file as it grows; the end is a pause of --idle-timeout seconds."""
+    resume = None if args.resume is None else Path(args.resume)
+    if args.resume == _DEFAULT_MANIFEST:
+        resume = default_live_manifest_path(args.file)
+    result = upload_growing_file(
+        args.file,
+        client=client,
+        name=args.name,
+        filetype=args.filetype,
+        part_size=args.part_size or DEFAULT_PART_SIZE,
+        workers=args.workers,
+        retry=RetryPolicy(max_attempts=args.attempts),
+        progress=progress,
+        idle_timeout=args.idle_timeout or DEFAULT_IDLE_TIMEOUT,
+        resume=resume,
+        wait=False if args.no_wait else None,
+    )
+    _close(bar)
+    print(f"{result.summary()}; asset {result.asset_id}")
+    return 0
+
+
+def _progress_bar(path: Path) -> tuple[Any, Any]:
+    from tqdm import tqdm  # only the CLI draws bars
+
+    try:
+        total = path.stat().st_size
+    except OSError:
+        total = 0  # upload_file reports the problem; a real-time upload's file may not exist yet
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name, file=sys.stderr)
+    totals = ProgressTotals()
+
+    def progress(event: PartProgress | ProgressEvent) -> None:
+        file_event = totals.add(event)
+        bar.total = max(bar.total or 0, file_event.total)  # a real-time upload's total grows with the file
+        bar.n = file_event.bytes_sent  # absolute: a retried part moves the bar back, never past 100 %
+        if event.state == "retrying":
+            bar.set_postfix_str(f"part {event.part} retry {event.attempt + 1}", refresh=False)
+        bar.refresh()
+
+    return bar, progress
+
+
+def _close(bar: Any) -> None:
+    if bar is not None:
+        bar.close()
+
+
+def _fail(message: str, secrets: Sequence[str | None] = ()) -> int:
+    print(f"c2c: error: {redact(message, secrets)}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":  # python -m c2c_helpers.tools.cli
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""The original of a real-time upload, assembled while the file is still being recorded.
+
+A basic upload is assembled once every part is in: the part store concatenates them (:mod:`c2c_sandbox.s3.partstore`).
+A real-time upload cannot wait for that: its last part arrives seconds after the recording stops, and copying a
+gigabyte then would take longer than the whole point of uploading in real time. So each time a part arrives,
+the assembler appends every *leading* part now present (1, 2, ... up to the first gap) to a growing
+``originals/<asset id>.<random>.tmp``, SHA-256 computed on the way, and fsyncs it. When the final part and
+every part before it are in, only what is left (usually the final part alone) is appended before the file is
+renamed into place.
+
+A part that is replaced after it was appended (sent again, or registered again) changes the prefix: the growing
+file is then thrown away and built again from part 1 (rare; correct first). The state lives in memory only: after
+a restart the part store's recovery removes ``.tmp`` files, and the next part starts the growing file afresh.
+
+Only the assembler thread of :class:`~c2c_sandbox.s3.partstore.PartStore` calls this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from c2c_sandbox.domain.records import Part
+
+BLOCK = 1024 * 1024
+TMP = ".tmp"
+_fdatasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+
+
+@dataclass
+class _Growing:
+    """One growing original: its ``.tmp`` file, the running SHA-256, and the parts appended (number, file)."""
+
+    path: Path
+    fd: int
+    sha: Any = field(default_factory=hashlib.sha256)
+    appended: list[tuple[int, str]] = field(default_factory=list)
+    size: int = 0
+
+
+class LiveOriginals:
+    """The growing originals of the real-time uploads in progress, under ``originals_dir``."""
+
+    def __init__(self, originals_dir: Path, parts_dir: Path) -> None:
+        self.originals_dir, self.parts_dir = originals_dir, parts_dir
+        self._growing: dict[str, _Growing] = {}
+
+    def advance(self, asset_id: str, parts: list[Part]) -> int:
+        """Append every leading part of `parts` (the asset's received parts, in number order) not yet appended;
+        return how many parts the growing original holds. A changed prefix starts it again from part 1."""
+        growing = self._growing.get(asset_id)
+        if growing is not None and not _same_prefix(growing, parts):
+            self.discard(asset_id)
+            growing = None
+        if growing is None:
+            path = self.originals_dir / f"{asset_id}.{secrets.token_hex(6)}{TMP}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            growing = self._growing[asset_id] = _Growing(path, fd)
+        added = False
+        view = memoryview(bytearray(BLOCK))
+        for part in parts[len(growing.appended) :]:
+            if part.part_number != len(growing.appended) + 1:
+                break  # a gap: wait for the missing part
+            with open(self.parts_dir / asset_id / part.file, "rb", buffering=0) as source:
+                if os.fstat(source.fileno()).st_size != part.size:
+                    raise OSError(f"part {part.part_number} on disk is not the size it was acknowledged with")
+                while n := source.readinto(view):
+                    growing.sha.update(view[:n])
+                    _write_all(growing.fd, view[:n])
+            growing.appended.append((part.part_number, part.file))
+            growing.size += part.size
+            added = True
+        if added:
+            _fdatasync(growing.fd)  # a little at a time: the final fsync then has only the last part to write
+        return len(growing.appended)
+
+    def finish(self, asset_id: str, parts: list[Part], final: Path) -> str:
+        """Append what is left of `parts` (all of them are in), rename the original to `final`; its SHA-256."""
+        if self.advance(asset_id, parts) != len(parts):
+            raise OSError("the parts are not all in")
+        growing = self._growing.pop(asset_id)
+        os.close(growing.fd)
+        os.replace(growing.path, final)
+        fd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return str(growing.sha.hexdigest())
+
+    def discard(self, asset_id: str) -> None:
+        """Throw away the growing original of an asset (failed, or its prefix changed)."""
+        growing = self._growing.pop(asset_id, None)
+        if growing is not None:
+            with contextlib.suppress(OSError):
+                os.close(growing.fd)
+            growing.path.unlink(missing_ok=True)
+
+
+def _same_prefix(growing: _Growing, parts: list[Part]) -> bool:
+    """Whether the parts appended are still, file for file, the asset's first parts."""
+    if len(parts) < len(growing.appended):
+        return False
+    return all((p.part_number, p.file) == done for p, done in zip(parts, growing.appended, strict=False))
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]

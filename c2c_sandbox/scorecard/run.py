@@ -1,0 +1,174 @@
+"""The integrator's scorecard: run a graded session against a device and get its report.
+
+In Python, :func:`run_check` (a sandbox of its own unless given one; the device is a callable or a command)::
+
+    >>> from c2c_sandbox.scorecard.run import run_check
+    >>> session = run_check(["./my-uploader"])            # doctest: +SKIP
+    >>> session.card.passed, print(session.report())      # doctest: +SKIP
+
+In a shell, ``c2c check`` (:func:`check_main`): it starts a sandbox, starts the session, says what to do, then
+either runs the device command given after ``--`` (with the session's variables in its environment: see
+:meth:`~c2c_sandbox.scorecard.scenario.Session.environment`) or waits until Enter (or ``--timeout``); then prints the
+Markdown report, writes ``--json`` / ``--report`` if asked, and exits 0 only if no item failed (1 otherwise,
+2 for usage errors). The page of a running sandbox has the same as a button (``POST /sandbox/checks``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from c2c_sandbox.scorecard.grader import ITEMS
+from c2c_sandbox.scorecard.scenario import Session
+from c2c_sandbox.server import Sandbox
+
+__all__ = ["check_items", "check_main", "run_check"]
+
+Device = Callable[[dict[str, str]], object] | Sequence[str]
+
+
+def run_check(
+    device: Device,
+    *,
+    sandbox: Sandbox | None = None,
+    seed: int = 0,
+    directory: str | Path | None = None,
+    skip: Sequence[str] = (),
+    device_id: str | None = None,
+    timeout: float = 300.0,
+) -> Session:
+    """Run one graded session against `device` and return it finished (``.card``, ``.report()``, ``.transcript()``).
+
+    `device` is a callable given the session's environment variables (a dict: ``C2C_API_URL``,
+    ``C2C_ACCESS_TOKEN``, ``C2C_REFRESH_TOKEN``, ``C2C_CLIENT_ID``, ``C2C_CLIENT_SECRET``, ``C2C_CHECK_DIR``,
+    ``C2C_CHECK_MINUTE``), or a command run with them added to its environment (for at most `timeout` seconds).
+    `skip` names items whose conditions to leave out (e.g. ``("token_refresh",)`` for a device that cannot
+    refresh); they come out "not exercised".
+    """
+    unknown = set(skip) - {item[0] for item in ITEMS}
+    if unknown:
+        raise ValueError(f"unknown item(s) to skip: {', '.join(sorted(unknown))}")
+    own = sandbox is None
+    sb = Sandbox().start() if sandbox is None else sandbox
+    try:
+        session = Session(sb.model, device_id=device_id, directory=directory, seed=seed, skip=tuple(skip)).start()
+        try:
+            if callable(device):
+                device(session.environment())
+            else:
+                subprocess.run(list(device), env={**os.environ, **session.environment()}, timeout=timeout, check=False)
+        finally:
+            session.finish()
+        return session
+    finally:
+        if own:
+            sb.stop()
+
+
+def check_items(device: Device, items: Sequence[str], *, seed: int = 1) -> bool:
+    """Run a session against `device` and print, for each of `items`, its verdict and, unless it passed, what the
+    traffic showed and what to change (the notebooks' exercises use it); True when all of them passed."""
+    session = run_check(device, seed=seed)
+    passed = True
+    for item_id in items:
+        item = session.card.item(item_id) if session.card is not None else None
+        if item is None:
+            raise ValueError(f"no item {item_id!r}")
+        print(f"{item.title}: {item.verdict}: {item.detail}")
+        if item.verdict != "pass":
+            passed = False
+            print(f"  hint: {item.fix or 'make the device meet this condition (it sent nothing for it)'}")
+    print("all passed" if passed else "not yet")
+    return passed
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="c2c check",
+        description="Grade a device against Frame.io's C2C uploader checklist: a sandbox plays a scripted session "
+        "(faults, a pause window, an expired URL, an expiring token, a restart) while the device uploads.",
+        epilog="Example: c2c check -- ./my-uploader   (the session's C2C_* variables are in its environment)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the scenario's seed (file sizes; default 0)")
+    parser.add_argument("--dir", type=Path, default=None, help="where to write the files to upload")
+    parser.add_argument("--device", default=None, help="grade this paired device (default: pair a new one)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="the sandbox's data dir (default: a temporary one)")
+    parser.add_argument("--port", type=int, default=0, help="port of the sandbox (default: any free port)")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=[i[0] for i in ITEMS],
+        metavar="ITEM",
+        help="leave an item's condition out (repeatable): " + ", ".join(i[0] for i in ITEMS),
+    )
+    parser.add_argument("--timeout", type=float, default=600.0, help="longest session, in seconds (default 600)")
+    parser.add_argument("--json", type=Path, default=None, help="write the scorecard as JSON here")
+    parser.add_argument("--report", type=Path, default=None, help="write the Markdown report here")
+    parser.add_argument("--transcript", type=Path, default=None, help="write the recorded session (for replay) here")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND: the device to run (else: wait)")
+    return parser
+
+
+def check_main(argv: list[str] | None = None) -> int:
+    """``c2c check``: see the module docstring."""
+    args = _parser().parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    with tempfile.TemporaryDirectory(prefix="c2c-check-") as tmp:
+        sb = Sandbox(port=args.port, data_dir=args.data_dir).start()
+        try:
+            session = Session(
+                sb.model,
+                device_id=args.device,
+                directory=args.dir or Path(tmp) / "files",
+                seed=args.seed,
+                skip=tuple(args.skip),
+            ).start()
+        except ValueError as exc:
+            sb.stop()
+            print(f"c2c check: {exc}", file=sys.stderr)
+            return 2
+        try:
+            print(session.instructions(), file=sys.stderr, flush=True)
+            _drive(session, command, args.timeout)
+            card = session.finish()
+            print(session.report())
+            _write_outputs(args, session)
+        finally:
+            sb.stop()
+    return 0 if card.passed else 1
+
+
+def _drive(session: Session, command: list[str], timeout: float) -> None:
+    """Run the device command, or wait for Enter (or the timeout) while a device outside works."""
+    if command:
+        try:
+            subprocess.run(command, env={**os.environ, **session.environment()}, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            print(f"c2c check: the device command ran past {timeout:g} s; grading what it did", file=sys.stderr)
+        except OSError as exc:
+            print(f"c2c check: cannot run {command[0]}: {exc}", file=sys.stderr)
+        return
+    print("Press Enter when the device is done (Ctrl-C also grades).", file=sys.stderr, flush=True)
+    try:
+        import select
+
+        select.select([sys.stdin], [], [], timeout)
+    except (KeyboardInterrupt, OSError, ValueError):
+        pass
+
+
+def _write_outputs(args: argparse.Namespace, session: Session) -> None:
+    card = session.finish()
+    if args.json is not None:
+        args.json.write_text(json.dumps(card.to_json(), indent=1) + "\n")
+    if args.report is not None:
+        args.report.write_text(session.report())
+    if args.transcript is not None:
+        args.transcript.write_text(json.dumps(session.transcript(), indent=1) + "\n")

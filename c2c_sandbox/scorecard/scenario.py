@@ -1,0 +1,358 @@
+"""A graded check session: files for the device to upload, and a fixed, seeded script of conditions played on cue.
+
+:class:`Session` picks the device (a new one, with tokens it prints, or one already paired), writes the files,
+hooks into the request recorder (:mod:`c2c_sandbox.scorecard.recorder`) for that device, and, while the device works,
+plays the script below; :meth:`Session.finish` grades what was recorded (:mod:`c2c_sandbox.scorecard.grader`).
+
+The script: one file per condition, in name order (sizes from the seed, each file a different size, which is how
+a create is matched to its file):
+
+==================  ============================================================================================
+``slowdown``        3 parts; the first attempt at part 2 gets 503 SlowDown
+``paused``          created (its mtime) inside a pause window an hour before the session: 409 expected, no upload
+``rate_limited``    its first create gets 429 (``x-ratelimit-remaining: 0``, ``x-ratelimit-window: 1000``)
+``create_dropped``  its first create succeeds, but the answer is dropped: the device must not POST it again
+``dropped_part``    2 parts; the connection drops halfway through the first attempt at part 2
+``restart``         3 parts; after part 1, the first two attempts at parts 2 and 3 drop: only they must be resent
+``expired_urls``    its upload URLs have expired when the answer arrives (URL lifetime 1 s, answer held 1.1 s)
+``token_expires``   the access token expires as its first create arrives: 401, a refresh expected
+``last``            a plain ``.mov`` after all the others: a bad file must not stop the queue
+==================  ============================================================================================
+
+During a session the sandbox hands out parts of 5-6 MiB for these files (Frame.io: about 20 MiB) so the check
+stays quick, and the clock is compressed for the heartbeat: 1 minute = :data:`SECONDS_PER_MINUTE` second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from c2c_sandbox.domain.model import Model
+from c2c_sandbox.scorecard.grader import Scorecard, grade
+from c2c_sandbox.scorecard.recorder import Action, read_fields, set_body
+from c2c_sandbox.scorecard.report import markdown
+
+__all__ = ["ROLES", "SECONDS_PER_MINUTE", "ScenarioFile", "Session", "plan"]
+
+SECONDS_PER_MINUTE = 1.0
+MIB = 1024 * 1024
+#: role, parts, what the script does to it
+ROLES = (
+    ("slowdown", 3, "503 SlowDown on the first attempt at part 2"),
+    ("paused", 1, "created inside a pause window: must be refused (409) and never uploaded"),
+    ("rate_limited", 1, "its first create is answered 429 (x-ratelimit-remaining 0, window 1000 ms)"),
+    ("create_dropped", 1, "its create succeeds but the answer is dropped: the POST must not be repeated"),
+    ("dropped_part", 2, "the connection drops halfway through the first attempt at part 2"),
+    ("restart", 3, "after part 1, the first two attempts at parts 2 and 3 drop: only they must be sent again"),
+    ("expired_urls", 1, "its upload URLs have expired when they arrive (403 Request has expired)"),
+    ("token_expires", 1, "the access token expires as its create arrives (401): refresh expected"),
+    ("last", 1, "a plain file after all the others"),
+)
+FAULTS = {
+    "slowdown": (("slow_down", 2, 1),),
+    "dropped_part": (("drop", 2, 1),),
+    "restart": (("drop", 2, 2), ("drop", 3, 2)),
+}
+#: the check's conditions an item depends on: skipping the item leaves them out
+CONDITIONS = {
+    "rate_limit_backoff": "rate_limited",
+    "create_not_repeated": "create_dropped",
+    "token_refresh": "token_expires",
+}
+RATE_LIMITED = (
+    429,
+    [
+        ("Content-Type", "application/json"),
+        ("x-ratelimit-limit", "5"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-window", "1000"),
+    ],
+    json.dumps(
+        {
+            "code": 429,
+            "errors": [
+                {
+                    "code": 429,
+                    "detail": "Rate limit exceeded: at most 5 requests per 1000 ms. Back off and retry.",
+                    "status": 429,
+                    "title": "Too Many Requests",
+                }
+            ],
+            "message": "Too Many Requests",
+        }
+    ).encode(),
+)
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    name: str
+    role: str
+    size: int
+    parts: int
+    filetype: str
+    plays: str
+    sha256: str = ""
+    created_at: float = 0.0
+
+
+def plan(seed: int) -> list[ScenarioFile]:
+    """The session's files for `seed` (pure: the same seed gives the same names and sizes)."""
+    rng, files, sizes = random.Random(seed), [], set()
+    for n, (role, parts, plays) in enumerate(ROLES, start=1):
+        while True:
+            size = rng.randint(MIB, 3 * MIB) if parts == 1 else rng.randint(parts * 5 * MIB + parts, parts * 6 * MIB)
+            if size not in sizes and (parts == 1 or size % parts):
+                break
+        sizes.add(size)
+        ext, filetype = (".mov", "video/quicktime") if role == "last" else (".mp4", "video/mp4")
+        files.append(ScenarioFile(f"{n:02d}_{role}{ext}", role, size, parts, filetype, plays))
+    return files
+
+
+def _write(directory: Path, seed: int, f: ScenarioFile, created_at: float) -> ScenarioFile:
+    data = random.Random(f"{seed}:{f.name}").randbytes(f.size)
+    path = directory / f.name
+    path.write_bytes(data)
+    os.utime(path, (created_at, created_at))
+    return ScenarioFile(**{**asdict(f), "sha256": hashlib.sha256(data).hexdigest(), "created_at": created_at})
+
+
+class Session:
+    """One graded session for one device (see the module docstring)."""
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        device_id: str | None = None,
+        directory: str | Path | None = None,
+        seed: int = 0,
+        skip: tuple[str, ...] = (),
+        seconds_per_minute: float = SECONDS_PER_MINUTE,
+    ) -> None:
+        self.model, self.seed, self.skip = model, int(seed), tuple(skip)
+        self.id = uuid.uuid4().hex[:12]
+        self.minute = float(seconds_per_minute)
+        self.directory = Path(directory) if directory else model.store.data_dir / "checks" / self.id
+        self.credentials: dict[str, str] = {}
+        if device_id is None:
+            device = model.store.ensure_device(f"scorecard-{self.id}", f"Scorecard device {self.seed}", "Scorecard")
+            settings = model.settings
+            access, refresh = model.store.issue_tokens(
+                device.id, "asset_create offline", settings.token_ttl, settings.refresh_ttl
+            )
+            self.credentials = {
+                "access_token": access,
+                "refresh_token": refresh,
+                "client_id": device.client_id,
+                "client_secret": model.client_secret,
+            }
+        else:
+            found = model.store.device(device_id)
+            if found is None:
+                raise ValueError(f"no device with id {device_id}")
+            device = found
+        self.device = device
+        self.files: list[ScenarioFile] = []
+        self.started_at = self.ended_at = 0.0
+        self.card: Scorecard | None = None
+        self._final: dict[str, Any] | None = None
+        self._played: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    def start(self) -> Session:
+        """Write the files, open the pause window, hook into the device's requests."""
+        self.started_at = time.time()
+        self.pause = (self.started_at - 7200, self.started_at - 3600)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.files = [
+            _write(self.directory, self.seed, f, self.pause[0] + 1800 if f.role == "paused" else self.started_at - 10)
+            for f in plan(self.seed)
+        ]
+        self.model.store.pause(self.device.id, None, *self.pause)
+        self.since = self.model.recorder.count(self.device.id)
+        self.model.recorder.hook(self.device.id, self)
+        self.model.checks[self.id] = self
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.card is None
+
+    def finish(self, settle: float = 5.0) -> Scorecard:
+        """Stop playing the script, let the last assemblies finish, grade what the device did."""
+        if self.card is not None:
+            return self.card
+        self.model.recorder.hook(self.device.id, None)
+        self.ended_at = time.time()
+        for asset in self._assets():
+            if asset.status == "processing":
+                with contextlib.suppress(TimeoutError):
+                    self.model.wait_for_asset(asset.id, settle)
+        self._final = self._transcript()
+        self.card = grade(self._final)
+        return self.card
+
+    # -- what is graded ---------------------------------------------------------------------------------
+    def _assets(self) -> list[Any]:
+        return [a for a in self.model.store.assets(device_id=self.device.id) if a.inserted_at >= self.started_at]
+
+    def scenario(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "clock": {"seconds_per_minute": self.minute},
+            "pause": {"start": self.pause[0], "end": self.pause[1]},
+            "files": [asdict(f) for f in self.files],
+            "started_at": self.started_at,
+            "ended_at": self.ended_at or time.time(),
+            "skipped": list(self.skip),
+        }
+
+    def transcript(self) -> dict[str, Any]:
+        """The scenario, the device's recorded requests since the start, and its assets' (final) state."""
+        return self._final if self._final is not None else self._transcript()
+
+    def _transcript(self) -> dict[str, Any]:
+        assets = [
+            {
+                "id": a.id,
+                "status": a.status,
+                "sha256": a.sha256,
+                "filesize": a.filesize,
+                "filetype": a.filetype,
+                "parts": a.parts,
+            }
+            for a in self._assets()
+        ]
+        return {
+            "format": "c2c-scorecard-transcript/1",
+            "device": {"id": self.device.id, "name": self.device.name},
+            "scenario": self.scenario(),
+            "requests": self.model.recorder.requests(self.device.id, since=self.since),
+            "assets": assets,
+        }
+
+    def report(self, *, evidence: bool = True) -> str:
+        """The Markdown report (:func:`c2c_sandbox.scorecard.report.markdown`) of the finished session."""
+        card = self.finish()
+        return markdown(card, evidence=evidence, requests=self.transcript()["requests"] if evidence else None)
+
+    def status(self) -> dict[str, Any]:
+        """What the page and ``/sandbox/checks/<id>`` show while it runs (and the grade once finished)."""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "device": {"id": self.device.id, "name": self.device.name},
+            "running": self.running,
+            "directory": str(self.directory),
+            "files": [{"name": f.name, "size": f.size} for f in self.files],
+            "requests": self.model.recorder.count(self.device.id) - self.since,
+        }
+        if self.card is not None:
+            body["scorecard"] = self.card.to_json()
+        return body
+
+    def environment(self) -> dict[str, str]:
+        """The variables a device command gets from ``c2c check -- COMMAND``."""
+        env = {
+            "C2C_API_URL": self.model.base_url,
+            "C2C_CHECK_DIR": str(self.directory),
+            "C2C_CHECK_MINUTE": f"{self.minute:g}",
+        }
+        names = {
+            "access_token": "C2C_ACCESS_TOKEN",
+            "refresh_token": "C2C_REFRESH_TOKEN",
+            "client_id": "C2C_CLIENT_ID",
+            "client_secret": "C2C_CLIENT_SECRET",
+        }
+        env.update({names[k]: v for k, v in self.credentials.items()})
+        return env
+
+    def instructions(self) -> str:
+        """What the integrator is asked to do."""
+        lines = [
+            f"A graded session (seed {self.seed}) has started for device {self.device.name!r}.",
+            f"Upload these {len(self.files)} files from {self.directory} as your device would, in name order:",
+            *(f"  {f.name}  {f.size:,} bytes" for f in self.files),
+            f"API: {self.model.base_url}",
+        ]
+        if self.credentials:
+            lines.append(
+                "Credentials: "
+                + " ".join(
+                    f"{k}={v}"
+                    for k, v in self.environment().items()
+                    if k not in ("C2C_API_URL", "C2C_CHECK_DIR", "C2C_CHECK_MINUTE")
+                )
+            )
+        else:
+            lines.append("Use the tokens your device got when it was paired.")
+        lines += [
+            f"The clock is compressed: 1 minute = {self.minute:g} s. Send a heartbeat every 1 to 5 (compressed)"
+            " minutes.",
+            "Things will go wrong on purpose, as they do on Frame.io: behave as you would there.",
+        ]
+        return "\n".join(lines)
+
+    # -- the script (called by the recorder, before the app sees the request) ----------------------------
+    def before(self, entry: dict[str, Any], environ: dict[str, Any]) -> Action | None:
+        if entry.get("create") is None:
+            return None
+        f = next((f for f in self.files if f.size == entry["create"].get("filesize")), None)
+        if f is None:
+            return None
+        self._ask_parts(environ, f)
+        with self._lock:
+            first = f.role not in self._played
+            self._played.add(f.role)
+        if not first or any(CONDITIONS.get(s) == f.role for s in self.skip):
+            return None
+        return self._condition(f, entry)
+
+    def _condition(self, f: ScenarioFile, entry: dict[str, Any]) -> Action | None:
+        if f.role == "rate_limited":
+            return Action(answer=RATE_LIMITED, note="scenario: 429 on create")
+        if f.role == "create_dropped":
+            return Action(drop_answer=True, note="scenario: the create's answer is dropped")
+        if f.role == "token_expires":
+            self.model.expire_token(entry.get("_token", ""))
+            return Action(note="scenario: the access token expires now")
+        if f.role == "expired_urls":
+            ttl = self.model.settings.url_ttl
+            self.model.set_url_ttl(1)
+            return Action(hold=1.1, after=lambda _e: self.model.set_url_ttl(ttl), note="scenario: URLs expire in 1 s")
+        if f.role in FAULTS:
+            return Action(after=lambda e: self._plan_faults(f, e), note="scenario: S3 faults planned for its parts")
+        return None
+
+    def _plan_faults(self, f: ScenarioFile, entry: dict[str, Any]) -> None:
+        if entry.get("status") != 200 or not entry.get("asset"):
+            return
+        for kind, part, times in FAULTS[f.role]:
+            self.model.faults.inject(kind, part=part, times=times, asset=entry["asset"])
+
+    @staticmethod
+    def _ask_parts(environ: dict[str, Any], f: ScenarioFile) -> None:
+        """The service decides the URL count: for a scenario file, the file's (unless the device asked)."""
+        fields = read_fields(environ)
+        if fields.get("parts") not in (None, ""):
+            return
+        fields["parts"] = f.parts
+        is_json = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower() == "application/json"
+        if is_json:
+            set_body(environ, json.dumps(fields).encode())
+        else:
+            environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+            set_body(environ, urlencode({k: v for k, v in fields.items() if v is not None}).encode())

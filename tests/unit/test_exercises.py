@@ -1,0 +1,142 @@
+"""The notebooks' exercise checks: a right answer passes, each common mistake gets its own hint, nothing raises."""
+
+from __future__ import annotations
+
+import ast
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from c2c_helpers import chunk_size, plan_chunks
+from c2c_helpers.lab.exercises import (
+    RETRY_CASES,
+    check_copied_offset,
+    check_create_body,
+    check_part_sizes,
+    check_retry_choices,
+    check_tail_head,
+    check_workers_to_fill,
+)
+
+CHECKS = (
+    check_copied_offset,
+    check_create_body,
+    check_part_sizes,
+    check_retry_choices,
+    check_tail_head,
+    check_workers_to_fill,
+)
+BODY = {"name": "A001_C003_0101AB.mov", "filetype": "video/quicktime", "filesize": 52_428_800, "offset": 3600}
+RIGHT_RETRIES = {case: right for case, (right, _) in RETRY_CASES.items()}
+
+
+def verdict(capsys: pytest.CaptureFixture[str], check, answer) -> tuple[bool, str]:
+    passed = check(answer)
+    out = capsys.readouterr().out
+    assert isinstance(passed, bool)
+    assert out.startswith("✓ " if passed else "✗ "), out
+    return passed, out
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("placeholder", [None, ...])
+def test_a_placeholder_gets_a_hint_not_an_exception(capsys, check, placeholder) -> None:
+    passed, out = verdict(capsys, check, placeholder)
+    assert not passed and "no answer yet" in out
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("junk", ["3600", 3.5, -1, True, [], {}, (1,), (None, None), float("nan"), object()])
+def test_junk_is_refused_with_a_hint(capsys, check, junk) -> None:
+    passed, _ = verdict(capsys, check, junk)
+    assert not passed
+
+
+def test_the_create_body(capsys) -> None:
+    assert verdict(capsys, check_create_body, BODY)[0]
+    assert verdict(capsys, check_create_body, {**BODY, "offset": 3600.0})[0]
+    cases = {
+        "offset": (60, "seconds"),
+        "filetype": ("video/mp4", "MIME type of a .mov"),
+        "filesize": ("50 MB", "bytes"),
+        "name": ("", "name"),
+    }
+    for field, (value, hint) in cases.items():
+        passed, out = verdict(capsys, check_create_body, {**BODY, field: value})
+        assert not passed and hint in out, out
+    passed, out = verdict(capsys, check_create_body, {"name": "x.mov"})
+    assert not passed and "filetype, filesize, offset" in out
+    assert "positive" in verdict(capsys, check_create_body, {**BODY, "offset": -3600})[1]
+
+
+def test_part_sizes_agree_with_the_kit(capsys) -> None:
+    def from_the_kit(filesize: int, n: int) -> list[int]:
+        return [c.size for c in plan_chunks(filesize, [f"u{i}" for i in range(n)])]
+
+    assert verdict(capsys, check_part_sizes, from_the_kit)[0]
+    assert from_the_kit(50_645_990, 3) == [16_881_997, 16_881_997, 16_881_996]  # a published data point
+    assert chunk_size(50_645_990, 4) == 12_661_498
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda f, n: [f // n] * n, "round up (ceil)"),
+        (lambda f, n: [math.ceil(f / n)] * n, "the last part takes only what is left"),
+        (lambda f, n: [math.ceil(f / n)] * (n + 1), "one per URL"),
+        (lambda f, n: [f / n] * n, "whole bytes"),
+        (lambda f, n: None, "returned None"),
+        (lambda f, n: 1 / 0, "ZeroDivisionError"),
+        (lambda f, n: 42, "return a list"),
+        (lambda f: [f], "TypeError"),
+    ],
+)
+def test_part_sizes_mistakes(capsys, wrong, hint) -> None:
+    passed, out = verdict(capsys, check_part_sizes, wrong)
+    assert not passed and hint in out, out
+
+
+def test_tail_head(capsys) -> None:
+    size = math.ceil(21_136_250 / 3)
+    assert verdict(capsys, check_tail_head, (size + 1, size))[0]
+    assert verdict(capsys, check_tail_head, [size + 1, size])[0]
+    assert "one byte early" in verdict(capsys, check_tail_head, (size, size))[1]
+    assert "one part's size" in verdict(capsys, check_tail_head, (size + 1, 21_136_250 // 3))[1]
+    assert "counted from 1" in verdict(capsys, check_tail_head, (2 * size + 1, size))[1]
+
+
+def test_copied_offset(capsys) -> None:
+    assert verdict(capsys, check_copied_offset, (3600, 1200))[0]
+    assert "copy's age" in verdict(capsys, check_copied_offset, (1200, 1200))[1]
+    assert "not the creation time" in verdict(capsys, check_copied_offset, (3600, 3600))[1]
+    assert "seconds" in verdict(capsys, check_copied_offset, (60, 20))[1]
+    assert "no answer yet" in verdict(capsys, check_copied_offset, (3600, None))[1]
+
+
+def test_workers_to_fill(capsys) -> None:
+    assert verdict(capsys, check_workers_to_fill, 3)[0]
+    assert "has room" in verdict(capsys, check_workers_to_fill, 2)[1]
+    assert "What is the fewest" in verdict(capsys, check_workers_to_fill, 8)[1]
+    passed = check_workers_to_fill(4, per_connection=30, uplink=100)  # set-wifi
+    assert passed and "4 × 30 = 120 ≥ 100" in capsys.readouterr().out
+
+
+def test_retry_choices(capsys) -> None:
+    assert verdict(capsys, check_retry_choices, RIGHT_RETRIES)[0]
+    assert "no answer yet" in verdict(capsys, check_retry_choices, dict.fromkeys(RETRY_CASES))[1]
+    everything = dict.fromkeys(RETRY_CASES, True)
+    passed, out = verdict(capsys, check_retry_choices, everything)
+    assert not passed and "second one" in out and "expired URL" in out
+    half = {**RIGHT_RETRIES, "part PUT: 503 SlowDown": None}
+    assert "still to decide: part PUT: 503 SlowDown" in verdict(capsys, check_retry_choices, half)[1]
+    assert sum(right for right, _ in RETRY_CASES.values()) == 4  # both kinds are in the quiz
+
+
+def test_the_module_uses_the_standard_library_only() -> None:
+    source = Path(__file__).resolve().parents[2] / "c2c_helpers" / "lab" / "exercises.py"
+    tree = ast.parse(source.read_text())
+    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert names - {"__future__"} <= set(sys.stdlib_module_names), names

@@ -1,0 +1,222 @@
+"""The pinned public surface of c2c_helpers, its import discipline, and connect()."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import c2c_helpers
+from c2c_helpers import C2CClient, ConfigurationError, connect
+from c2c_helpers.client import DEFAULT_TIMEOUT
+from c2c_helpers.lab.connect import embedded_sandbox
+from c2c_helpers.upload import DEFAULT_WORKERS
+
+PACKAGE = Path(c2c_helpers.__file__).parent
+CLIENT_MODULES = (
+    "_http", "_redact", "errors", "asset", "client", "auth", "tokens", "chunks", "retry", "parts", "progress",
+    "pool", "checks", "resume", "manifest", "integrity", "ratelimit", "upload", "media", "testclip",
+)  # fmt: skip
+
+PINNED = [
+    "TEST_CLIP_NAME",
+    "TEST_CLIP_SHA256",
+    "TEST_CLIP_SIZE",
+    "APIError",
+    "Asset",
+    "AssetIncomplete",
+    "AuthError",
+    "C2CClient",
+    "C2CError",
+    "ChannelPaused",
+    "Chunk",
+    "ConfigurationError",
+    "DeviceCode",
+    "FileChanged",
+    "InvalidFile",
+    "PairingExpired",
+    "PartResult",
+    "PartUploadError",
+    "ProgressEvent",
+    "RateLimited",
+    "RetryPolicy",
+    "Tokens",
+    "TransportError",
+    "UploadError",
+    "UploadInterrupted",
+    "UploadResult",
+    "UploadURLExpired",
+    "chunk_size",
+    "connect",
+    "creation_offset",
+    "file_category",
+    "guess_filetype",
+    "make_test_clip",
+    "pair_device",
+    "plan_chunks",
+    "redact",
+    "upload_chunk",
+    "upload_file",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert c2c_helpers.__all__ == PINNED
+
+
+@pytest.mark.parametrize("name", PINNED)
+def test_every_public_name_exists_and_is_documented(name: str) -> None:
+    obj = getattr(c2c_helpers, name)
+    if callable(obj):
+        assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_ships_py_typed() -> None:
+    assert (PACKAGE / "py.typed").is_file()
+
+
+def _params(func: object) -> list[tuple[str, str, object]]:
+    return [(p.name, p.kind.name, p.default) for p in inspect.signature(func).parameters.values()]  # type: ignore[arg-type]
+
+
+def test_pinned_signatures() -> None:
+    empty = inspect.Parameter.empty
+    assert _params(c2c_helpers.chunk_size) == [
+        ("filesize", "POSITIONAL_OR_KEYWORD", empty),
+        ("n_urls", "POSITIONAL_OR_KEYWORD", empty),
+    ]
+    assert _params(c2c_helpers.plan_chunks) == [
+        ("filesize", "POSITIONAL_OR_KEYWORD", empty),
+        ("upload_urls", "POSITIONAL_OR_KEYWORD", empty),
+    ]
+    assert _params(C2CClient)[:5] == [
+        ("api_url", "POSITIONAL_OR_KEYWORD", None),
+        ("token", "POSITIONAL_OR_KEYWORD", None),
+        ("client_version", "KEYWORD_ONLY", "2.0.0"),
+        ("session", "KEYWORD_ONLY", None),
+        ("timeout", "KEYWORD_ONLY", DEFAULT_TIMEOUT),
+    ]
+    assert _params(C2CClient.create_asset) == [
+        ("self", "POSITIONAL_OR_KEYWORD", empty),
+        ("name", "POSITIONAL_OR_KEYWORD", empty),
+        ("filetype", "POSITIONAL_OR_KEYWORD", empty),
+        ("filesize", "POSITIONAL_OR_KEYWORD", empty),
+        ("offset", "POSITIONAL_OR_KEYWORD", empty),
+        ("parts", "KEYWORD_ONLY", None),
+        ("channel", "KEYWORD_ONLY", None),
+    ]
+    upload = _params(c2c_helpers.upload_file)
+    assert upload[0] == ("path", "POSITIONAL_OR_KEYWORD", empty)
+    pinned_kw = ["client", "name", "filetype", "offset", "parts", "workers", "retry", "progress", "wait"]
+    assert [p[0] for p in upload[1:10]] == pinned_kw and all(p[1] == "KEYWORD_ONLY" for p in upload[1:])
+    defaults = {name: default for name, _, default in upload}
+    assert defaults["workers"] == DEFAULT_WORKERS and defaults["progress"] is None
+    assert defaults["wait"] is None  # wait for assembly only where a sandbox's controls can see it
+    assert [p.name for p in c2c_helpers.Chunk.__dataclass_fields__.values()] == ["index", "start", "size", "end", "url"]
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, at any depth of the file (function-level imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("module", CLIENT_MODULES)
+def test_client_modules_never_import_the_sandbox_widgets_connect_or_cli(module: str) -> None:
+    imports = _imports(PACKAGE / f"{module}.py")
+    forbidden = {
+        "c2c_sandbox",
+        "c2c_helpers.lab.widgets",
+        "c2c_helpers.lab.connect",
+        "c2c_helpers.tools.cli",
+        "ipywidgets",
+        "tqdm",
+    }
+    bad = {m for m in imports for f in forbidden if m == f or m.startswith(f + ".")}
+    assert not bad, f"{module}.py imports {bad}"
+
+
+def test_importing_the_package_loads_only_requests_and_the_standard_library() -> None:
+    code = (
+        "import sys, json; before = set(sys.modules); import c2c_helpers; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
+    requests_and_its_deps = {"requests", "urllib3", "idna", "charset_normalizer", "certifi"}
+    allowed = set(sys.stdlib_module_names) | requests_and_its_deps | {"c2c_helpers"}
+    # charset_normalizer's compiled speedups register Cython's runtime modules
+    loaded = {name for name in loaded if not (name.startswith("_cython_") or name == "cython_runtime")}
+    assert loaded - allowed == set(), f"import c2c_helpers also loaded {sorted(loaded - allowed)}"
+    for heavy in ("c2c_sandbox", "flask", "moto", "botocore", "ipywidgets", "tqdm", "imageio_ffmpeg"):
+        assert heavy not in loaded
+
+
+def test_importing_the_package_changes_no_logger() -> None:
+    """Log redaction is installed when a session is made, not as a side effect of the import."""
+    code = (
+        "import logging, c2c_helpers; "
+        "print(sum(len(logging.getLogger(n).filters) for n in logging.root.manager.loggerDict))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "0"
+
+
+def test_client_modules_import_nothing_inside_functions() -> None:
+    """Lazy imports are for heavy optional dependencies only, in connect, cli and the clip's encoder."""
+    for module in CLIENT_MODULES:
+        tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+        for func in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
+            inner = [n for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
+            names = {a.name for n in inner for a in n.names} | {
+                n.module for n in inner if isinstance(n, ast.ImportFrom)
+            }
+            assert names <= {"imageio_ffmpeg"}, f"{module}.{func.name} imports {names} inside the function"
+
+
+def test_connect_uses_the_configured_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("C2C_API_URL", "https://api.frame.io")
+    monkeypatch.setenv("C2C_ACCESS_TOKEN", "configured-token-value")
+    client = connect()
+    assert client.api_url == "https://api.frame.io" and client.token == "configured-token-value"
+    assert "configured-token-value" not in repr(client)
+
+
+@pytest.mark.parametrize("present", ["C2C_API_URL", "C2C_ACCESS_TOKEN"])
+def test_connect_refuses_a_half_configured_environment(monkeypatch: pytest.MonkeyPatch, present: str) -> None:
+    monkeypatch.delenv("C2C_API_URL", raising=False)
+    monkeypatch.delenv("C2C_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv(present, "http://127.0.0.1:9" if present == "C2C_API_URL" else "some-token-value")
+    with pytest.raises(ConfigurationError, match=f"{present} is set but"):
+        connect()
+
+
+def test_connect_starts_one_embedded_sandbox_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("C2C_API_URL", raising=False)
+    monkeypatch.delenv("C2C_ACCESS_TOKEN", raising=False)
+    first, second = connect(), connect()
+    assert first.api_url == second.api_url == embedded_sandbox().api_url
+    assert first.me()["name"] == "Sandbox Camera"
+
+
+def test_redact_is_public_and_removes_what_matters() -> None:
+    text = (
+        "PUT https://s3.example/b/k?partNumber=1&X-Amz-Credential=AKIA%2Fx&X-Amz-Signature=abc failed; "
+        'Authorization: Bearer tok.en.value; {"refresh_token": "r-1"}; client_secret=s3cr3t'
+    )
+    out = c2c_helpers.redact(text)
+    for secret in ("AKIA", "abc", "tok.en.value", "r-1", "s3cr3t", "X-Amz-"):
+        assert secret not in out
+    assert "partNumber=1" in out and c2c_helpers.redact(out) == out
