@@ -28,7 +28,15 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from c2c_helpers._redact import redact
-from c2c_helpers.errors import APIError, AuthError, ChannelPaused, PairingExpired, RateLimited, TransportError
+from c2c_helpers.errors import (
+    APIError,
+    AuthError,
+    ChannelPaused,
+    InvalidArgument,
+    PairingExpired,
+    RateLimited,
+    TransportError,
+)
 
 __all__ = [
     "CLIENT_VERSION",
@@ -73,10 +81,10 @@ def normalize_timeout(timeout: Timeout) -> tuple[float, float]:
     """
     pair = (timeout, timeout) if isinstance(timeout, int | float) else tuple(timeout)
     if len(pair) != 2:
-        raise ValueError(f"timeout must be a number or a (connect, read) pair, got {timeout!r}")
+        raise InvalidArgument(f"timeout must be a number or a (connect, read) pair, got {timeout!r}")
     connect, read = (float(x) for x in pair)
     if not (connect > 0 and read > 0 and math.isfinite(connect) and math.isfinite(read)):
-        raise ValueError(f"timeouts must be positive finite seconds, got {timeout!r}")
+        raise InvalidArgument(f"timeouts must be positive finite seconds, got {timeout!r}")
     return connect, read
 
 

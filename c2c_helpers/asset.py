@@ -1,7 +1,8 @@
-"""A C2C asset as the API returns it, and the body of the request that creates one.
+"""A C2C asset as the API returns it.
 
 The fields the kit uses are attributes of :class:`Asset`; everything else stays in ``raw``. Its presigned
 ``upload_urls`` carry signatures, so the repr only counts them and :meth:`Asset.redacted_json` removes them.
+It depends on nothing of the client but redaction, so every layer (errors included) can name it.
 """
 
 from __future__ import annotations
@@ -10,14 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-
-from c2c_helpers._http import json_answer
 from c2c_helpers._redact import redact_url
-from c2c_helpers.chunks import MAX_PARTS
-from c2c_helpers.errors import APIError
 
-__all__ = ["Asset", "asset_body"]
+__all__ = ["Asset"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -88,18 +84,6 @@ class Asset:
             raw=dict(data),
         )
 
-    @classmethod
-    def from_response(cls, response: requests.Response, context: str) -> Asset:
-        """Build an :class:`Asset` from a successful answer; an :class:`~c2c_helpers.errors.APIError` if it is
-        not an asset (a proxy's page, say). `context` names the call in the message."""
-        data = json_answer(response, context)
-        try:
-            return cls.from_json(data)
-        except (ValueError, TypeError) as exc:
-            raise APIError(
-                f"{context}: unexpected answer ({exc})", status=response.status_code, response=response
-            ) from None
-
     @property
     def is_complete(self) -> bool:
         """Whether the service has assembled the upload (``upload_completed_at`` is set and not failed)."""
@@ -120,42 +104,3 @@ class Asset:
             f"status={self.status!r}, upload_urls={urls}, "
             f"upload_completed_at={self.upload_completed_at!r})"
         )
-
-
-def asset_body(
-    name: str, filetype: str | None, filesize: int, offset: int, *, parts: int | None, channel: int | None
-) -> dict[str, Any]:
-    """The JSON body of ``POST /v2/devices/assets``, refusing what the service would refuse anyway.
-
-    `filetype` None leaves it out: optional for a basic upload (the service then decides it; the answer's
-    ``filetype`` is what every part must be sent with).
-
-    >>> asset_body("clip.mp4", "video/mp4", 21136250, 10, parts=None, channel=None)
-    {'name': 'clip.mp4', 'filetype': 'video/mp4', 'filesize': 21136250, 'offset': 10}
-    >>> asset_body("clip.mp4", None, 21136250, 10, parts=None, channel=None)
-    {'name': 'clip.mp4', 'filesize': 21136250, 'offset': 10}
-    """
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError("name must be a non-empty string (the asset's display name)")
-    if filetype is not None and (not isinstance(filetype, str) or "/" not in filetype):
-        raise ValueError(f"filetype must be a MIME type such as 'video/mp4', got {filetype!r}")
-    _check_int("filesize", filesize, minimum=1)
-    _check_int("offset", offset, minimum=0)
-    body: dict[str, Any] = {"name": name, "filetype": filetype, "filesize": filesize, "offset": offset}
-    if filetype is None:
-        del body["filetype"]
-    if parts is not None:
-        _check_int("parts", parts, minimum=1, maximum=MAX_PARTS)
-        body["parts"] = parts
-    if channel is not None:
-        _check_int("channel", channel, minimum=0)
-        body["channel"] = channel
-    return body
-
-
-def _check_int(name: str, value: object, *, minimum: int, maximum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValueError(f"{name} must be {bound}, got {value}")

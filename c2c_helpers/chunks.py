@@ -1,8 +1,8 @@
 """Chunk arithmetic: how a file is split across its presigned upload URLs.
 
 Pure functions, no I/O, and nothing of the project imported but redaction (a chunk's repr hides its URL's
-signature), so the arithmetic can be read, tested and copied on its own. Sending the bytes is
-:mod:`c2c_helpers.parts`' job.
+signature) and the error a bad argument raises, so the arithmetic can be read, tested and copied on its own.
+Sending the bytes is :mod:`c2c_helpers.parts`' job.
 
 The rule is the guide's: with ``n`` upload URLs every part is ``ceil(filesize / n)`` bytes long except the
 last, which holds what is left. Part *i* (0-based) covers bytes ``[i * chunk_size, min((i + 1) * chunk_size,
@@ -10,6 +10,11 @@ filesize))`` and goes to ``upload_urls[i]``, whose S3 ``partNumber`` is ``i + 1`
 
 Splitting with floor instead of ceil is a known mistake in the wild: it makes one chunk too many and the last
 bytes have no URL to go to.
+
+A presigned part URL also carries its part number (``partNumber``), and S3 places a part by that number, not
+by the order the URLs were listed in: a part sent to another part's URL lands in the wrong place and the asset
+completes with its bytes shuffled. :func:`misplaced_urls` finds the URLs whose ``partNumber`` is not their
+position.
 
 Examples
 --------
@@ -19,15 +24,22 @@ The guide's test clip, 21,136,250 bytes with two URLs:
 10568125
 >>> [(c.start, c.end) for c in plan_chunks(21_136_250, ["https://s3.example/p1", "https://s3.example/p2"])]
 [(0, 10568125), (10568125, 21136250)]
+>>> misplaced_urls(["https://s3/k?partNumber=2&uploadId=u", "https://s3/k?uploadId=u&partNumber=1"])
+[(1, 2), (2, 1)]
+>>> misplaced_urls(["https://s3/k?partNumber=1", "https://elsewhere/no-part-number"])
+[]
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 from c2c_helpers._redact import redact_url
+from c2c_helpers.errors import InvalidArgument
 
-__all__ = ["MAX_PARTS", "MIN_PART_SIZE", "Chunk", "chunk_size", "plan_chunks"]
+__all__ = ["MAX_PARTS", "MIN_PART_SIZE", "Chunk", "chunk_size", "misplaced_urls", "part_number_of", "plan_chunks"]
 
 #: S3 multipart limit: an upload has at most 10,000 parts.
 MAX_PARTS = 10_000
@@ -99,8 +111,8 @@ def chunk_size(filesize: int, n_urls: int) -> int:
 
     Raises
     ------
-    ValueError
-        If `filesize` or `n_urls` is not a positive integer.
+    InvalidArgument
+        (a ValueError) If `filesize` or `n_urls` is not a positive integer.
 
     Examples
     --------
@@ -135,9 +147,9 @@ def plan_chunks(filesize: int, upload_urls: list[str] | tuple[str, ...]) -> list
 
     Raises
     ------
-    ValueError
-        If `filesize` is not positive, if there are no URLs, or if the ceil split would leave a URL with no
-        bytes. The last happens when there are more URLs than the file can fill (for instance 10 bytes and
+    InvalidArgument
+        (a ValueError) If `filesize` is not positive, if there are no URLs, or if the ceil split would leave a
+        URL with no bytes. The last happens when there are more URLs than the file can fill (for instance 10 bytes and
         6 URLs: chunks of 2 bytes fill only 5 parts). Such a plan cannot be uploaded: the service waits for
         every part it issued a URL for, and S3 would never assemble the file, so the plan is refused instead
         of silently leaving a part empty. Ask for fewer parts.
@@ -153,20 +165,20 @@ def plan_chunks(filesize: int, upload_urls: list[str] | tuple[str, ...]) -> list
     >>> plan_chunks(10, urls * 2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: 6 upload URLs for 10 bytes: ... leave 1 URL empty; request at most 5 parts
+    c2c_helpers.errors.InvalidArgument: 6 upload URLs for 10 bytes: ... leave 1 URL empty; request at most 5 parts
     """
     _check_positive_int("filesize", filesize)
     urls = list(upload_urls)
     if not urls:
-        raise ValueError("no upload URLs: the service must return at least one URL to upload a file")
+        raise InvalidArgument("no upload URLs: the service must return at least one URL to upload a file")
     for i, url in enumerate(urls):
         if not isinstance(url, str) or not url:
-            raise ValueError(f"upload URL {i} is not a non-empty string")
+            raise InvalidArgument(f"upload URL {i} is not a non-empty string")
     n = len(urls)
     size = chunk_size(filesize, n)
     filled = -(-filesize // size)  # parts that actually get bytes
     if filled < n:
-        raise ValueError(
+        raise InvalidArgument(
             f"{n} upload URLs for {filesize} bytes: a ceil split gives chunks of {size} bytes, which fill "
             f"only {filled} parts and leave {n - filled} URL{'s' if n - filled > 1 else ''} empty; "
             f"request at most {filled} parts"
@@ -181,6 +193,23 @@ def plan_chunks(filesize: int, upload_urls: list[str] | tuple[str, ...]) -> list
 
 def _check_positive_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an int, got {type(value).__name__}")
+        raise InvalidArgument(f"{name} must be an int, got {type(value).__name__}")
     if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
+        raise InvalidArgument(f"{name} must be at least 1, got {value}")
+
+
+def part_number_of(url: str) -> int | None:
+    """The ``partNumber`` a presigned part URL is signed for, or None when it has none (or not a number)."""
+    for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if key == "partNumber":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def misplaced_urls(urls: Sequence[str]) -> list[tuple[int, int]]:
+    """``(position, partNumber)`` (both 1-based) of every URL whose ``partNumber`` is not its position.
+
+    URLs without a ``partNumber`` cannot be checked and are not reported.
+    """
+    found = [(i, part_number_of(url)) for i, url in enumerate(urls, start=1)]
+    return [(i, n) for i, n in found if n is not None and n != i]

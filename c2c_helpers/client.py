@@ -9,7 +9,7 @@ carry the bearer token (see :mod:`c2c_helpers.parts`).
 
 There is no call to read an asset back: C2C is "write, but don't read" (a device's token has no
 ``asset_read``), so for a device an upload is done when every part PUT got its 200. A client for the kit's
-sandbox may carry that sandbox's :class:`~c2c_helpers.assembly.SandboxControls` (``controls``), which can
+sandbox may carry that sandbox's :class:`SandboxControls` (``controls``), which can
 show the assembly; no C2C call does.
 
 Examples
@@ -28,16 +28,14 @@ import os
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 
 from c2c_helpers._http import (
     CLIENT_VERSION,
-    CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
-    READ_TIMEOUT,
     Timeout,
     api_error_from_response,
     json_answer,
@@ -46,25 +44,13 @@ from c2c_helpers._http import (
     transport_error,
 )
 from c2c_helpers._redact import redact_url
-from c2c_helpers.assembly import WAIT_TIMEOUT, SandboxControls
-from c2c_helpers.asset import Asset, asset_body
-from c2c_helpers.errors import ConfigurationError, RateLimited
-from c2c_helpers.pairing import DEFAULT_SCOPE, DeviceCode, pair_device
-from c2c_helpers.ratelimit import CREATE_LIMIT, CREATE_WINDOW, TokenBucket
-from c2c_helpers.retry import rate_limit_wait
+from c2c_helpers.asset import Asset
+from c2c_helpers.chunks import MAX_PARTS
+from c2c_helpers.errors import APIError, ConfigurationError, InvalidArgument, RateLimited
+from c2c_helpers.retry import CREATE_LIMIT, CREATE_WINDOW, TokenBucket, rate_limit_wait
 from c2c_helpers.tokens import Credentials, Tokens
 
-__all__ = [
-    "CLIENT_VERSION",
-    "CONNECT_TIMEOUT",
-    "DEFAULT_TIMEOUT",
-    "READ_TIMEOUT",
-    "WAIT_TIMEOUT",
-    "Asset",
-    "C2CClient",
-    "Timeout",
-    "normalize_timeout",
-]
+__all__ = ["CREATE_NOT_REPEATABLE", "RATE_LIMIT_RETRIES", "C2CClient", "SandboxControls", "asset_body"]
 
 logger = logging.getLogger("c2c_helpers")
 
@@ -77,6 +63,23 @@ CREATE_NOT_REPEATABLE = (
     "the service may have created the asset anyway and a second POST could duplicate it; look in the device "
     "folder before creating it again"
 )
+
+
+class SandboxControls(Protocol):
+    """What a sandbox's controls offer that no C2C call does: an asset's state (the kit's ``Sandbox`` and
+    ``RemoteSandbox`` have these methods; the real service has nothing like them).
+
+    C2C is "write, but don't read": a device's token has no ``asset_read`` (``/v2/devices/me`` says
+    ``"asset_read": false``), and Frame.io assembles a file on its own once every part is in, so for a device an
+    upload is done when every part PUT got its 200. ``wait_for_asset`` blocks until the sandbox has assembled
+    the asset (or failed it), raising :class:`TimeoutError` after `timeout` seconds and :class:`LookupError` for
+    an unknown id; ``asset_detail`` is the state the sandbox shows (``status``, ``upload_completed_at``,
+    ``sha256``, ...), or None.
+    """
+
+    def wait_for_asset(self, asset_id: str, timeout: float = ...) -> object: ...
+
+    def asset_detail(self, asset_id: str) -> dict[str, Any] | None: ...
 
 
 class C2CClient:
@@ -99,13 +102,13 @@ class C2CClient:
         With all three, a 401 makes the client renew its tokens once and repeat the call. Refresh tokens are
         single-use: pass `on_tokens` to store the new pair.
     on_tokens : callable, optional
-        Called with the new :class:`~c2c_helpers.pairing.Tokens` after every refresh.
+        Called with the new :class:`~c2c_helpers.tokens.Tokens` after every refresh.
     rate_limit_retries : int
         How many times ``create_asset`` waits and repeats after a 429. Threads creating through one client
         share its ``create_budget`` (5 per second, or the pace the service's ``x-ratelimit-*`` headers give),
         so they wait their turn rather than meet 429s.
     controls : SandboxControls, optional
-        The controls of the sandbox this client talks to, when it talks to one (:func:`c2c_helpers.lab.connect`
+        The controls of the sandbox this client talks to, when it talks to one (:func:`c2c_helpers.connect`
         sets them). Only with them can :func:`~c2c_helpers.upload.upload_file` wait for the assembly: a real
         device cannot see it.
 
@@ -139,7 +142,7 @@ class C2CClient:
     ) -> None:
         api_url = api_url or os.environ.get("C2C_API_URL") or None
         token = token or os.environ.get("C2C_ACCESS_TOKEN") or None
-        hint = "or call c2c_helpers.lab.connect() to get a client for the embedded sandbox"
+        hint = "or call c2c_helpers.connect() to get a client for the embedded sandbox"
         if not api_url and not token:
             raise ConfigurationError(
                 "no C2C API URL and no access token: pass api_url and token, or set C2C_API_URL and "
@@ -156,63 +159,20 @@ class C2CClient:
             raise ConfigurationError(
                 f"the C2C API URL must be an http(s) URL such as https://api.frame.io, got {redact_url(api_url)!r}"
             )
-        if not isinstance(rate_limit_retries, int) or rate_limit_retries < 0:
-            raise ValueError("rate_limit_retries must be a non-negative int")
+        if isinstance(rate_limit_retries, bool) or not isinstance(rate_limit_retries, int) or rate_limit_retries < 0:
+            raise InvalidArgument("rate_limit_retries must be a non-negative int")
         self.api_url = api_url.rstrip("/")
         self.client_version = client_version
         self.timeout = normalize_timeout(timeout)
         self.rate_limit_retries = rate_limit_retries
         #: The asset-create budget every thread using this client shares (5 per second until the service's
-        #: ``x-ratelimit-*`` headers say otherwise): see :mod:`c2c_helpers.ratelimit`.
+        #: ``x-ratelimit-*`` headers say otherwise): see :mod:`c2c_helpers.retry`.
         self.create_budget = TokenBucket(CREATE_LIMIT, CREATE_WINDOW)
         self.on_tokens = on_tokens
         self.controls = controls
         self._credentials = Credentials(token, refresh_token, client_id, client_secret)
         self._owns_session = session is None
         self.session = session if session is not None else new_session()
-
-    @classmethod
-    def pair(
-        cls,
-        api_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        show_code: Callable[[DeviceCode], None] | None = None,
-        client_version: str = CLIENT_VERSION,
-        timeout: Timeout = DEFAULT_TIMEOUT,
-        on_tokens: Callable[[Tokens], None] | None = None,
-        scope: str = DEFAULT_SCOPE,
-        controls: SandboxControls | None = None,
-    ) -> C2CClient:
-        """Pair a device with the device-code flow and return a client for it.
-
-        See :func:`c2c_helpers.pairing.pair_device`; `show_code` is called with the code to show the person. The
-        client renews its own tokens when the service sent a refresh token, which it does only when `scope`
-        includes ``offline`` (``can_refresh`` says which).
-        """
-        tokens = pair_device(
-            api_url,
-            client_id,
-            client_secret,
-            show_code=show_code,
-            client_version=client_version,
-            timeout=timeout,
-            scope=scope,
-        )
-        if on_tokens is not None:
-            on_tokens(tokens)
-        return cls(
-            api_url,
-            tokens.access_token,
-            client_version=client_version,
-            timeout=timeout,
-            refresh_token=tokens.refresh_token,
-            client_id=client_id,
-            client_secret=client_secret,
-            on_tokens=on_tokens,
-            controls=controls,
-        )
 
     @property
     def token(self) -> str:
@@ -383,8 +343,8 @@ class C2CClient:
 
         Raises
         ------
-        ValueError
-            For arguments the service would refuse anyway (checked before sending).
+        InvalidArgument
+            (a ValueError) For arguments the service would refuse anyway (checked before sending).
         ChannelPaused
             409: the file was created while the device or channel was paused.
         RateLimited
@@ -394,7 +354,24 @@ class C2CClient:
             created the asset anyway, and a second POST would make a duplicate.
         """
         body = asset_body(name, filetype, filesize, offset, parts=parts, channel=channel)
-        context = "create asset (POST /v2/devices/assets)"
+        response = self.send_create(body, "create asset (POST /v2/devices/assets)")
+        data = json_answer(response, "create asset")
+        try:
+            return Asset.from_json(data)
+        except (ValueError, TypeError) as exc:  # a 200 that is not an asset (a proxy's page, say)
+            raise APIError(
+                f"create asset: unexpected answer ({exc})", status=response.status_code, response=response
+            ) from None
+
+    def send_create(self, body: dict[str, Any], context: str) -> requests.Response:
+        """``POST /v2/devices/assets`` with `body` through the create budget: the one create path of basic and
+        real-time uploads.
+
+        Every thread creating through this client shares its ``create_budget``; a 429 (not processed: waiting
+        is safe) holds them all back and is repeated up to ``rate_limit_retries`` times; every answer's
+        ``x-ratelimit-*`` headers set the budget's pace. Never repeated after a 5xx or no answer: the service
+        may have created the asset anyway.
+        """
         for attempt in range(self.rate_limit_retries + 1):
             self.create_budget.take()  # shared by every thread creating through this client
             try:
@@ -407,9 +384,48 @@ class C2CClient:
                 if attempt == self.rate_limit_retries:
                     raise
                 wait = rate_limit_wait(err.retry_after, attempt)
-                logger.info("create asset rate limited (429): waiting %.2f s, then retrying", wait)
+                logger.info("%s rate limited (429): waiting %.2f s, then retrying", context, wait)
                 self.create_budget.hold(wait)  # every thread waits it out, not only this one
                 continue
             self.create_budget.observe(response.headers)
-            return Asset.from_response(response, context)
+            return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def asset_body(
+    name: str, filetype: str | None, filesize: int, offset: int, *, parts: int | None, channel: int | None
+) -> dict[str, Any]:
+    """The JSON body of ``POST /v2/devices/assets``, refusing what the service would refuse anyway.
+
+    `filetype` None leaves it out: optional for a basic upload (the service then decides it; the answer's
+    ``filetype`` is what every part must be sent with).
+
+    >>> asset_body("clip.mp4", "video/mp4", 21136250, 10, parts=None, channel=None)
+    {'name': 'clip.mp4', 'filetype': 'video/mp4', 'filesize': 21136250, 'offset': 10}
+    >>> asset_body("clip.mp4", None, 21136250, 10, parts=None, channel=None)
+    {'name': 'clip.mp4', 'filesize': 21136250, 'offset': 10}
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument("name must be a non-empty string (the asset's display name)")
+    if filetype is not None and (not isinstance(filetype, str) or "/" not in filetype):
+        raise InvalidArgument(f"filetype must be a MIME type such as 'video/mp4', got {filetype!r}")
+    _check_int("filesize", filesize, minimum=1)
+    _check_int("offset", offset, minimum=0)
+    body: dict[str, Any] = {"name": name, "filetype": filetype, "filesize": filesize, "offset": offset}
+    if filetype is None:
+        del body["filetype"]
+    if parts is not None:
+        _check_int("parts", parts, minimum=1, maximum=MAX_PARTS)
+        body["parts"] = parts
+    if channel is not None:
+        _check_int("channel", channel, minimum=0)
+        body["channel"] = channel
+    return body
+
+
+def _check_int(name: str, value: object, *, minimum: int, maximum: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise InvalidArgument(f"{name} must be {bound}, got {value}")

@@ -4,7 +4,8 @@ The tree is shallow; catch the base to catch everything the client raises on pur
 
     C2CError                      base: status, code, title, detail, response, retryable
     ├── ConfigurationError        (also ValueError) no API URL or token to talk to
-    ├── InvalidFile               (also ValueError) a file refused before anything was sent
+    ├── InvalidArgument           (also ValueError) a bad argument, refused before anything was sent
+    │   └── InvalidFile           the file (or its resume manifest) cannot be uploaded as asked
     ├── TransportError            no HTTP answer: connection refused or reset, timeout
     ├── ManifestInUse             another run is using this resume manifest (it names the process)
     ├── APIError                  the C2C API answered with an error (either JSON shape)
@@ -48,6 +49,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from c2c_helpers._redact import redact, redact_url
+from c2c_helpers.asset import Asset
 
 if TYPE_CHECKING:
     import requests
@@ -60,6 +62,7 @@ __all__ = [
     "ChannelPaused",
     "ConfigurationError",
     "FileChanged",
+    "InvalidArgument",
     "InvalidFile",
     "ManifestInUse",
     "PairingExpired",
@@ -144,10 +147,17 @@ class ConfigurationError(C2CError, ValueError):
     """The client was not told where the API is or which token to use."""
 
 
-class InvalidFile(C2CError, ValueError):
-    """A file that cannot be uploaded, refused before anything was sent.
+class InvalidArgument(C2CError, ValueError):
+    """A bad argument (a count out of range, a wrong type, an unknown choice), refused before anything was sent.
 
-    ``path`` names the file.
+    Every function of the client raises this one type for its arguments; it is also a :class:`ValueError`.
+    """
+
+
+class InvalidFile(InvalidArgument):
+    """A file that cannot be uploaded as asked (or its resume manifest), refused before anything was sent.
+
+    ``path`` names the file (or the manifest).
     """
 
     def __init__(self, message: str, *, path: object = None, **kwargs: Any) -> None:
@@ -219,7 +229,7 @@ class RateLimited(APIError):
 class UploadError(C2CError):
     """An upload was started (the asset exists) and did not finish.
 
-    ``asset`` is the :class:`~c2c_helpers.client.Asset` (or ``None`` when a part was sent on its own),
+    ``asset`` is the :class:`~c2c_helpers.asset.Asset` (or ``None`` when a part was sent on its own),
     ``parts_sent`` the 1-based numbers of the parts that were sent successfully.
     """
 
@@ -227,12 +237,12 @@ class UploadError(C2CError):
         self,
         message: str,
         *,
-        asset: Any = None,
+        asset: Asset | None = None,
         parts_sent: Iterable[int] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
-        self.asset = asset
+        self.asset: Asset | None = asset
         self.parts_sent: tuple[int, ...] = tuple(sorted(parts_sent))
 
 
@@ -292,8 +302,8 @@ class UploadInterrupted(KeyboardInterrupt):
     'upload interrupted: parts 1, 2 of 3 were sent; part 3 was not'
     """
 
-    def __init__(self, *, asset: Any, parts_sent: Iterable[int], parts_total: int) -> None:
-        self.asset = asset
+    def __init__(self, *, asset: Asset | None, parts_sent: Iterable[int], parts_total: int) -> None:
+        self.asset: Asset | None = asset
         self.parts_sent: tuple[int, ...] = tuple(sorted(parts_sent))
         self.parts_total = parts_total
         missing = [n for n in range(1, parts_total + 1) if n not in self.parts_sent]
@@ -306,7 +316,7 @@ class UploadInterrupted(KeyboardInterrupt):
         return (_rebuild_interrupted, (self.asset, self.parts_sent, self.parts_total))
 
 
-def _rebuild_interrupted(asset: Any, parts_sent: tuple[int, ...], parts_total: int) -> UploadInterrupted:
+def _rebuild_interrupted(asset: Asset | None, parts_sent: tuple[int, ...], parts_total: int) -> UploadInterrupted:
     return UploadInterrupted(asset=asset, parts_sent=parts_sent, parts_total=parts_total)
 
 

@@ -8,8 +8,9 @@ The flow a camera follows, as in RFC 8628:
    whenever the service says ``slow_down``, and gives up with :class:`~c2c_helpers.errors.PairingExpired`
    when the code expires.
 
-:func:`pair_device` does all three and returns :class:`~c2c_helpers.tokens.Tokens`. Renewing and revoking
-them is :mod:`c2c_helpers.tokens`' job (:func:`refresh_tokens` and :func:`revoke_token` are re-exported here).
+:func:`pair_device` does all three and returns :class:`~c2c_helpers.tokens.Tokens`; :func:`pair_client` returns a
+:class:`~c2c_helpers.client.C2CClient` that holds them (and renews them itself). Renewing and revoking tokens is
+:mod:`c2c_helpers.tokens`' job. Nothing in the upload path imports this module: a device pairs once, then uploads.
 
 Code values never appear in reprs or error messages.
 
@@ -31,20 +32,19 @@ from typing import Any
 import requests
 
 from c2c_helpers._http import CLIENT_VERSION, DEFAULT_TIMEOUT, Timeout, post_form
+from c2c_helpers.client import C2CClient, SandboxControls
 from c2c_helpers.errors import AuthError, PairingExpired
-from c2c_helpers.tokens import Tokens, refresh_tokens, revoke_token
+from c2c_helpers.tokens import Tokens
 
 __all__ = [
     "DEFAULT_SCOPE",
     "DEVICE_CODE_GRANT",
     "SLOW_DOWN_STEP",
     "DeviceCode",
-    "Tokens",
+    "pair_client",
     "pair_device",
     "poll_for_tokens",
-    "refresh_tokens",
     "request_device_code",
-    "revoke_token",
     "show_code_on_stderr",
 ]
 
@@ -278,8 +278,7 @@ def pair_device(
     Returns
     -------
     Tokens
-        Give them to :class:`~c2c_helpers.client.C2CClient` (or use :meth:`C2CClient.pair
-        <c2c_helpers.client.C2CClient.pair>`, which does both).
+        Give them to :class:`~c2c_helpers.client.C2CClient` (or use :func:`pair_client`, which does both).
     """
     code = request_device_code(
         api_url,
@@ -301,6 +300,40 @@ def pair_device(
         client_version=client_version,
         sleep=sleep,
         clock=clock,
+    )
+
+
+def pair_client(
+    api_url: str,
+    client_id: str,
+    client_secret: str,
+    *,
+    show_code: Callable[[DeviceCode], None] | None = None,
+    client_version: str = CLIENT_VERSION,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    on_tokens: Callable[[Tokens], None] | None = None,
+    scope: str = DEFAULT_SCOPE,
+    controls: SandboxControls | None = None,
+) -> C2CClient:
+    """Pair a device with :func:`pair_device` and return a :class:`~c2c_helpers.client.C2CClient` holding its
+    tokens. The client renews them itself when the service sent a refresh token, which it does only when
+    `scope` includes ``offline`` (``client.can_refresh`` says which); `on_tokens` gets every new pair."""
+    tokens = pair_device(
+        api_url, client_id, client_secret, show_code=show_code, client_version=client_version, timeout=timeout,
+        scope=scope,
+    )  # fmt: skip
+    if on_tokens is not None:
+        on_tokens(tokens)
+    return C2CClient(
+        api_url,
+        tokens.access_token,
+        client_version=client_version,
+        timeout=timeout,
+        refresh_token=tokens.refresh_token,
+        client_id=client_id,
+        client_secret=client_secret,
+        on_tokens=on_tokens,
+        controls=controls,
     )
 
 

@@ -1,4 +1,8 @@
-"""One part: its bytes streamed from disk to the presigned URL, retried, reported as it goes.
+"""One part: its bytes streamed from disk to the presigned URL, hashed, retried, reported as it goes.
+
+Where a part is, as it goes, is a :class:`PartProgress`: its bytes sent in the current attempt, an *absolute*
+count that a retry resets to 0 (the pool sums them into the file's :class:`~c2c_helpers.pool.ProgressEvent`, so
+the total never passes 100 %).
 
 :func:`upload_chunk` sends one :class:`~c2c_helpers.chunks.Chunk` with a PUT to its presigned URL and the two
 headers the URL was signed with (``Content-Type: <filetype>``, ``x-amz-acl: private``). The body is a
@@ -7,43 +11,57 @@ grow with the part and no block is copied twice. Transient failures are retried 
 :class:`~c2c_helpers.retry.RetryPolicy`; a part that fails for good raises
 :class:`~c2c_helpers.errors.PartUploadError` naming the part, status, S3 code and attempts.
 
-Each part is hashed (MD5) as it streams, and S3's answer is checked: the ``ETag`` of an unencrypted or SSE-S3
-part is the MD5 of the bytes S3 stored, so a different one means the part was damaged on the way, and it is
-sent again like any transient failure (:mod:`c2c_helpers.integrity`). An ETag that is not an MD5 (SSE-KMS,
-``"<md5>-<n>"``) cannot be checked: the result says so (``PartResult.etag_verified`` is False).
+What was sent is what S3 stored. Frame.io's upload URLs sign only ``content-type;host;x-amz-acl``, so a client
+cannot ask S3 to check a digest: S3 refuses a ``Content-MD5`` (or any ``x-amz-*`` header) the URL did not sign.
+What S3 does give back is the part's ``ETag``, which for an unencrypted or SSE-S3 part is the hex MD5 of the
+bytes it stored. So each part is hashed (MD5) as it streams and S3's answer is checked: a different ETag means
+the part was damaged on the way, and it is sent again like any transient failure. An ETag that is not 32 hex
+digits (SSE-KMS, or a multipart ``"<md5>-<n>"``) is not an MD5: the check is skipped and the result says so
+(``PartResult.etag_verified`` is False). :func:`file_md5` re-reads a part of a file, as a resumed upload does
+for every part it would skip.
 
-The worker pool calls :func:`send_part`, which returns the last :class:`~c2c_helpers.retry.PartFailure`
-instead of raising it, so that the error is built once, by the pool, with the asset and the parts sent.
+The worker pool calls :func:`send_part` with the upload's :class:`~c2c_helpers.request.UploadRequest` (the file,
+its type, the retry policy and timeouts); it returns the last :class:`~c2c_helpers.retry.PartFailure` instead of
+raising it, so that the error is built once, by the pool, with the asset and the parts sent.
+
+>>> is_md5_etag('"9e107d9d372bb6826bd81d3542a419d6"'), is_md5_etag("9e107d9d372bb6826bd81d3542a419d6-2")
+(True, False)
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import requests
 
 from c2c_helpers._http import Timeout, install_log_redaction, new_session, normalize_timeout
 from c2c_helpers.chunks import Chunk
-from c2c_helpers.errors import FileChanged
-from c2c_helpers.integrity import md5_hex, new_md5
-from c2c_helpers.progress import PartProgress, State
+from c2c_helpers.errors import FileChanged, InvalidArgument
+from c2c_helpers.request import PART_TIMEOUT, UploadRequest
 from c2c_helpers.retry import PartFailure, RetryPolicy
 
 __all__ = [
-    "PART_TIMEOUT",
     "PROGRESS_STEP",
     "READ_BLOCK",
     "Cancelled",
     "PartBody",
+    "PartProgress",
     "PartResult",
+    "State",
+    "file_md5",
+    "is_md5_etag",
+    "md5_hex",
+    "new_md5",
     "part_session",
     "send_part",
     "upload_chunk",
@@ -52,25 +70,90 @@ __all__ = [
 
 logger = logging.getLogger("c2c_helpers")
 
-#: Seconds to wait for S3 once a part's last byte is sent. S3 answers a part within seconds of its last byte
-#: and drops sockets idle for ~20 s itself (RequestTimeout), so a minute of silence means the attempt is dead
-#: and another attempt has a better chance.
-PART_READ_TIMEOUT = 60.0
-#: Seconds to wait for a connection to S3, and (urllib3 applies the connect timeout while the body is sent)
-#: the longest one send of the body may block: a link that moves no byte for 10 s is stalled. Longer than
-#: the API's 5 s, because a camera's uplink is often busy with the other parts.
-PART_CONNECT_TIMEOUT = 10.0
-#: ``(connect, read)`` timeouts of each part PUT.
-PART_TIMEOUT: tuple[float, float] = (PART_CONNECT_TIMEOUT, PART_READ_TIMEOUT)
 #: Progress is reported at most once per this many bytes of a part (and at its end): fine enough for a smooth
 #: bar, coarse enough that a 5 GiB part does not flood the queue with 16 KiB events.
 PROGRESS_STEP = 256 * 1024
-#: Largest block read from disk and sent at once: bounds memory per worker (one buffer of this size).
+#: Largest block read from disk and sent at once (and hashed at once: large enough that hashlib releases the
+#: GIL): bounds memory per worker (one buffer of this size).
 READ_BLOCK = 1024 * 1024
+_MD5_RE = re.compile(r"[0-9a-fA-F]{32}")
+
+
+State = Literal["queued", "sending", "retrying", "done", "failed"]
+"""Where a part is. ``retrying``: the attempt failed and the next starts after ``delay`` seconds. ``failed`` is
+only ever set by a view (an event never says it: the error does)."""
+
+
+@dataclass(frozen=True)
+class PartProgress:
+    """Where one part is.
+
+    Parameters
+    ----------
+    part : int
+        The part number (1-based, S3's ``partNumber``).
+    part_bytes : int
+        Bytes of this part sent in its current attempt: an absolute count, reset to 0 by a retry.
+    part_size : int
+        Size of the part.
+    attempt : int
+        1 for the first attempt (0 for a part an earlier run sent, or one still queued).
+    state : {"queued", "sending", "retrying", "done"}
+        ``retrying``: the attempt failed and the next one starts after ``delay`` seconds; ``message`` says why.
+    message : str, optional
+        Why a retry happens (redacted).
+    delay : float, optional
+        Seconds until the retry.
+    """
+
+    part: int
+    part_bytes: int
+    part_size: int
+    attempt: int
+    state: State
+    message: str | None = None
+    delay: float | None = None
+
+    @property
+    def fraction(self) -> float:
+        """``part_bytes / part_size``, between 0 and 1."""
+        return self.part_bytes / self.part_size if self.part_size else 1.0
 
 
 class Cancelled(Exception):
     """Raised inside a worker when the upload was cancelled (another part failed, or Ctrl-C)."""
+
+
+def new_md5() -> hashlib._Hash:
+    """A fresh MD5 (S3's ETag algorithm: an integrity check, not security)."""
+    return hashlib.md5(usedforsecurity=False)
+
+
+def md5_hex(etag: str) -> str | None:
+    """The MD5 an ETag stands for (lower-case hex, quotes stripped), or None when it is not an MD5."""
+    value = etag.strip().strip('"')
+    return value.lower() if _MD5_RE.fullmatch(value) else None
+
+
+def is_md5_etag(etag: str) -> bool:
+    """Whether S3's ETag is the MD5 of the part (32 hex digits): True for unencrypted and SSE-S3 parts."""
+    return md5_hex(etag) is not None
+
+
+def file_md5(path: str | os.PathLike[str], start: int, size: int) -> str | None:
+    """The hex MD5 of bytes ``[start, start + size)`` of a file; None when the file ends before them."""
+    md5 = new_md5()
+    view = memoryview(bytearray(min(READ_BLOCK, max(size, 1))))
+    with open(path, "rb", buffering=0) as f:
+        f.seek(start)
+        remaining = size
+        while remaining > 0:
+            got = f.readinto(view[: min(remaining, len(view))])
+            if not got:
+                return None
+            md5.update(view[:got])  # hashlib releases the GIL on blocks this size: workers hash in parallel
+            remaining -= got
+    return md5.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -163,22 +246,21 @@ class PartBody:
 
 
 def send_part(
-    path: Path,
+    request: UploadRequest,
     chunk: Chunk,
-    filetype: str,
     *,
     session: requests.Session,
-    timeout: tuple[float, float],
-    retry: RetryPolicy,
     progress: Callable[[PartProgress], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> PartResult | PartFailure:
-    """Send one chunk, retrying what may succeed; the result, or the failure that ended the attempts.
+    """Send one chunk of ``request.path``, retrying what may succeed (``request.retry``, ``request.timeout``); the
+    result, or the failure that ended the attempts.
 
     Raises :class:`Cancelled` when `cancel` is set (mid-body or mid-backoff) and
     :class:`~c2c_helpers.errors.FileChanged` when the file ends before the chunk.
     """
-    headers = {"Content-Type": filetype, "x-amz-acl": "private"}
+    path, retry, timeout = request.path, request.retry, request.timeout
+    headers = {"Content-Type": request.filetype, "x-amz-acl": "private"}
     buffer = bytearray(min(READ_BLOCK, chunk.size))
     number, size = chunk.number, chunk.size
 
@@ -273,7 +355,7 @@ def upload_chunk(
     retry : RetryPolicy, optional
         Attempts and backoff (``RetryPolicy()`` when omitted).
     progress : callable, optional
-        Called with a :class:`~c2c_helpers.progress.PartProgress` as bytes go out, on retries, and at the end.
+        Called with a :class:`PartProgress` as bytes go out, on retries, and at the end.
         Called on this thread.
     cancel : threading.Event, optional
         Set it to stop the upload (mid-body or mid-backoff).
@@ -293,18 +375,12 @@ def upload_chunk(
         The file ended before the chunk did.
     """
     install_log_redaction()  # whatever session sends it, a part URL is a credential: keep it out of the logs
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise InvalidArgument(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+    request = UploadRequest(Path(path), filetype, retry or RetryPolicy(), normalize_timeout(timeout))
     http = session if session is not None else part_session()
     try:
-        outcome = send_part(
-            Path(path),
-            chunk,
-            filetype,
-            session=http,
-            timeout=normalize_timeout(timeout),
-            retry=retry if retry is not None else RetryPolicy(),
-            progress=progress,
-            cancel=cancel,
-        )
+        outcome = send_part(request, chunk, session=http, progress=progress, cancel=cancel)
     finally:
         if session is None:
             http.close()

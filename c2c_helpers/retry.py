@@ -1,8 +1,8 @@
-"""What is retried, and how long to wait: the part retry policy, S3's errors classified, the 429 backoff.
+"""When to send again, and how long to wait: the part retry policy, S3's errors classified, the API's 429s.
 
 What is retried: connection errors, timeouts, HTTP 408, 429 and 5xx, S3's ``RequestTimeout`` /
 ``SlowDown`` / ``InternalError`` / ``ServiceUnavailable``, and a 200 whose ETag is not the MD5 of the bytes sent
-(the part was damaged on the way: :mod:`c2c_helpers.integrity`). What is not: any 403 (an expired URL becomes
+(the part was damaged on the way: see :mod:`c2c_helpers.parts`). What is not: any 403 (an expired URL becomes
 :class:`~c2c_helpers.errors.UploadURLExpired`; a ``SignatureDoesNotMatch`` means a wrong header, which the same
 request repeats) and other 4xx.
 
@@ -10,19 +10,33 @@ A failed attempt is first a :class:`PartFailure` (what S3 said, or why there was
 another attempt may help); the :class:`~c2c_helpers.errors.PartUploadError` is built from it once, by whoever
 raises it, with the context known there (the asset, the parts sent).
 
+The API's 429s: Frame.io allows 5 asset creates per 1,000 ms per device (a leaky bucket, reported in
+``x-ratelimit-limit``, ``x-ratelimit-remaining`` and ``x-ratelimit-window`` on every answer). Threads that each
+back off on their own after a 429 keep colliding, so a :class:`~c2c_helpers.client.C2CClient` holds one
+:class:`TokenBucket`, its *create budget*, and every create (basic or real-time) takes a token before it sends:
+a hundred threads creating through one client are served one after another at the allowed pace. The bucket
+follows what the service says: ``x-ratelimit-limit`` and ``x-ratelimit-window`` set its pace,
+``x-ratelimit-remaining`` caps the tokens it believes it has, and a 429 holds every thread back for the wait it
+asks for (:func:`rate_limit_wait`).
+
 Examples
 --------
 >>> RetryPolicy().max_attempts
 5
 >>> [RetryPolicy(jitter=0).delay(n) for n in (1, 2, 3, 4, 5, 6)]
 [1.0, 2.0, 4.0, 8.0, 16.0, 20.0]
+>>> bucket = TokenBucket(5, 1.0)
+>>> [round(bucket.take(), 1) for _ in range(4)]  # a burst of one token less than the limit goes at once
+[0.0, 0.0, 0.0, 0.0]
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import requests
@@ -30,12 +44,25 @@ import requests
 from c2c_helpers._http import describe_exception
 from c2c_helpers._redact import redact_url
 from c2c_helpers.chunks import Chunk
-from c2c_helpers.errors import PartUploadError, UploadURLExpired
+from c2c_helpers.errors import InvalidArgument, PartUploadError, UploadURLExpired
 
-__all__ = ["RATE_LIMIT_MAX_WAIT", "PartFailure", "RetryPolicy", "is_retryable", "rate_limit_wait"]
+__all__ = [
+    "CREATE_LIMIT",
+    "CREATE_WINDOW",
+    "RATE_LIMIT_MAX_WAIT",
+    "PartFailure",
+    "RetryPolicy",
+    "TokenBucket",
+    "is_retryable",
+    "rate_limit_wait",
+]
 
 #: Longest wait after a 429 from the API, however the backoff grows.
 RATE_LIMIT_MAX_WAIT = 30.0
+#: Asset creates Frame.io allows per :data:`CREATE_WINDOW` seconds (its documented 5 per 1,000 ms).
+CREATE_LIMIT = 5
+#: The window of :data:`CREATE_LIMIT`, in seconds.
+CREATE_WINDOW = 1.0
 _RETRYABLE_S3_CODES = frozenset({"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable"})
 _S3_CODE_RE = re.compile(r"<Code>([^<]{1,100})</Code>")
 _S3_MESSAGE_RE = re.compile(r"<Message>([^<]{0,500})</Message>")
@@ -73,7 +100,7 @@ class RetryPolicy:
     >>> RetryPolicy(max_attempts=0)
     Traceback (most recent call last):
     ...
-    ValueError: max_attempts must be at least 1
+    c2c_helpers.errors.InvalidArgument: max_attempts must be at least 1
     """
 
     max_attempts: int = 5
@@ -84,13 +111,13 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) or self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+            raise InvalidArgument("max_attempts must be at least 1")
         if not self.initial_delay >= 0 or not self.max_delay >= 0:
-            raise ValueError("delays must be non-negative seconds")
+            raise InvalidArgument("delays must be non-negative seconds")
         if not self.multiplier >= 1:
-            raise ValueError("multiplier must be at least 1")
+            raise InvalidArgument("multiplier must be at least 1")
         if not 0 <= self.jitter <= 1:
-            raise ValueError("jitter must be between 0 and 1")
+            raise InvalidArgument("jitter must be between 0 and 1")
 
     def delay(self, retry: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number `retry` (1-based)."""
@@ -234,3 +261,80 @@ class PartFailure:
         if self.retryable:
             error.add_note(f"gave up after {self.attempt} attempts (RetryPolicy.max_attempts)")
         return error
+
+
+class TokenBucket:
+    """``limit`` requests per ``window`` seconds, shared by every thread that calls :meth:`take`.
+
+    The bucket holds at most ``limit - 1`` tokens (a burst one short of the service's bucket, whose level
+    depends on when requests *arrive*: the spare token absorbs the network's jitter) and gains ``limit /
+    window`` per second. A thread that finds it empty reserves the next token and sleeps until it is due, so
+    threads are served in the order they asked. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        limit: int = CREATE_LIMIT,
+        window: float = CREATE_WINDOW,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._clock, self._sleep = clock, sleep
+        self._then = clock()
+        self._configure(limit, window)
+        self._tokens = self._capacity
+
+    def _configure(self, limit: int, window: float) -> None:
+        if limit < 1 or not window > 0:
+            raise InvalidArgument("a rate limit needs limit >= 1 and window > 0")
+        self.limit, self.window = limit, window
+        self._capacity = float(max(1, limit - 1))
+        self._rate = limit / window
+
+    @property
+    def pace(self) -> float:
+        """Requests per second the bucket lets through once its burst is spent."""
+        return self._rate
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self._capacity, self._tokens + (now - self._then) * self._rate)
+        self._then = now
+
+    def take(self) -> float:
+        """Wait until one more request may be sent; the seconds waited."""
+        with self._lock:
+            self._refill(self._clock())
+            self._tokens -= 1
+            wait = -self._tokens / self._rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def hold(self, seconds: float) -> None:
+        """After a 429: no thread sends for `seconds` (from now, or from the last token already promised)."""
+        with self._lock:
+            self._refill(self._clock())
+            self._tokens = min(self._tokens, 0.0) - max(0.0, seconds) * self._rate
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Follow a create answer's ``x-ratelimit-*`` headers (absent or malformed ones change nothing)."""
+        limit = _number(headers.get("x-ratelimit-limit"))
+        window_ms = _number(headers.get("x-ratelimit-window"))
+        remaining = _number(headers.get("x-ratelimit-remaining"))
+        with self._lock:
+            self._refill(self._clock())
+            given = (int(limit), window_ms / 1000) if limit and limit >= 1 and window_ms and window_ms > 0 else None
+            if given is not None and given != (self.limit, self.window):
+                self._configure(*given)
+                self._tokens = min(self._tokens, self._capacity)
+            if remaining is not None:
+                self._tokens = min(self._tokens, max(0.0, remaining - 1))
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

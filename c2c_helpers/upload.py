@@ -10,7 +10,7 @@ Read it beside notebook 04. After checking everything that can be checked locall
 
 Then it is done: every part PUT got its 200, and Frame.io assembles the file on its own. A device cannot ask
 whether it did (C2C is "write, but don't read": no asset read, ``asset_read: false``), so nothing here
-depends on it. Only with a sandbox's controls at hand (the client :func:`~c2c_helpers.lab.connect` returns for a
+depends on it. Only with a sandbox's controls at hand (the client :func:`~c2c_helpers.connect` returns for a
 sandbox carries them as ``client.controls``) does ``upload_file`` also wait until the sandbox has assembled
 the file, to show it in the lessons; ``wait=True`` without them is refused before anything is sent.
 
@@ -24,13 +24,12 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from c2c_helpers.assembly import assembled, wait_or_refuse
 from c2c_helpers.asset import Asset
-from c2c_helpers.chunks import Chunk, plan_chunks
-from c2c_helpers.client import C2CClient, Timeout
+from c2c_helpers.chunks import Chunk, misplaced_urls, plan_chunks
+from c2c_helpers.client import C2CClient, SandboxControls
 from c2c_helpers.errors import (
     AssetIncomplete,
     InvalidFile,
@@ -39,14 +38,13 @@ from c2c_helpers.errors import (
     UploadURLExpired,
     describe_parts,
 )
-from c2c_helpers.integrity import misplaced_urls
-from c2c_helpers.parts import PART_TIMEOUT, PartResult
-from c2c_helpers.pool import Job, send_parts
-from c2c_helpers.progress import ProgressEvent
-from c2c_helpers.request import OnExpired, UploadRequest, check_request, check_unchanged
-from c2c_helpers.resume.trust import (
+from c2c_helpers.parts import PartResult
+from c2c_helpers.pool import ProgressEvent, send_parts
+from c2c_helpers.request import DEFAULT_WORKERS, PART_TIMEOUT, OnExpired, UploadRequest, check_request
+from c2c_helpers.resume import (
     Manifest,
     ManifestLock,
+    check_resumable,
     note_manifest,
     recorder,
     resumed_asset,
@@ -55,13 +53,9 @@ from c2c_helpers.resume.trust import (
 )
 from c2c_helpers.retry import RetryPolicy
 
-__all__ = ["DEFAULT_WORKERS", "OnExpired", "UploadResult", "upload_file"]
+__all__ = ["UploadResult", "assembled", "upload_file"]
 
 logger = logging.getLogger("c2c_helpers")
-
-#: Parts sent at once by :func:`upload_file`. Four saturates a typical uplink and a 2-core camera CPU
-#: without opening so many connections that S3 answers SlowDown; the guide's clip has only two parts.
-DEFAULT_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -162,7 +156,7 @@ def upload_file(
     progress: Callable[[ProgressEvent], None] | None = None,
     wait: bool | float | None = None,
     channel: int | None = None,
-    timeout: Timeout = PART_TIMEOUT,
+    timeout: float | tuple[float, float] = PART_TIMEOUT,
     resume: str | os.PathLike[str] | None = None,
     on_expired: OnExpired = "raise",
 ) -> UploadResult:
@@ -177,7 +171,7 @@ def upload_file(
         The file to upload.
     client : C2CClient, optional
         Defaults to ``C2CClient()`` (from ``C2C_API_URL`` / ``C2C_ACCESS_TOKEN``), closed before returning; see
-        also :func:`c2c_helpers.lab.connect`.
+        also :func:`c2c_helpers.connect`.
     name : str, optional
         Display name; the file name by default.
     filetype : str, optional
@@ -191,7 +185,7 @@ def upload_file(
     retry : RetryPolicy, optional
         Per-part retries (``RetryPolicy()`` when omitted).
     progress : callable, optional
-        Called with each :class:`~c2c_helpers.progress.ProgressEvent` (a part's state and the file's total), on
+        Called with each :class:`~c2c_helpers.pool.ProgressEvent` (a part's state and the file's total), on
         the calling thread.
     wait : bool or float, optional
         Wait until the sandbox has assembled the file (True: up to 120 s; a number: that many seconds). This
@@ -220,8 +214,9 @@ def upload_file(
 
     Raises
     ------
-    InvalidFile
-        The file, the arguments or the resume manifest were refused before anything was sent.
+    InvalidArgument
+        An argument was refused before anything was sent; :class:`~c2c_helpers.errors.InvalidFile` (a kind of
+        InvalidArgument) when it is the file or the resume manifest.
     ConfigurationError
         ``wait`` was asked for without a sandbox's controls (before anything was sent).
     APIError, TransportError
@@ -239,16 +234,14 @@ def upload_file(
         Ctrl-C: the workers were stopped; the error lists the parts that were sent.
     """
     path = Path(path)
-    wait = wait_or_refuse(wait, client.controls if client is not None else None)  # (C2CClient() has none)
     lock = ManifestLock(resume).acquire() if resume is not None else None  # one run at a time per manifest
     own_client = client is None
     try:
         manifest = Manifest.load(resume) if resume is not None else None
-        request = check_request(  # everything local, before a single byte goes out
+        request = check_request(  # everything local, once, before a single byte goes out
             path,
-            manifest,
-            name=name,
-            filetype=filetype,
+            name=name if name is not None or manifest is None else manifest.name,
+            filetype=filetype if filetype is not None or manifest is None else manifest.filetype,
             offset=offset,
             parts=parts,
             channel=channel,
@@ -256,9 +249,12 @@ def upload_file(
             retry=retry,
             timeout=timeout,
             wait=wait,
+            controls=client.controls if client is not None else None,  # C2CClient() has none
             on_expired=on_expired,
             resume=resume,
         )
+        if manifest is not None:
+            check_resumable(manifest, request, name=name, filetype=filetype, parts=parts)
         client = client if client is not None else C2CClient()
         if manifest is not None and manifest.api_url != client.api_url:
             raise InvalidFile(
@@ -281,6 +277,7 @@ def _upload(
     progress: Callable[[ProgressEvent], None] | None,
 ) -> UploadResult:
     """The three steps; once more on a fresh asset if the URLs expired and ``on_expired="recreate"``."""
+    assert request.size is not None  # check_request took the size of a whole file
     started = time.monotonic()
     recreated_from: str | None = None
     while True:
@@ -348,8 +345,9 @@ def _asset_and_manifest(
     parts it lists as sent."""
     if manifest is not None:
         done = {n: PartResult(n, r.etag, 0, r.size, md5=r.md5) for n, r in manifest.parts.items()}
-        return resumed_asset(client, manifest), manifest, done
+        return resumed_asset(manifest), manifest, done
     r = request
+    assert r.size is not None and r.signature is not None  # a whole file, checked
     asset = client.create_asset(r.name, r.filetype, r.size, r.offset, parts=r.parts, channel=r.channel)
     if not asset.upload_urls:
         raise UploadError(f"asset {asset.id}: the service returned no upload URLs, so nothing can be sent", asset=asset)
@@ -400,9 +398,7 @@ def _send(
     """Step 3: every part not already sent, by the worker pool; each acknowledged part goes in the manifest."""
     if done:
         logger.info("asset %s: resuming; %s", asset.id, describe_parts(done, len(chunks), "already sent"))
-    r = request
-    job = Job(r.path, chunks, r.filetype, asset, r.signature, r.retry, r.timeout)
-    return send_parts(job, workers=r.workers, progress=progress, done=done, on_part=recorder(manifest))
+    return send_parts(request, asset, chunks, done=done, progress=progress, on_part=recorder(manifest))
 
 
 def _wait(
@@ -418,7 +414,7 @@ def _wait(
     ``wait``, wait until the sandbox has assembled it."""
     sent = sorted(r.number for r in results)
     try:
-        check_unchanged(request.path, request.signature, asset, sent=sent, total=len(results))
+        request.unchanged(asset, sent=sent, total=len(results))
         if request.wait_timeout is None or asset.is_complete or client.controls is None:
             return asset
         return assembled(client.controls, asset, request.wait_timeout, sent)
@@ -432,3 +428,33 @@ def _wait(
         raise
     except KeyboardInterrupt:
         raise UploadInterrupted(asset=asset, parts_sent=sent, parts_total=len(results)) from None
+
+
+def assembled(controls: SandboxControls, asset: Asset, timeout: float, sent: list[int]) -> Asset:
+    """The asset as a sandbox's controls show it once assembled; :class:`~c2c_helpers.errors.AssetIncomplete` if
+    it is not assembled in time, or its assembly failed. `sent` (the parts sent) goes on the error."""
+    try:
+        controls.wait_for_asset(asset.id, timeout)
+    except TimeoutError:
+        status = (controls.asset_detail(asset.id) or {}).get("status")
+        raise AssetIncomplete(
+            f"asset {asset.id}: every part was acknowledged, but the sandbox had not assembled it after "
+            f"{timeout:g} s (status {status!r}); a part may be missing",
+            asset=asset,
+            parts_sent=sent,
+        ) from None
+    except LookupError:
+        raise AssetIncomplete(
+            f"asset {asset.id}: the sandbox's controls do not know this asset (are they this client's sandbox?)",
+            asset=asset,
+            parts_sent=sent,
+        ) from None
+    detail = controls.asset_detail(asset.id) or {}
+    asset = replace(asset, status=detail.get("status"), upload_completed_at=detail.get("upload_completed_at"))
+    if asset.status == "failed":
+        raise AssetIncomplete(
+            f"asset {asset.id}: the sandbox reports its assembly failed ({detail.get('error') or 'no reason given'})",
+            asset=asset,
+            parts_sent=sent,
+        )
+    return asset

@@ -27,7 +27,8 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from c2c_helpers.client import CLIENT_VERSION, DEFAULT_TIMEOUT, C2CClient, Timeout
+from c2c_helpers._http import CLIENT_VERSION, DEFAULT_TIMEOUT, Timeout
+from c2c_helpers.client import C2CClient
 from c2c_helpers.errors import ConfigurationError
 
 if TYPE_CHECKING:

@@ -1,9 +1,9 @@
 """Live ipywidgets views for the notebooks: the asset form, the chunk map and the upload progress panel.
 
 They are views over ``c2c_helpers``, never the other way round: the client emits progress events
-(:class:`~c2c_helpers.progress.PartProgress` from ``upload_chunk``, :class:`~c2c_helpers.progress.ProgressEvent`
+(:class:`~c2c_helpers.parts.PartProgress` from ``upload_chunk``, :class:`~c2c_helpers.pool.ProgressEvent`
 from ``upload_file``) on the caller's thread and :class:`UploadProgress` is a callable that takes either, folding
-them with the same :class:`~c2c_helpers.progress.ProgressTotals` as the worker pool, so the same upload runs
+them with the same :class:`~c2c_helpers.pool.ProgressTotals` as the worker pool, so the same upload runs
 without any widget (scripts, ``c2c upload``). Widgets are only ever updated from the thread that displayed them.
 
 Each widget also has a plain-text form (its ``text()``), used as the ``text/plain`` of its display: that is
@@ -26,8 +26,9 @@ import ipywidgets as w
 from IPython.display import DisplayHandle, display
 
 from c2c_helpers.chunks import chunk_size, plan_chunks
-from c2c_helpers.media import creation_offset, guess_filetype
-from c2c_helpers.progress import PartProgress, ProgressEvent, ProgressTotals
+from c2c_helpers.parts import PartProgress
+from c2c_helpers.pool import ProgressEvent, ProgressTotals
+from c2c_helpers.request import creation_offset, guess_filetype
 from c2c_helpers.upload import UploadResult
 
 __all__ = ["AssetForm", "ChunkMap", "UploadProgress", "show"]
@@ -212,7 +213,7 @@ class UploadProgress(_TextForm, w.VBox):  # type: ignore[misc]
     was not made for. It only reads events, so a retry that restarts a part moves that bar back (absolute bytes
     per part), and the total never passes 100%.
 
-    >>> from c2c_helpers.progress import PartProgress
+    >>> from c2c_helpers.parts import PartProgress
     >>> panel = UploadProgress([10, 5])
     >>> panel(PartProgress(part=1, part_bytes=10, part_size=10, attempt=1, state="done"))
     >>> print(panel.text())

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from c2c_helpers.errors import InvalidArgument
+
 __all__ = [
-    "MIN_PART_SIZE",
     "Done",
     "GrowingFile",
     "LivePart",
@@ -40,9 +41,6 @@ __all__ = [
     "full_parts",
     "plan_cuts",
 ]
-
-#: S3's smallest part but the last (5 MiB): every real-time part but the final one has at least this much.
-MIN_PART_SIZE = 5 * 1024 * 1024
 
 #: What says the recording has ended: an event the recorder sets, or a function that returns True.
 Done = threading.Event | Callable[[], bool]
@@ -99,8 +97,8 @@ class GrowingFile:
     """
 
     def __init__(self, path: Path, *, done: Done | None, idle_timeout: float) -> None:
-        if idle_timeout <= 0:
-            raise ValueError("idle_timeout must be positive")
+        if isinstance(idle_timeout, bool) or not isinstance(idle_timeout, int | float) or not 0 < idle_timeout < 1e9:
+            raise InvalidArgument(f"idle_timeout must be a positive number of seconds, got {idle_timeout!r}")
         self.path, self.done, self.idle_timeout = path, done, idle_timeout
         self.size = 0
         self.grew_at = time.monotonic()

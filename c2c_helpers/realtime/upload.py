@@ -1,56 +1,47 @@
-"""Real-time uploads (Frame.io's "How to: Upload (Real-time)"): upload a file while it is still being recorded.
+"""``upload_growing_file``: upload a file while it is still being recorded, through the core's pool.
 
-Read it beside notebook 08. The calls, each a plain function over a :class:`~c2c_helpers.client.C2CClient`:
-
-1. :func:`create_realtime_asset`: ``POST /v2/devices/assets`` with ``"is_realtime_upload": true`` and no
-   ``filesize``; the answer is only ``{"id", "name"}``;
-2. :func:`register_parts`: ``POST /v2/devices/assets/{id}/realtime_upload/parts`` with
-   ``{"parts": [{"number", "size", "is_final"}, ...]}`` (and ``asset_filesize`` with the final part): one
-   presigned URL per part, in the order asked;
-3. each URL is PUT as in the basic guide (:func:`~c2c_helpers.parts.send_part`: the same two headers, retries,
-   progress, the MD5/ETag check).
-
-:func:`upload_growing_file` does all three while another process writes the file: it cuts a part of
-``part_size`` bytes as soon as its bytes are on disk (:mod:`c2c_helpers.realtime.growing`), registers the parts cut in
-one call, sends them with a pool of workers, and when the recording ends (the caller's ``done`` signal, or no
-growth for ``idle_timeout`` seconds) registers and sends the final part with ``asset_filesize``. Frame.io then
-assembles the file. With ``resume=PATH`` it keeps a manifest (:mod:`c2c_helpers.resume.live`), so a run
-stopped halfway can be started again and send only what is missing.
+Read it beside notebook 08. While another process writes the file, it cuts a part of ``part_size`` bytes as
+soon as its bytes are on disk (:mod:`c2c_helpers.realtime.growing`), registers the parts cut in one call
+(:func:`~c2c_helpers.realtime.calls.register_parts`) and hands them to the same
+:class:`~c2c_helpers.pool.PartPool` a basic upload uses (the same part sender, retries, progress events and
+MD5/ETag check). When the recording ends (the caller's ``done`` signal, or no growth for ``idle_timeout``
+seconds) it first makes sure every part already sent still holds the file's bytes: a writer may go back and
+patch what it wrote (an MP4 muxer rewrites its header when it closes the file), so each acknowledged part is
+hashed again and a part that changed is registered again (the service drops the bytes it held of it) and sent
+again. Only then does it register and send the final part with ``asset_filesize``, which completes the set;
+Frame.io then assembles the file. With ``resume=PATH`` it keeps a manifest (:mod:`c2c_helpers.resume`), so a
+run stopped halfway can be started again and sends only what is missing.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from c2c_helpers._http import json_answer, normalize_timeout
-from c2c_helpers.assembly import assembled, wait_or_refuse
 from c2c_helpers.asset import Asset
-from c2c_helpers.client import CREATE_NOT_REPEATABLE, C2CClient, Timeout
-from c2c_helpers.errors import C2CError, InvalidFile, RateLimited, UploadError
-from c2c_helpers.integrity import part_number_of
-from c2c_helpers.media import creation_offset, guess_filetype
-from c2c_helpers.parts import PART_TIMEOUT, PartResult
-from c2c_helpers.progress import ProgressEvent
-from c2c_helpers.realtime.growing import MIN_PART_SIZE, Done, GrowingFile, LivePart
-from c2c_helpers.realtime.livesend import LiveSender
-from c2c_helpers.resume.live import LIVE_MANIFEST_SUFFIX, LiveManifest
-from c2c_helpers.resume.manifest import ManifestLock
-from c2c_helpers.retry import RetryPolicy, rate_limit_wait
+from c2c_helpers.chunks import MIN_PART_SIZE, Chunk
+from c2c_helpers.client import C2CClient
+from c2c_helpers.errors import FileChanged, InvalidArgument, InvalidFile
+from c2c_helpers.parts import PartResult, file_md5, warn_unverified
+from c2c_helpers.pool import PartPool, ProgressEvent
+from c2c_helpers.realtime.calls import MAX_BATCH, create_realtime_asset, register_parts
+from c2c_helpers.realtime.growing import Done, GrowingFile, LivePart, plan_cuts
+from c2c_helpers.request import DEFAULT_WORKERS, PART_TIMEOUT, UploadRequest, check_filetype, check_request
+from c2c_helpers.resume import Manifest, ManifestLock, default_manifest_path
+from c2c_helpers.retry import RetryPolicy
+from c2c_helpers.upload import assembled
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_PART_SIZE",
-    "RealtimeAsset",
+    "MAX_RESENDS",
     "RealtimeResult",
-    "create_realtime_asset",
     "default_live_manifest_path",
-    "register_parts",
     "upload_growing_file",
 ]
 
@@ -65,93 +56,9 @@ DEFAULT_PART_SIZE = 8 * 1024 * 1024
 DEFAULT_IDLE_TIMEOUT = 10.0
 #: How often the file's size is looked at (and the workers' progress delivered).
 DEFAULT_POLL_INTERVAL = 0.05
-
-
-@dataclass(frozen=True)
-class RealtimeAsset:
-    """A real-time asset as the create call answers it: only its ``id`` and ``name``."""
-
-    id: str
-    name: str
-
-
-def create_realtime_asset(
-    client: C2CClient,
-    *,
-    filetype: str,
-    name: str | None = None,
-    extension: str | None = None,
-    offset: int = 0,
-    channel: int | None = None,
-) -> RealtimeAsset:
-    """``POST /v2/devices/assets`` with ``is_realtime_upload: true``: no ``filesize``, no upload URLs.
-
-    A name with an extension, or an ``extension`` (``".mp4"``: the asset is then named ``[new file].mp4``
-    until the final parts call renames it). Shares the client's asset-create budget and waits out a 429 like
-    :meth:`~c2c_helpers.client.C2CClient.create_asset`; never repeats the POST after a 5xx or no answer.
-    """
-    body: dict[str, Any] = {"filetype": filetype, "is_realtime_upload": True, "offset": offset}
-    body.update({k: v for k, v in (("name", name), ("extension", extension), ("channel", channel)) if v is not None})
-    context = "create real-time asset (POST /v2/devices/assets)"
-    for attempt in range(client.rate_limit_retries + 1):
-        client.create_budget.take()
-        try:
-            response = client.request(
-                "POST", "/v2/devices/assets", json=body, context=context, not_repeatable=CREATE_NOT_REPEATABLE
-            )
-        except RateLimited as err:
-            if attempt == client.rate_limit_retries:
-                raise
-            client.create_budget.hold(rate_limit_wait(err.retry_after, attempt))
-            continue
-        client.create_budget.observe(response.headers)
-        answer = json_answer(response, context)
-        return RealtimeAsset(str(answer["id"]), str(answer["name"]))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def register_parts(
-    client: C2CClient,
-    asset_id: str,
-    parts: Sequence[LivePart],
-    *,
-    asset_filesize: int | None = None,
-    asset_name: str | None = None,
-    retry: RetryPolicy | None = None,
-) -> list[str]:
-    """``POST .../realtime_upload/parts``: register `parts`, return their presigned URLs in the same order.
-
-    ``asset_filesize`` goes with a final part (required then). A registration can be repeated safely (a repeat
-    replaces), so a 429, a 5xx or no answer is retried with `retry`'s backoff. Each URL is checked to be signed
-    for its part's number.
-    """
-    body: dict[str, Any] = {"parts": [p.registration() for p in parts]}
-    if any(p.is_final for p in parts):
-        if asset_filesize is None:
-            raise ValueError("asset_filesize is required with the final part")
-        body["asset_filesize"] = asset_filesize
-    if asset_name is not None:
-        body["asset_name"] = asset_name
-    path, policy = f"/v2/devices/assets/{asset_id}/realtime_upload/parts", retry or RetryPolicy()
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            urls = json_answer(client.request("POST", path, json=body), f"POST {path}")["upload_urls"]
-            break
-        except C2CError as err:
-            if not (err.retryable or isinstance(err, RateLimited)) or attempt == policy.max_attempts:
-                raise
-            wait = rate_limit_wait(err.retry_after, attempt) if isinstance(err, RateLimited) else policy.delay(attempt)
-            logger.info("registering parts of %s: %s; again in %.2f s", asset_id, err, wait)
-            time.sleep(wait)
-    if len(urls) != len(parts) or any(part_number_of(u) != p.number for u, p in zip(urls, parts, strict=False)):
-        raise UploadError(f"asset {asset_id}: the parts call's URLs do not match the parts asked for, in order")
-    return [str(u) for u in urls]
-
-
-def default_live_manifest_path(file: str | os.PathLike[str]) -> Path:
-    """``FILE.c2c-realtime.json``, next to the file (``c2c upload --realtime FILE --resume``)."""
-    path = Path(file)
-    return path.with_name(path.name + LIVE_MANIFEST_SUFFIX)
+#: Before the final part, how many times parts found changed are sent again: a writer still rewriting its file
+#: after that is not done with it, and the upload fails loudly rather than finish with stale bytes.
+MAX_RESENDS = 3
 
 
 @dataclass(frozen=True)
@@ -161,7 +68,8 @@ class RealtimeResult:
     ``parts`` in part order (the last is the final part); ``bytes`` the file's final size; ``seconds`` from the
     create call to the last acknowledgement; ``ended_by`` how the end of the recording was noticed
     (``"signal"`` or ``"idle"``); ``tail_seconds`` from noticing it to the last part acknowledged; ``resumed``
-    the parts an earlier run had sent; ``assembled`` True when a sandbox's controls showed the file assembled.
+    the parts an earlier run had sent; ``resent`` the parts sent again because the file's bytes changed after
+    they were sent; ``assembled`` True when a sandbox's controls showed the file assembled.
 
     >>> r = RealtimeResult("a1", "take.mp4", (PartResult(1, "e", 1, 8388608), PartResult(2, "e", 2, 5)),
     ...                    8388613, 3.0, 3, "signal", 0.12)
@@ -179,6 +87,7 @@ class RealtimeResult:
     tail_seconds: float
     resumed: tuple[int, ...] = ()
     assembled: bool | None = None
+    resent: tuple[int, ...] = ()
 
     def summary(self, *, timing: bool = True) -> str:
         n, retries = len(self.parts), self.attempts - (len(self.parts) - len(self.resumed))
@@ -186,6 +95,7 @@ class RealtimeResult:
             f"uploaded {self.name!r} while it was recorded: {self.bytes:,} bytes in {n} part{'s' if n != 1 else ''}"
             + (" (the last one final)" if n > 1 else " (one final part)")
             + (f", {len(self.resumed)} resumed" if self.resumed else "")
+            + (f", {len(self.resent)} sent again after the file changed" if self.resent else "")
             + f", {self.attempts} attempt{'s' if self.attempts != 1 else ''}"
             + (f" ({retries} retr{'ies' if retries != 1 else 'y'})" if retries > 0 else "")
             + f", end of recording by {self.ended_by}"
@@ -194,6 +104,11 @@ class RealtimeResult:
         if timing:
             line += f"; {self.seconds:.2f} s in all, {self.tail_seconds:.2f} s after the end of recording"
         return line
+
+
+def default_live_manifest_path(file: str | os.PathLike[str]) -> Path:
+    """``FILE.c2c-realtime.json``, next to the file (``c2c upload --realtime FILE --resume``)."""
+    return default_manifest_path(file, realtime=True)
 
 
 def upload_growing_file(
@@ -206,13 +121,13 @@ def upload_growing_file(
     filetype: str | None = None,
     channel: int | None = None,
     part_size: int = DEFAULT_PART_SIZE,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     retry: RetryPolicy | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
     done: Done | None = None,
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
-    timeout: Timeout = PART_TIMEOUT,
+    timeout: float | tuple[float, float] = PART_TIMEOUT,
     resume: str | os.PathLike[str] | None = None,
     wait: bool | float | None = None,
 ) -> RealtimeResult:
@@ -223,7 +138,7 @@ def upload_growing_file(
     path : path-like
         The file being written (it may not exist yet: it is waited for, up to `idle_timeout`).
     client : C2CClient, optional
-        Defaults to ``C2CClient()``; see :func:`c2c_helpers.lab.connect`.
+        Defaults to ``C2CClient()``; see :func:`c2c_helpers.connect`.
     name, extension : str, optional
         The create call's: a name with an extension (the file's name by default), or only an extension
         (``".mp4"``: the asset is named ``[new file].mp4``). `final_name` renames such an asset with the final
@@ -242,108 +157,244 @@ def upload_growing_file(
     poll_interval : float
         How often the file's size is looked at.
     resume : path-like, optional
-        A manifest (:mod:`c2c_helpers.resume.live`): written as the upload goes, removed at the end; when it
-        exists, that asset is continued and only what it does not list as acknowledged is sent.
+        A manifest (:mod:`c2c_helpers.resume`): written as the upload goes, removed at the end; when it exists,
+        that asset is continued and only what it does not list as acknowledged is sent.
     wait : bool or float, optional
         Wait for a sandbox's assembly (only with a sandbox's controls; see ``upload_file``).
 
     Raises
     ------
-    InvalidFile
-        Bad arguments, or a manifest for another file or service (before anything is sent).
-    APIError, TransportError, PartUploadError, FileChanged, AssetIncomplete
-        As for ``upload_file``; ``FileChanged`` when the file shrank.
+    InvalidArgument
+        Bad arguments; :class:`~c2c_helpers.errors.InvalidFile` for a manifest for another file or service
+        (before anything is sent).
+    APIError, TransportError, PartUploadError, AssetIncomplete
+        As for ``upload_file``.
+    FileChanged
+        The file shrank, or kept changing bytes already sent (more than :data:`MAX_RESENDS` rounds).
     """
     path = Path(path)
-    if not isinstance(part_size, int) or part_size < MIN_PART_SIZE:
-        raise InvalidFile(f"part_size must be at least {MIN_PART_SIZE:,} bytes (5 MiB, S3's smallest part)", path=path)
-    wait = wait_or_refuse(wait, client.controls if client is not None else None)
+    if isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < MIN_PART_SIZE:
+        raise InvalidArgument(
+            f"part_size must be an int of at least {MIN_PART_SIZE:,} bytes (5 MiB, S3's smallest part)"
+        )
+    if not isinstance(poll_interval, int | float) or not 0 < poll_interval <= 60:
+        raise InvalidArgument(f"poll_interval must be between 0 and 60 seconds, got {poll_interval!r}")
+    if filetype is None and extension and not name:
+        filetype = check_filetype(Path(f"[new file]{extension}"), None)
+    request = check_request(
+        path, name=name, filetype=filetype, channel=channel, workers=workers, retry=retry, timeout=timeout,
+        wait=wait, controls=client.controls if client is not None else None, resume=resume, growing=True,
+    )  # fmt: skip
+    watcher = GrowingFile(path, done=done, idle_timeout=idle_timeout)
     lock = ManifestLock(resume).acquire() if resume is not None else None
-    own_client = client is None
     api = client if client is not None else C2CClient()
     try:
-        watcher = GrowingFile(path, done=done, idle_timeout=idle_timeout)
-        try:
-            filetype = filetype or guess_filetype(name or (f"x{extension}" if extension else path.name))
-        except ValueError as exc:
-            raise InvalidFile(str(exc), path=path) from None
         started = time.monotonic()
-        asset, manifest = _asset_and_manifest(
-            api, path, resume, filetype=filetype, name=name, extension=extension, channel=channel, part_size=part_size
-        )
-        sender = LiveSender(
-            path, asset.id, filetype, part_size, workers=workers, retry=retry or RetryPolicy(),
-            timeout=normalize_timeout(timeout),
-            progress=progress, manifest=manifest,
-            register=lambda parts, size: register_parts(
-                api, asset.id, parts, asset_filesize=size, asset_name=final_name, retry=retry
-            ),
-        )  # fmt: skip
-        results, resumed, tail = sender.run(watcher, poll_interval)
+        asset, manifest = _asset_and_manifest(api, request, name=name, extension=extension, part_size=part_size)
+
+        def register(parts: list[LivePart], size: int | None) -> list[str]:
+            return register_parts(api, asset.id, parts, asset_filesize=size, asset_name=final_name, retry=request.retry)
+
+        with PartPool(request, asset, progress=progress) as pool:
+            live = _LiveUpload(request, asset, pool, manifest, register, part_size)
+            resumed = live.resume()
+            tail = live.follow(watcher, poll_interval)
+        results = tuple(pool.results[n] for n in sorted(pool.results))
+        warn_unverified(list(results))
         result = RealtimeResult(
-            asset.id, asset.name, results, sender.filesize, time.monotonic() - started,
-            sum(r.attempts for r in results), watcher.ended_by or "signal", tail, resumed,
+            asset.id, asset.name, results, live.filesize, time.monotonic() - started,
+            sum(r.attempts for r in results), watcher.ended_by or "signal", tail, resumed, resent=tuple(live.resent),
         )  # fmt: skip
         if manifest is not None:
             manifest.remove()
-        return _waited(api, result, wait, filetype) if wait else result
+        if request.wait_timeout is None or api.controls is None:
+            return result
+        whole = replace(asset, filesize=result.bytes)
+        shown = assembled(api.controls, whole, request.wait_timeout, [p.number for p in results])
+        return replace(result, assembled=shown.is_complete)
     finally:
-        if own_client:
+        if client is None:
             api.close()
         if lock is not None:
             lock.release()
 
 
+#: ``register(parts, asset_filesize)`` -> their URLs, in order (asset_filesize only with the final part).
+Register = Callable[[list[LivePart], int | None], list[str]]
+
+
 def _asset_and_manifest(
-    client: C2CClient,
-    path: Path,
-    resume: str | os.PathLike[str] | None,
-    *,
-    filetype: str,
-    name: str | None,
-    extension: str | None,
-    channel: int | None,
-    part_size: int,
-) -> tuple[RealtimeAsset, LiveManifest | None]:
+    client: C2CClient, request: UploadRequest, *, name: str | None, extension: str | None, part_size: int
+) -> tuple[Asset, Manifest | None]:
     """A new real-time asset (and its manifest, saved before anything is sent), or the manifest's asset."""
-    manifest = LiveManifest.load(resume) if resume is not None else None
+    where = request.manifest_path
+    manifest = Manifest.load(where) if where is not None else None
     if manifest is not None:
-        return _resumed(manifest, client, path, part_size), manifest
-    offset = creation_offset(path) if path.exists() else 0  # a recording that is starting: created now
+        if (
+            not manifest.is_realtime
+            or manifest.api_url != client.api_url
+            or manifest.file != str(request.path.resolve())
+            or manifest.part_size != part_size
+        ):
+            raise InvalidFile(
+                f"{manifest.path}: this manifest is not a real-time upload of {request.path.resolve()} at "
+                f"{client.api_url} in {part_size:,}-byte parts; delete it to upload the file as a new asset",
+                path=manifest.path,
+            )
+        logger.info(
+            "asset %s: resuming a real-time upload (%d parts acknowledged)", manifest.asset_id, len(manifest.parts)
+        )
+        return Asset(manifest.asset_id, manifest.name, manifest.filetype, None, (), "uploading", None), manifest
     asset = create_realtime_asset(
         client,
-        filetype=filetype,
-        name=name or (None if extension else path.name),
+        filetype=request.filetype,
+        name=name or (None if extension else request.path.name),
         extension=extension,
-        offset=offset,
-        channel=channel,
+        offset=request.offset,
+        channel=request.channel,
     )
-    if resume is not None:
-        manifest = LiveManifest(
-            Path(resume), client.api_url, str(path.resolve()), asset.id, asset.name, filetype, part_size
+    if where is not None:
+        manifest = Manifest.realtime(
+            where,
+            api_url=client.api_url,
+            file=str(request.path.resolve()),
+            asset_id=asset.id,
+            name=asset.name,
+            filetype=request.filetype,
+            part_size=part_size,
         )
-        manifest.save()
     return asset, manifest
 
 
-def _resumed(manifest: LiveManifest, client: C2CClient, path: Path, part_size: int) -> RealtimeAsset:
-    """The asset of an earlier run, after checking the manifest is for this file, service and part size."""
-    if manifest.api_url != client.api_url or manifest.file != str(path.resolve()) or manifest.part_size != part_size:
-        raise InvalidFile(
-            f"{manifest.path}: this real-time manifest is for {manifest.file} at {manifest.api_url} in "
-            f"{manifest.part_size:,}-byte parts; delete it to upload the file as a new asset",
-            path=manifest.path,
+class _LiveUpload:
+    """One real-time upload's parts: cut as the file grows, registered, handed to the pool, checked at the end."""
+
+    def __init__(
+        self,
+        request: UploadRequest,
+        asset: Asset,
+        pool: PartPool,
+        manifest: Manifest | None,
+        register: Register,
+        part_size: int,
+    ) -> None:
+        self.request, self.asset, self.pool, self.manifest = request, asset, pool, manifest
+        self.register, self.part_size = register, part_size
+        self.cut = 0  # full parts cut so far
+        self.final: LivePart | None = None
+        self.sent: dict[int, LivePart] = {}  # every part handed to the pool (or resumed)
+        self.resent: list[int] = []
+        if manifest is not None:
+            pool.on_part = lambda r: manifest.record(r.number, r.etag, md5=r.md5)
+
+    @property
+    def filesize(self) -> int:
+        """The file's final size, once the final part is cut (0 before)."""
+        return self.final.start + self.final.size if self.final is not None else 0
+
+    def follow(self, watcher: GrowingFile, poll: float) -> float:
+        """Follow the file to the end of the recording; the seconds from noticing it to the last part
+        acknowledged."""
+        final = self.final  # a resumed run may have registered its final part already
+        while final is None:
+            ended = watcher.ended()  # before the size: a signal set after the last write sees all of it
+            size = watcher.poll()
+            if ended and size == 0:
+                raise InvalidFile(f"{self.request.path}: nothing was recorded (the file is empty or missing)")
+            if size < self.cut * self.part_size:
+                raise FileChanged(f"{self.request.path.name} shrank to {size:,} bytes while it was being uploaded")
+            parts = plan_cuts(size, self.part_size, cut=self.cut, final=ended)
+            full = [p for p in parts if not p.is_final]
+            if full:
+                self._register_and_send(full, None)
+            if ended:
+                final = parts[-1]
+            else:
+                self.pool.wait(poll)
+        noticed = time.monotonic()
+        if self.final is None:
+            self._verify_sent(before=final)
+            self._register_and_send([final], final.start + final.size)
+        self.pool.wait()
+        return time.monotonic() - noticed
+
+    def resume(self) -> tuple[int, ...]:
+        """Take up an earlier run from the manifest: its acknowledged parts whose bytes the file still holds;
+        every other registered part (not acknowledged, or changed since) is registered again first, so the service
+        drops whatever it holds of it before anything else can complete the upload (a part whose 200 the
+        earlier run never saw may be in with older bytes), then sent."""
+        if self.manifest is None or not self.manifest.registered:
+            return ()
+        resumed: list[int] = []
+        again: list[LivePart] = []
+        for number, reg in sorted(self.manifest.registered.items()):
+            part = LivePart(number, reg.start, reg.size, reg.is_final)
+            ack = self.manifest.parts.get(number)
+            if ack is not None and ack.md5 and file_md5(self.request.path, reg.start, reg.size) == ack.md5:
+                self.pool.resumed(PartResult(number, ack.etag, 0, reg.size, md5=ack.md5, etag_verified=True))
+                self.sent[number] = part
+                resumed.append(number)
+            else:
+                again.append(part)
+            self.cut = max(self.cut, 0 if reg.is_final else number)
+            self.final = part if reg.is_final else self.final
+        if again:
+            logger.info(
+                "asset %s: part(s) %s not acknowledged, or changed since: registered again",
+                self.asset.id,
+                [p.number for p in again],
+            )
+            self._register_and_send(again, self.filesize if self.final is not None else None)
+        return tuple(resumed)
+
+    def _register_and_send(self, parts: list[LivePart], filesize: int | None) -> None:
+        for start in range(0, len(parts), MAX_BATCH):
+            batch = parts[start : start + MAX_BATCH]
+            urls = self.register(batch, filesize if batch[-1].is_final else None)
+            if self.manifest is not None:  # saved before any of these parts is sent
+                for part, url in zip(batch, urls, strict=True):
+                    self.manifest.register(
+                        part.number, start=part.start, size=part.size, is_final=part.is_final, url=url, save=False
+                    )
+                self.manifest.save()
+            for part, url in zip(batch, urls, strict=True):
+                self.sent[part.number] = part
+                self.pool.send(Chunk(part.number - 1, part.start, part.size, part.start + part.size, url))
+        self.cut = max([self.cut, *(p.number for p in parts if not p.is_final)])
+        self.final = next((p for p in parts if p.is_final), self.final)
+
+    def _verify_sent(self, *, before: LivePart) -> None:
+        """Before `before` (the final part) completes the set: every part sent must still hold the file's bytes.
+        Those that changed are registered and sent again, at most :data:`MAX_RESENDS` times."""
+        for _ in range(MAX_RESENDS + 1):
+            self.pool.wait()
+            changed = self._changed()
+            if not changed:
+                return
+            logger.warning(
+                "asset %s: the file's bytes changed in part(s) %s after they were sent: sending them again",
+                self.asset.id,
+                [p.number for p in changed],
+            )
+            self.resent.extend(p.number for p in changed if p.number not in self.resent)
+            self._register_and_send(changed, None)
+        raise FileChanged(
+            f"{self.request.path.name} kept changing bytes it had already written (parts "
+            f"{', '.join(str(p.number) for p in self._changed())}) after {MAX_RESENDS} rounds of sending them again, "
+            f"so the final part {before.number} was not sent and the asset {self.asset.id} stays incomplete. Upload "
+            "the file again once it is final",
+            asset=self.asset,
+            parts_sent=sorted(self.pool.results),
         )
-    logger.info(
-        "asset %s: resuming a real-time upload (%d parts acknowledged)", manifest.asset_id, len(manifest.acknowledged)
-    )
-    return RealtimeAsset(manifest.asset_id, manifest.name)
 
+    def _changed(self) -> list[LivePart]:
+        """The parts sent whose bytes in the file are no longer the bytes S3 acknowledged (hashed in parallel)."""
+        sent = [(self.sent[n], r) for n, r in sorted(self.pool.results.items()) if n in self.sent]
 
-def _waited(client: C2CClient, result: RealtimeResult, wait: bool | float, filetype: str) -> RealtimeResult:
-    """With a sandbox's controls: wait until the sandbox has assembled the file."""
-    assert client.controls is not None  # wait_or_refuse saw to it
-    asset = Asset(result.asset_id, result.name, filetype, result.bytes, (), "created", None)
-    timeout = 120.0 if wait is True else float(wait)
-    done = assembled(client.controls, asset, timeout, [p.number for p in result.parts])
-    return RealtimeResult(**{**vars(result), "assembled": done.is_complete})
+        def differs(item: tuple[LivePart, PartResult]) -> bool:
+            part, result = item
+            return file_md5(self.request.path, part.start, part.size) != result.md5
+
+        with concurrent.futures.ThreadPoolExecutor(max(1, min(self.request.workers, len(sent))), "c2c-verify") as ex:
+            flags = list(ex.map(differs, sent))
+        return [part for (part, _), flag in zip(sent, flags, strict=True) if flag]

@@ -1,25 +1,24 @@
-"""The resume manifest on disk: a small JSON file that lets an interrupted upload send only its missing parts.
+"""The resume manifest: one small JSON model for basic and real-time uploads, so an interrupted upload sends only
+what is missing.
 
-:func:`~c2c_helpers.upload.upload_file` with ``resume=PATH`` writes it right after the asset is created
-(before any part is sent) and again each time S3 acknowledges a part, and removes it once the upload is
-complete. A later run with the same ``resume=PATH`` (after a crash, a ``kill -9``, a dead battery) reads it
-and sends only the parts it does not list (:mod:`c2c_helpers.resume.trust` decides which).
+:func:`~c2c_helpers.upload.upload_file` (and :func:`~c2c_helpers.realtime.upload_growing_file`) with
+``resume=PATH`` writes it right after the asset is created (before any part is sent), after each real-time parts
+call (before those parts are sent), and each time S3 acknowledges a part; it is removed once the upload is
+complete. A later run with the same ``resume=PATH`` (after a crash, a ``kill -9``, a dead battery) reads it and
+sends only the parts it does not list as acknowledged (:mod:`c2c_helpers.resume.trust` decides which).
 
-What it holds: the service's API URL, the file's absolute path, size and ``st_mtime_ns``, the asset's id, name
-and filetype, its presigned upload URLs, and for each acknowledged part its ETag, the MD5 of the bytes sent,
-and where they came from (start offset and size), so that a resumed run can re-read the file and check that
-those bytes are still what the service holds. It never holds the access token, the refresh token or a client
-secret.
-
-**One run at a time.** :class:`ManifestLock` takes an exclusive lock (``flock``) on ``PATH.lock`` for the
-whole run and writes its process id into it; a second run with the same manifest fails at once with
-:class:`~c2c_helpers.errors.ManifestInUse`, naming that process. The lock file goes when the run ends.
+What it holds: the service's API URL, the file's absolute path, the asset's id, name and filetype, every part's
+presigned URL (a basic upload's from the create call, in part order; a real-time upload's as each part is
+registered, with the bytes it covers and whether it is the final one), and for each acknowledged part its ETag,
+the MD5 of the bytes sent and where they came from (start offset and size), so a resumed run can re-read the
+file and check that those bytes are still what the service holds. A basic upload also keeps the file's size and
+``st_mtime_ns``; a real-time one its part size. It never holds the access token, the refresh token or a client
+secret. Every URL is bound to its part: a URL signed for another ``partNumber`` is refused on load.
 
 .. warning::
-   The upload URLs are presigned: anyone holding one can PUT that part until it expires (24 h on Frame.io).
-   The manifest is therefore a secret-bearing file. It is created with mode ``0600`` (owner read/write only)
-   and replaced atomically (write to a temporary file in the same directory, ``fsync``, ``os.replace``), so a
-   crash mid-write leaves the previous manifest, never half of one. Do not commit, share or log it.
+   The upload URLs are presigned: anyone holding one can PUT that part until it expires. The manifest is a
+   secret-bearing file, written with mode ``0600`` and read only when it is safely its owner's
+   (:mod:`c2c_helpers.resume.disk`). Do not commit, share or log it.
 
 Examples
 --------
@@ -37,6 +36,11 @@ Examples
 (True, 10568125, 10568125)
 >>> m  # the URLs carry signatures: the repr only counts them
 Manifest(asset_id='a1', file='/data/clip.mp4', parts_acknowledged=[2], upload_urls=<2 presigned URLs>)
+>>> live = Manifest.realtime(where, api_url="http://127.0.0.1:8765", file="/cards/take.mp4", asset_id="a2",
+...                          name="take.mp4", filetype="video/mp4", part_size=8388608)
+>>> live.register(1, start=0, size=8388608, is_final=False, url="https://s3.example/k?partNumber=1&X-Amz-Signature=s")
+>>> sorted(Manifest.load(where).registered), Manifest.load(where).is_realtime
+([1], True)
 >>> m.remove(); where.exists()
 False
 """
@@ -44,65 +48,54 @@ False
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
-import logging
 import os
-import socket
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from c2c_helpers.chunks import chunk_size
-from c2c_helpers.errors import InvalidFile, ManifestInUse
-from c2c_helpers.integrity import md5_hex, misplaced_urls
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no lock; one run per manifest is then up to you
-    fcntl = None  # type: ignore[assignment]
+from c2c_helpers.chunks import chunk_size, misplaced_urls, part_number_of
+from c2c_helpers.errors import InvalidFile
+from c2c_helpers.parts import md5_hex
+from c2c_helpers.resume.disk import read_private, write_private
 
 __all__ = [
-    "LOCK_SUFFIX",
+    "LIVE_MANIFEST_SUFFIX",
     "MANIFEST_FORMAT",
     "MANIFEST_SUFFIX",
     "MANIFEST_VERSION",
     "Manifest",
-    "ManifestLock",
     "PartRecord",
+    "Registration",
     "default_manifest_path",
 ]
 
-logger = logging.getLogger("c2c_helpers")
-
 MANIFEST_FORMAT = "c2c-upload-manifest"
-#: 2 records each part's MD5, start and size; version 1 manifests (ETags only) are still read.
-MANIFEST_VERSION = 2
+#: 3: one model for basic and real-time uploads. Basic manifests of versions 1 (ETags only) and 2 are still
+#: read, and so are real-time manifests of the earlier ``c2c-realtime-manifest`` format.
+MANIFEST_VERSION = 3
+_OLD_REALTIME_FORMAT = "c2c-realtime-manifest"
 #: ``c2c upload FILE --resume`` keeps the manifest next to the file, as ``FILE`` + this suffix.
 MANIFEST_SUFFIX = ".c2c-resume.json"
-#: The lock of manifest ``PATH`` is ``PATH`` + this suffix.
-LOCK_SUFFIX = ".lock"
-_MODE = 0o600
-_counter = 0
-_counter_lock = threading.Lock()
+#: ``c2c upload --realtime FILE --resume`` keeps it as ``FILE`` + this suffix.
+LIVE_MANIFEST_SUFFIX = ".c2c-realtime.json"
 
 
-def default_manifest_path(file: str | os.PathLike[str]) -> Path:
-    """Where ``c2c upload FILE --resume`` keeps the manifest: next to the file, ``FILE.c2c-resume.json``.
+def default_manifest_path(file: str | os.PathLike[str], *, realtime: bool = False) -> Path:
+    """Where ``c2c upload FILE --resume`` keeps the manifest: next to the file, ``FILE.c2c-resume.json``
+    (``FILE.c2c-realtime.json`` for a real-time upload).
 
     >>> default_manifest_path("/cards/A001/clip.mov")
     PosixPath('/cards/A001/clip.mov.c2c-resume.json')
     """
     path = Path(file)
-    return path.with_name(path.name + MANIFEST_SUFFIX)
+    return path.with_name(path.name + (LIVE_MANIFEST_SUFFIX if realtime else MANIFEST_SUFFIX))
 
 
 @dataclass(frozen=True)
 class PartRecord:
-    """What the manifest keeps of a part S3 acknowledged: its ``etag``, the ``md5`` of the bytes sent ("" when
-    unknown, as in a version-1 manifest whose ETag is not an MD5), and which bytes: ``start`` and ``size``."""
+    """A part S3 acknowledged: its ``etag``, the ``md5`` of the bytes sent ("" when unknown, as in a version-1
+    manifest whose ETag is not an MD5), and which bytes: ``start`` and ``size``."""
 
     etag: str
     md5: str
@@ -110,140 +103,80 @@ class PartRecord:
     size: int
 
 
+@dataclass(frozen=True)
+class Registration:
+    """A real-time part registered with the service: which bytes, whether it is the final one, its URL."""
+
+    start: int
+    size: int
+    is_final: bool
+    url: str
+
+
 @dataclass(repr=False)
 class Manifest:
     """Where an upload stands, as saved on disk (see the module docstring for what it holds and why 0600).
 
-    ``parts`` maps the 1-based part number of every part S3 acknowledged to its :class:`PartRecord`;
-    ``resend`` lists the parts a resumed run found changed in the file and is sending again (not saved).
+    ``parts`` maps the 1-based number of every part S3 acknowledged to its :class:`PartRecord`. A basic upload
+    has ``upload_urls`` (and the file's ``filesize`` and ``mtime_ns``); a real-time one (:meth:`realtime`) has
+    ``part_size`` and its ``registered`` parts instead. ``resend`` lists the parts a resumed run found changed in
+    the file and is sending again (not saved: each run re-checks).
     """
 
     path: Path
     api_url: str
     file: str
-    filesize: int
-    mtime_ns: int
+    filesize: int | None
+    mtime_ns: int | None
     asset_id: str
     name: str
     filetype: str
-    upload_urls: tuple[str, ...]
+    upload_urls: tuple[str, ...] = ()
     parts: dict[int, PartRecord] = field(default_factory=dict)
-    #: Parts a resumed run found changed in the file and is sending again (not saved: each run re-checks).
+    part_size: int | None = None
+    registered: dict[int, Registration] = field(default_factory=dict)
     resend: tuple[int, ...] = field(default=(), compare=False)
 
+    @classmethod
+    def realtime(
+        cls, path: Path, *, api_url: str, file: str, asset_id: str, name: str, filetype: str, part_size: int
+    ) -> Manifest:
+        """A new real-time upload's manifest, saved at once (before anything is sent)."""
+        manifest = cls(path, api_url, file, None, None, asset_id, name, filetype, part_size=part_size)
+        manifest.save()
+        return manifest
+
+    @property
+    def is_realtime(self) -> bool:
+        return self.part_size is not None
+
     def __repr__(self) -> str:
-        n = len(self.upload_urls)
+        n = len(self.upload_urls) or len(self.registered)
         return (
             f"Manifest(asset_id={self.asset_id!r}, file={self.file!r}, parts_acknowledged={sorted(self.parts)}, "
             f"upload_urls=<{n} presigned URL{'' if n == 1 else 's'}>)"
         )
 
     def span(self, number: int) -> tuple[int, int]:
-        """``(start, size)`` of part `number` (1-based) of the file, as planned from the size and the URLs."""
+        """``(start, size)`` of part `number` (1-based): as registered, or as planned from the size and URLs."""
+        if number in self.registered:
+            reg = self.registered[number]
+            return reg.start, reg.size
+        if self.filesize is None or not self.upload_urls:
+            raise KeyError(f"part {number} is not registered")
         per_part = chunk_size(self.filesize, len(self.upload_urls))
         start = (number - 1) * per_part
         return start, max(0, min(per_part, self.filesize - start))
 
-    # -- reading ----------------------------------------------------------------------------------------
+    # -- changing it (each change is saved) --------------------------------------------------------------
 
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Manifest | None:
-        """Read a manifest; ``None`` when there is none at `path`.
-
-        Raises
-        ------
-        InvalidFile
-            The file exists but is not a manifest this version can use (the message says what is wrong).
-        """
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidFile(f"{path}: cannot read the resume manifest ({exc})", path=path) from None
-        with contextlib.suppress(OSError):
-            if path.stat().st_mode & 0o077:
-                logger.warning("%s: the resume manifest is readable by others; it holds presigned URLs", path)
-        try:
-            data = json.loads(text)
-            return cls._from_json(path, data)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise InvalidFile(
-                f"{path}: not a usable resume manifest ({type(exc).__name__}: {str(exc)[:200]}); delete it to "
-                "upload the file as a new asset",
-                path=path,
-            ) from None
-
-    @classmethod
-    def _from_json(cls, path: Path, data: Any) -> Manifest:
-        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-            raise ValueError(f"the format is not {MANIFEST_FORMAT!r}")
-        if data.get("version") not in (1, MANIFEST_VERSION):
-            raise ValueError(f"version {data.get('version')!r}, expected {MANIFEST_VERSION}")
-        urls = data["upload_urls"]
-        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
-            raise ValueError("upload_urls must be a non-empty list of URLs")
-        for position, number in misplaced_urls(urls):
-            raise ValueError(
-                f"upload URL {position} is signed for part {number} (partNumber={number}): the URLs are not in "
-                "part order, so a part would land in another part's place"
-            )
-        for key in ("api_url", "file", "asset_id", "name", "filetype"):
-            if not isinstance(data[key], str) or not data[key]:
-                raise ValueError(f"{key} must be a non-empty string")
-        for key in ("filesize", "mtime_ns"):
-            if isinstance(data[key], bool) or not isinstance(data[key], int):
-                raise ValueError(f"{key} must be an integer")
-        manifest = cls(
-            path=path,
-            api_url=data["api_url"],
-            file=data["file"],
-            filesize=data["filesize"],
-            mtime_ns=data["mtime_ns"],
-            asset_id=data["asset_id"],
-            name=data["name"],
-            filetype=data["filetype"],
-            upload_urls=tuple(urls),
-        )
-        for key, value in dict(data["parts"]).items():
-            number = int(key)
-            if not 1 <= number <= len(urls):
-                raise ValueError("a part number is outside the asset's parts")
-            manifest.parts[number] = manifest._record_from_json(number, value)
-        return manifest
-
-    def _record_from_json(self, number: int, value: Any) -> PartRecord:
-        if isinstance(value, str):  # version 1: the ETag alone, which is the part's MD5 when it looks like one
-            return PartRecord(value, md5_hex(value) or "", *self.span(number))
-        record = PartRecord(str(value["etag"]), str(value["md5"]), value["start"], value["size"])
-        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (record.start, record.size)):
-            raise ValueError(f"part {number}: start and size must be non-negative integers")
-        if record.md5 and md5_hex(record.md5) != record.md5:
-            raise ValueError(f"part {number}: md5 must be 32 lower-case hex digits")
-        return record
-
-    # -- writing ----------------------------------------------------------------------------------------
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON document that is saved (it contains the presigned URLs: treat it as a secret)."""
-        return {
-            "format": MANIFEST_FORMAT,
-            "version": MANIFEST_VERSION,
-            "api_url": self.api_url,
-            "file": self.file,
-            "filesize": self.filesize,
-            "mtime_ns": self.mtime_ns,
-            "asset_id": self.asset_id,
-            "name": self.name,
-            "filetype": self.filetype,
-            "upload_urls": list(self.upload_urls),
-            "parts": {str(n): vars(self.parts[n]).copy() for n in sorted(self.parts)},
-        }
-
-    def save(self) -> None:
-        """Write the manifest atomically with mode 0600 (:func:`write_private`)."""
-        write_private(self.path, (json.dumps(self.to_json(), indent=1) + "\n").encode())
+    def register(self, number: int, *, start: int, size: int, is_final: bool, url: str, save: bool = True) -> None:
+        """Note a registered real-time part (and its URL); a part registered again forgets its acknowledgement
+        (the service drops the bytes it held of it)."""
+        self.registered[number] = Registration(start, size, is_final, url)
+        self.parts.pop(number, None)
+        if save:
+            self.save()
 
     def record(self, number: int, etag: str, *, md5: str = "") -> None:
         """Note that S3 acknowledged part `number` (1-based) with `etag`, for bytes whose MD5 is `md5`; save."""
@@ -256,94 +189,148 @@ class Manifest:
             self.parts.pop(number, None)
         self.save()
 
+    def save(self) -> None:
+        """Write the manifest atomically and durably with mode 0600 (:func:`~c2c_helpers.resume.disk.write_private`)."""
+        write_private(self.path, (json.dumps(self.to_json(), indent=1) + "\n").encode())
+
     def remove(self) -> None:
         """Delete the manifest (the upload is complete); no error if it is already gone."""
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document that is saved (it contains the presigned URLs: treat it as a secret)."""
+        data: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "version": MANIFEST_VERSION,
+            **{k: getattr(self, k) for k in ("api_url", "file", "filesize", "mtime_ns", "asset_id", "name")},
+            "filetype": self.filetype,
+            "upload_urls": list(self.upload_urls),
+            "parts": {str(n): vars(self.parts[n]).copy() for n in sorted(self.parts)},
+        }
+        if self.is_realtime:
+            data["part_size"] = self.part_size
+            data["registered"] = {str(n): vars(r).copy() for n, r in sorted(self.registered.items())}
+        return data
 
-class ManifestLock:
-    """An exclusive, non-blocking ``flock`` on ``<manifest>.lock`` for one run; the file names its holder.
+    # -- reading ----------------------------------------------------------------------------------------
 
-    Use it as a context manager (or :meth:`acquire` / :meth:`release`). A second lock on the same manifest,
-    from this process or another, raises :class:`~c2c_helpers.errors.ManifestInUse` at once. The lock file
-    is removed on release (a run that acquires it checks that the file it locked is still the one in place).
-    """
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Manifest | None:
+        """Read a manifest; ``None`` when there is none at `path`.
 
-    def __init__(self, manifest: str | os.PathLike[str]) -> None:
-        self.manifest = Path(manifest)
-        self.path = self.manifest.with_name(self.manifest.name + LOCK_SUFFIX)
-        self._fd: int | None = None
-
-    def acquire(self) -> ManifestLock:
-        while self._fd is None:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), _MODE)
-            except OSError as exc:
-                raise InvalidFile(
-                    f"{self.manifest}: cannot create its lock file {self.path} ({exc.strerror or exc}); nothing "
-                    "was sent. Pick a writable place for the resume manifest",
-                    path=self.manifest,
-                ) from None
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    holder = os.pread(fd, 300, 0).decode(errors="replace").strip()
-                    os.close(fd)
-                    raise ManifestInUse(self.manifest, self.path, holder) from None
-            try:  # the holder before us may have removed the file between our open and our lock: try again
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            except FileNotFoundError:
-                same = False
-            if not same:
-                os.close(fd)
-                continue
-            started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {started}\n".encode(), 0)
-            self._fd = fd
-        return self
-
-    def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()  # while still locked: nobody can be holding the file we remove
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> ManifestLock:
-        return self.acquire()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` atomically and durably, mode 0600: a temporary file in the same directory
-    (created exclusively, never through a symlink), fsync, rename, then fsync the directory where possible."""
-    global _counter
-    with _counter_lock:
-        _counter += 1
-        unique = _counter
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{unique}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(tmp, flags, _MODE)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        Raises
+        ------
+        InvalidFile
+            The file is not safely this user's (:func:`~c2c_helpers.resume.disk.read_private`), or not a manifest
+            this version can use (the message says what is wrong).
+        """
+        path = Path(path)
+        raw = read_private(path)
+        if raw is None:
+            return None
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            return _from_json(path, json.loads(raw.decode("utf-8")))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise InvalidFile(
+                f"{path}: not a usable resume manifest ({type(exc).__name__}: {str(exc)[:200]}); delete it to "
+                "upload the file as a new asset",
+                path=path,
+            ) from None
+
+
+def _from_json(path: Path, data: Any) -> Manifest:
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if data.get("format") == _OLD_REALTIME_FORMAT:
+        data = _from_old_realtime(data)
+    if data.get("format") != MANIFEST_FORMAT:
+        raise ValueError(f"the format is not {MANIFEST_FORMAT!r}")
+    if data.get("version") not in (1, 2, MANIFEST_VERSION):
+        raise ValueError(f"version {data.get('version')!r}, expected {MANIFEST_VERSION}")
+    for key in ("api_url", "file", "asset_id", "name", "filetype"):
+        if not isinstance(data[key], str) or not data[key]:
+            raise ValueError(f"{key} must be a non-empty string")
+    realtime = data.get("part_size") is not None
+    urls = data.get("upload_urls") or []
+    if not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls) or (not urls and not realtime):
+        raise ValueError("upload_urls must be a non-empty list of URLs")
+    for position, number in misplaced_urls(urls):
+        raise ValueError(
+            f"upload URL {position} is signed for part {number} (partNumber={number}): the URLs are not in part "
+            "order, so a part would land in another part's place"
+        )
+    numbers = ("part_size",) if realtime else ("filesize", "mtime_ns")
+    for key in numbers:
+        _natural(key, data[key], minimum=1 if key != "mtime_ns" else 0)
+    manifest = Manifest(
+        path,
+        data["api_url"],
+        data["file"],
+        None if realtime else data["filesize"],
+        None if realtime else data["mtime_ns"],
+        data["asset_id"],
+        data["name"],
+        data["filetype"],
+        upload_urls=tuple(urls),
+        part_size=data["part_size"] if realtime else None,
+    )
+    if realtime:
+        for key, value in dict(data["registered"]).items():
+            manifest.registered[int(key)] = _registration(manifest, int(key), value)
+    for key, value in dict(data["parts"]).items():
+        manifest.parts[int(key)] = _record(manifest, int(key), value)
+    return manifest
+
+
+def _registration(manifest: Manifest, number: int, value: Any) -> Registration:
+    """A registered real-time part, checked: it must be the bytes the cut rule gives it, at its own URL."""
+    reg = Registration(value["start"], value["size"], value["is_final"], value["url"])
+    part_size = manifest.part_size or 0
+    _natural("start", reg.start, minimum=0)
+    _natural("size", reg.size, minimum=1)
+    if not isinstance(reg.is_final, bool) or not isinstance(reg.url, str) or not reg.url:
+        raise ValueError(f"part {number}: is_final must be true or false and url a URL")
+    if reg.start != (number - 1) * part_size or (not reg.is_final and reg.size != part_size) or reg.size > part_size:
+        raise ValueError(f"part {number}: bytes {reg.start}+{reg.size} are not part {number} of {part_size}-byte parts")
+    if part_number_of(reg.url) not in (None, number):
+        raise ValueError(f"part {number}: its URL is signed for part {part_number_of(reg.url)}")
+    return reg
+
+
+def _record(manifest: Manifest, number: int, value: Any) -> PartRecord:
+    """An acknowledged part, checked: a part of this upload, the bytes it was planned to hold, a real MD5."""
+    known = number in manifest.registered or (manifest.upload_urls and 1 <= number <= len(manifest.upload_urls))
+    if not known:
+        raise ValueError(f"part {number} is not one of the asset's parts")
+    if isinstance(value, str):  # version 1: the ETag alone, which is the part's MD5 when it looks like one
+        return PartRecord(value, md5_hex(value) or "", *manifest.span(number))
+    record = PartRecord(str(value["etag"]), str(value["md5"]), value["start"], value["size"])
+    _natural("start", record.start, minimum=0)
+    _natural("size", record.size, minimum=0)
+    if record.md5 and md5_hex(record.md5) != record.md5:
+        raise ValueError(f"part {number}: md5 must be 32 lower-case hex digits")
+    return record
+
+
+def _natural(key: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{key} must be an integer of at least {minimum}, got {value!r}")
+
+
+def _from_old_realtime(data: dict[str, Any]) -> dict[str, Any]:
+    """A real-time manifest of the earlier format, as version 3 says the same."""
+    registered = dict(data["registered"])
+    acknowledged = {
+        key: {"etag": etag, "md5": md5, "start": registered[key]["start"], "size": registered[key]["size"]}
+        for key, (etag, md5) in dict(data["acknowledged"]).items()
+    }
+    return {
+        **data,
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "filesize": None,
+        "mtime_ns": None,
+        "upload_urls": [],
+        "parts": acknowledged,
+    }

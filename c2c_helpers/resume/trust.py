@@ -1,9 +1,10 @@
 """Resuming an upload: whether a manifest fits this run, which of its parts can be trusted, and the glue.
 
-The manifest itself (what it holds, why it is private, its lock) is :mod:`c2c_helpers.resume.manifest`. Before a
+The manifest itself (what it holds) is :mod:`c2c_helpers.resume.manifest`; why it is private, and its lock,
+:mod:`c2c_helpers.resume.disk`. Before a
 manifest is used, :func:`check_resumable` refuses one written for another file, for this file before its size
-or modification time changed, or for other arguments; :func:`resumed_asset` reads the asset back from the
-service.
+or modification time changed, or for other arguments; :func:`resumed_asset` rebuilds the asset from the
+manifest alone (a device cannot read its assets back).
 
 Size and modification time are only the quick first check: a file can change and keep both. So
 :func:`trusted_parts` re-reads every part the manifest lists as sent (the workers hash in parallel) and keeps
@@ -21,55 +22,33 @@ from pathlib import Path
 
 from c2c_helpers.asset import Asset
 from c2c_helpers.chunks import Chunk
-from c2c_helpers.client import C2CClient
-from c2c_helpers.errors import (
-    FileChanged,
-    InvalidFile,
-    PartUploadError,
-    UploadError,
-    describe_fate,
-)
-from c2c_helpers.integrity import file_md5, md5_hex
-from c2c_helpers.parts import PartResult
-from c2c_helpers.resume.manifest import (
-    MANIFEST_FORMAT,
-    MANIFEST_SUFFIX,
-    MANIFEST_VERSION,
-    Manifest,
-    ManifestLock,
-    PartRecord,
-    default_manifest_path,
-)
+from c2c_helpers.errors import FileChanged, InvalidFile, PartUploadError, UploadError, describe_fate
+from c2c_helpers.parts import PartResult, file_md5, md5_hex
+from c2c_helpers.request import UploadRequest
+from c2c_helpers.resume.manifest import Manifest
 
-__all__ = [
-    "MANIFEST_FORMAT",
-    "MANIFEST_SUFFIX",
-    "MANIFEST_VERSION",
-    "Manifest",
-    "ManifestLock",
-    "PartRecord",
-    "check_resumable",
-    "default_manifest_path",
-    "note_manifest",
-    "recorder",
-    "resumed_asset",
-    "save_first",
-    "trusted_parts",
-]
+__all__ = ["check_resumable", "note_manifest", "recorder", "resumed_asset", "save_first", "trusted_parts"]
 
 logger = logging.getLogger("c2c_helpers")
 
 
 def check_resumable(
     manifest: Manifest,
-    path: Path,
-    signature: tuple[int, int],
+    request: UploadRequest,
     *,
     name: str | None,
     filetype: str | None,
     parts: int | None,
 ) -> None:
-    """Refuse (before anything is sent) a manifest written for another file, or for this file before it changed."""
+    """Refuse (before anything is sent) a manifest written for another file, or for this file before it changed
+    (`name`, `filetype`, `parts`: what the caller asked, which must not contradict the manifest)."""
+    path, signature = request.path, request.signature
+    if manifest.is_realtime or signature is None or manifest.filesize is None:
+        raise InvalidFile(
+            f"{manifest.path}: this is a real-time upload's manifest; continue it with upload_growing_file "
+            "(c2c upload --realtime), or delete it to upload the file as a new asset",
+            path=manifest.path,
+        )
     if Path(manifest.file) != path.resolve():
         raise InvalidFile(
             f"{manifest.path}: this resume manifest is for {manifest.file}, not {path.resolve()}; pass the "
@@ -106,11 +85,9 @@ def check_resumable(
         )
 
 
-def resumed_asset(client: C2CClient, manifest: Manifest) -> Asset:
+def resumed_asset(manifest: Manifest) -> Asset:
     """The manifest's asset, from the manifest alone: a device cannot read its assets back (C2C is "write, but
-    don't read"), and needs nothing but the presigned URLs to send the parts still missing. `client` is not
-    asked anything."""
-    del client
+    don't read"), and needs nothing but the presigned URLs to send the parts still missing."""
     return Asset(
         id=manifest.asset_id,
         name=manifest.name,

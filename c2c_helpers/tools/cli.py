@@ -39,17 +39,19 @@ from c2c_helpers.errors import C2CError, UploadInterrupted
 from c2c_helpers.lab.connect import connect, uses_embedded_sandbox
 from c2c_helpers.lab.recording import TEST_CLIP_RATE, start_recording
 from c2c_helpers.lab.testclip import TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
-from c2c_helpers.progress import PartProgress, ProgressEvent, ProgressTotals
-from c2c_helpers.realtime.upload import (
+from c2c_helpers.parts import PartProgress
+from c2c_helpers.pool import ProgressEvent, ProgressTotals
+from c2c_helpers.realtime import (
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_PART_SIZE,
     default_live_manifest_path,
     upload_growing_file,
 )
-from c2c_helpers.resume.trust import default_manifest_path
+from c2c_helpers.request import DEFAULT_WORKERS
+from c2c_helpers.resume import default_manifest_path
 from c2c_helpers.retry import RetryPolicy
 from c2c_helpers.tools import fleet as fleet_module
-from c2c_helpers.upload import DEFAULT_WORKERS, upload_file
+from c2c_helpers.upload import upload_file
 
 __all__ = ["main"]
 

@@ -9,14 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from c2c_helpers import AuthError, C2CClient, DeviceCode, PairingExpired, Tokens, pair_device
-from c2c_helpers.pairing import (
-    SLOW_DOWN_STEP,
-    poll_for_tokens,
-    refresh_tokens,
-    request_device_code,
-    revoke_token,
-)
+from c2c_helpers import AuthError, C2CClient, DeviceCode, PairingExpired, Tokens, pair_client, pair_device
+from c2c_helpers.pairing import SLOW_DOWN_STEP, poll_for_tokens, request_device_code
+from c2c_helpers.tokens import refresh_tokens, revoke_token
 from c2c_sandbox import Sandbox
 
 
@@ -194,7 +189,7 @@ def test_revoked_access_token_is_refused(sandbox: Sandbox) -> None:
 
 def test_client_pair_classmethod(sandbox: Sandbox) -> None:
     handed: list[Tokens] = []
-    client = C2CClient.pair(
+    client = pair_client(
         sandbox.api_url,
         new_client_id(),
         sandbox.client_secret,

@@ -20,8 +20,8 @@ from c2c_helpers import (
     RateLimited,
     TransportError,
 )
-from c2c_helpers.assembly import assembled
-from c2c_helpers.client import DEFAULT_TIMEOUT
+from c2c_helpers._http import DEFAULT_TIMEOUT
+from c2c_helpers.upload import assembled
 from c2c_sandbox import Sandbox
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from c2c_helpers import C2CClient
-from c2c_helpers.ratelimit import TokenBucket
+from c2c_helpers.retry import TokenBucket
 from c2c_sandbox import Sandbox
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from c2c_helpers import C2CClient, InvalidFile, PartUploadError, RetryPolicy
+from c2c_helpers import C2CClient, InvalidArgument, InvalidFile, PartUploadError, RetryPolicy
 from c2c_helpers.lab.recording import TEST_CLIP_RATE, record_test_clip, start_recording
 from c2c_helpers.lab.testclip import TEST_CLIP_SHA256, TEST_CLIP_SIZE
-from c2c_helpers.progress import ProgressEvent
+from c2c_helpers.pool import ProgressEvent
 from c2c_helpers.realtime.growing import check_final_registration, plan_cuts
 from c2c_helpers.realtime.upload import RealtimeResult, upload_growing_file
-from c2c_helpers.resume.live import LiveManifest
+from c2c_helpers.resume import Manifest
 from c2c_sandbox import Sandbox
 
 MiB = 1024 * 1024
@@ -136,13 +136,13 @@ def test_a_part_in_at_the_service_but_not_in_the_manifest_is_registered_again(
     # them first; registered again, part 1's old bytes are dropped before anything is sent.
     path, manifest = tmp_path / "lost_ack.mp4", tmp_path / "lost_ack.json"
     first_run_fails_on_part_2(sandbox, device_client, path, manifest, fast_retry)
-    kept = LiveManifest.load(manifest)
+    kept = Manifest.load(manifest)
     assert kept is not None
     deadline = time.monotonic() + 5  # part 1's PUT may still be finishing at the service
     while time.monotonic() < deadline and not received(sandbox, kept.asset_id, 1):
         time.sleep(0.05)
     assert received(sandbox, kept.asset_id, 1)
-    kept.acknowledged.pop(1, None)
+    kept.parts.pop(1, None)
     kept.save()
     with open(path, "r+b") as f:
         f.write(b"changed")
@@ -156,7 +156,7 @@ def received(sandbox: Sandbox, asset_id: str, number: int) -> bool:
 
 
 def test_refusals_before_anything_is_sent(device_client: C2CClient, tmp_path: Path) -> None:
-    with pytest.raises(InvalidFile, match="5 MiB"):
+    with pytest.raises(InvalidArgument, match="5 MiB"):
         upload_growing_file(tmp_path / "x.mp4", client=device_client, part_size=MiB)
     with pytest.raises(InvalidFile, match="nothing was recorded"):
         upload_growing_file(tmp_path / "never.mp4", client=device_client, done=lambda: True)

@@ -34,7 +34,7 @@ from c2c_helpers import (
     upload_chunk,
     upload_file,
 )
-from c2c_helpers.resume.trust import Manifest, PartRecord, default_manifest_path
+from c2c_helpers.resume import Manifest, PartRecord, default_manifest_path
 from c2c_helpers.tools.cli import main
 from c2c_sandbox import Sandbox
 

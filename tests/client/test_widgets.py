@@ -9,7 +9,7 @@ import pytest
 
 from c2c_helpers import C2CClient, PartUploadError, RetryPolicy, upload_file
 from c2c_helpers.lab.widgets import AssetForm, ChunkMap, UploadProgress
-from c2c_helpers.progress import ProgressEvent
+from c2c_helpers.pool import ProgressEvent
 from c2c_sandbox import Sandbox
 
 MiB = 1024 * 1024

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from c2c_helpers import AuthError, C2CClient, ConfigurationError, upload_file
+from c2c_helpers import AuthError, C2CClient, ConfigurationError, pair_client, upload_file
 from c2c_helpers.lab.connect import connect
 from c2c_sandbox import Sandbox
 from c2c_sandbox.remote import RemoteSandbox
@@ -199,7 +199,7 @@ def test_the_client_pairs_without_offline_and_says_it_cannot_refresh(sandbox: Sa
     def approve(code: Any) -> None:
         sandbox.approve(code.user_code)
 
-    client = C2CClient.pair(
+    client = pair_client(
         sandbox.api_url, "SN-fidelity-pair", sandbox.client_secret, show_code=approve, scope="asset_create"
     )
     with client:

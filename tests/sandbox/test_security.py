@@ -28,9 +28,10 @@ from c2c_helpers import (
     PartUploadError,
     RetryPolicy,
     Tokens,
+    pair_client,
     upload_file,
 )
-from c2c_helpers.resume.trust import Manifest
+from c2c_helpers.resume import Manifest
 from c2c_helpers.tools.cli import main
 from c2c_sandbox import Sandbox
 from c2c_sandbox.cli import build_parser as sandbox_parser
@@ -81,7 +82,7 @@ def test_debug_logs_reprs_and_errors_of_a_whole_session_carry_no_secret(
         sandbox.approve(code.user_code)
 
     client_id = f"SN-sec-{uuid.uuid4().hex[:8]}"
-    client = C2CClient.pair(sandbox.api_url, client_id, sandbox.client_secret, show_code=approve,
+    client = pair_client(sandbox.api_url, client_id, sandbox.client_secret, show_code=approve,
                             on_tokens=tokens.append)  # fmt: skip
     client.refresh()
     sandbox.expire_token(client.token)

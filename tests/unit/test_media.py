@@ -1,4 +1,4 @@
-"""c2c_helpers.media: the deterministic test clip, MIME types, categories and creation offsets.
+"""MIME types, categories and creation offsets (c2c_helpers.request), and the deterministic test clip.
 
 The real clip is encoded once per session, into a temporary cache (never the home cache). Tests of the
 encoder's error paths and of concurrency swap ffmpeg for a small Python stand-in (``fake_encoder``) that
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from c2c_helpers import media
+from c2c_helpers import request as media
 from c2c_helpers.lab import testclip
 from c2c_helpers.lab.testclip import TEST_CLIP_NAME, TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
-from c2c_helpers.media import creation_offset, file_category, guess_filetype
+from c2c_helpers.request import creation_offset, file_category, guess_filetype
 
 # --------------------------------------------------------------------------------------------------
 # fixtures and helpers
@@ -350,7 +350,7 @@ def _no_encode(*args: object) -> None:
 
 
 def test_import_does_not_load_imageio_ffmpeg() -> None:
-    code = "import sys, c2c_helpers.media, c2c_helpers.lab.testclip; print('imageio_ffmpeg' in sys.modules)"
+    code = "import sys, c2c_helpers.request, c2c_helpers.lab.testclip; print('imageio_ffmpeg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
 

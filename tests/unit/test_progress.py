@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from c2c_helpers.progress import PartProgress, ProgressEvent, ProgressTotals
+from c2c_helpers.parts import PartProgress
+from c2c_helpers.pool import ProgressEvent, ProgressTotals
 
 
 def test_known_sizes_sum_absolute_bytes_per_part() -> None:

@@ -13,9 +13,9 @@ import pytest
 
 import c2c_helpers
 from c2c_helpers import C2CClient, ConfigurationError, connect
-from c2c_helpers.client import DEFAULT_TIMEOUT
+from c2c_helpers._http import DEFAULT_TIMEOUT
 from c2c_helpers.lab.connect import embedded_sandbox
-from c2c_helpers.upload import DEFAULT_WORKERS
+from c2c_helpers.request import DEFAULT_WORKERS
 
 PACKAGE = Path(c2c_helpers.__file__).parent
 CLIENT_MODULES = (
