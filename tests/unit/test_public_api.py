@@ -18,10 +18,16 @@ from c2c_helpers.lab.connect import embedded_sandbox
 from c2c_helpers.request import DEFAULT_WORKERS
 
 PACKAGE = Path(c2c_helpers.__file__).parent
-CLIENT_MODULES = (
-    "_http", "_redact", "errors", "asset", "client", "auth", "tokens", "chunks", "retry", "parts", "progress",
-    "pool", "checks", "resume", "manifest", "integrity", "ratelimit", "upload", "media", "testclip",
-)  # fmt: skip
+#: the client, by folder: the core (every module directly in c2c_helpers/ but __init__) and the two rooms built
+#: only on it; lab/ (the notebooks') and tools/ (the c2c command, the fleet) are not the client
+CLIENT_ROOMS = ("resume", "realtime")
+CLIENT_MODULES = sorted(
+    path.relative_to(PACKAGE).with_suffix("").as_posix()
+    for path in [*PACKAGE.glob("*.py"), *(p for room in CLIENT_ROOMS for p in (PACKAGE / room).glob("*.py"))]
+    if path.name != "__init__.py" or path.parent != PACKAGE
+)
+#: what none of the client imports: none of it comes with `pip install .` but tqdm, which only the c2c command uses
+NEVER_IN_THE_CLIENT = ("c2c_sandbox", "ipywidgets", "tqdm", "imageio_ffmpeg", "flask", "werkzeug", "botocore")
 
 PINNED = [
     "TEST_CLIP_NAME",
@@ -121,31 +127,54 @@ def test_pinned_signatures() -> None:
 
 
 def _imports(path: Path) -> set[str]:
-    """Every module a file imports, at any depth of the file (function-level imports included)."""
-    found = set()
+    """Every module a file imports, at any depth of the file (function-level imports included): for
+    ``from a import b``, ``a.b`` when that is a module of the project, else ``a``."""
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
+            assert not node.level, f"{path.name}: a relative import ({node.module}); the client imports absolutely"
             base = node.module or ""
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+            found.update(f"{base}.{a.name}" if _is_module(f"{base}.{a.name}") else base for a in node.names)
     return found
 
 
+def _is_module(dotted: str) -> bool:
+    path = PACKAGE.parent.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _forbidden(module: str) -> tuple[str, ...]:
+    """The folder rules for one client module: never the package itself, lab/, tools/ or a heavy dependency; the
+    core reaches resume/ only through its package (its __all__) and never realtime/; realtime/ reaches resume/
+    through its package too; resume/ never reaches realtime/."""
+    never = ("c2c_helpers.lab", "c2c_helpers.tools", *NEVER_IN_THE_CLIENT)
+    resume_modules = tuple(f"c2c_helpers.resume.{m}" for m in _modules_of("resume"))
+    if "/" not in module:
+        return (*never, "c2c_helpers.realtime", *resume_modules)
+    if module.startswith("realtime/"):
+        return (*never, *resume_modules)
+    return (*never, "c2c_helpers.realtime")
+
+
+def _modules_of(room: str) -> list[str]:
+    return [p.stem for p in (PACKAGE / room).glob("*.py") if p.name != "__init__.py"]
+
+
+def test_the_client_is_found_by_folder() -> None:
+    assert {"chunks", "upload", "pool"} <= set(CLIENT_MODULES)
+    assert any(m.startswith("resume/") for m in CLIENT_MODULES) and any(
+        m.startswith("realtime/") for m in CLIENT_MODULES
+    )
+    assert not any(m.startswith(("lab/", "tools/")) for m in CLIENT_MODULES) and "__init__" not in CLIENT_MODULES
+
+
 @pytest.mark.parametrize("module", CLIENT_MODULES)
-def test_client_modules_never_import_the_sandbox_widgets_connect_or_cli(module: str) -> None:
-    imports = _imports(PACKAGE / f"{module}.py")
-    forbidden = {
-        "c2c_sandbox",
-        "c2c_helpers.lab.widgets",
-        "c2c_helpers.lab.connect",
-        "c2c_helpers.tools.cli",
-        "ipywidgets",
-        "tqdm",
-    }
-    bad = {m for m in imports for f in forbidden if m == f or m.startswith(f + ".")}
-    assert not bad, f"{module}.py imports {bad}"
+def test_client_modules_never_import_the_sandbox_lab_tools_or_heavy_dependencies(module: str) -> None:
+    imports, forbidden = _imports(PACKAGE / f"{module}.py"), _forbidden(module)
+    bad = {m for m in imports for f in forbidden if m == f or m.startswith(f + ".")} | ({"c2c_helpers"} & imports)
+    assert not bad, f"c2c_helpers/{module}.py imports {sorted(bad)}: see the rules in ARCHITECTURE.md"
 
 
 def test_importing_the_package_loads_only_requests_and_the_standard_library() -> None:
@@ -160,8 +189,8 @@ def test_importing_the_package_loads_only_requests_and_the_standard_library() ->
     # charset_normalizer's compiled speedups register Cython's runtime modules
     loaded = {name for name in loaded if not (name.startswith("_cython_") or name == "cython_runtime")}
     assert loaded - allowed == set(), f"import c2c_helpers also loaded {sorted(loaded - allowed)}"
-    for heavy in ("c2c_sandbox", "flask", "moto", "botocore", "ipywidgets", "tqdm", "imageio_ffmpeg"):
-        assert heavy not in loaded
+    for heavy in (*NEVER_IN_THE_CLIENT, "moto"):
+        assert heavy not in loaded, f"import c2c_helpers loaded {heavy}"
 
 
 def test_importing_the_package_changes_no_logger() -> None:
@@ -175,15 +204,13 @@ def test_importing_the_package_changes_no_logger() -> None:
 
 
 def test_client_modules_import_nothing_inside_functions() -> None:
-    """Lazy imports are for heavy optional dependencies only, in connect, cli and the clip's encoder."""
+    """Lazy imports are for heavy optional dependencies only, and those are lab/'s and tools/' (connect, the
+    clip's encoder, the player, the CLI's bars): a client module imports everything at its top."""
     for module in CLIENT_MODULES:
         tree = ast.parse((PACKAGE / f"{module}.py").read_text())
         for func in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
-            inner = [n for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
-            names = {a.name for n in inner for a in n.names} | {
-                n.module for n in inner if isinstance(n, ast.ImportFrom)
-            }
-            assert names <= {"imageio_ffmpeg"}, f"{module}.{func.name} imports {names} inside the function"
+            inner = [ast.unparse(n) for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
+            assert not inner, f"c2c_helpers/{module}.py: {func.name} imports inside the function: {inner}"
 
 
 def test_connect_uses_the_configured_service(monkeypatch: pytest.MonkeyPatch) -> None:
