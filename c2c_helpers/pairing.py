@@ -9,8 +9,9 @@ The flow a camera follows, as in RFC 8628:
    when the code expires.
 
 :func:`pair_device` does all three and returns :class:`~c2c_helpers.tokens.Tokens`; :func:`pair_client` returns a
-:class:`~c2c_helpers.client.C2CClient` that holds them (and renews them itself). Renewing and revoking tokens is
-:mod:`c2c_helpers.tokens`' job. Nothing in the upload path imports this module: a device pairs once, then uploads.
+:class:`~c2c_helpers.client.C2CClient` that holds them (and renews them itself); :func:`revoke_token` gives them
+back (un-pairing). Renewing tokens is :mod:`c2c_helpers.tokens`' job. Nothing in the upload path imports this
+module: a device pairs once, then uploads.
 
 Code values never appear in reprs or error messages.
 
@@ -45,6 +46,7 @@ __all__ = [
     "pair_device",
     "poll_for_tokens",
     "request_device_code",
+    "revoke_token",
     "show_code_on_stderr",
 ]
 
@@ -300,6 +302,28 @@ def pair_device(
         client_version=client_version,
         sleep=sleep,
         clock=clock,
+    )
+
+
+def revoke_token(
+    api_url: str,
+    token: str,
+    client_id: str,
+    client_secret: str,
+    *,
+    session: requests.Session | None = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    client_version: str = CLIENT_VERSION,
+) -> None:
+    """``POST /v2/auth/revoke``: end an access or refresh token (un-pairing a device revokes its refresh token)."""
+    post_form(
+        api_url,
+        "/v2/auth/revoke",
+        {"client_id": client_id, "client_secret": client_secret, "token": token},
+        session=session,
+        timeout=timeout,
+        client_version=client_version,
+        secrets=(token, client_secret),
     )
 
 

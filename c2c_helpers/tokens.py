@@ -1,9 +1,9 @@
-"""A device's tokens: the pair the service hands out, renewing it, ending it, and keeping it for a client.
+"""A device's tokens: the pair the service hands out, renewing it, and keeping it for a client.
 
 Access tokens live 8 hours; :func:`refresh_tokens` trades the single-use refresh token for a new pair (store
-the new refresh token: the old one stops working). :func:`revoke_token` ends a token (a refresh token takes
-its whole grant with it). :class:`Credentials` holds the live pair for a :class:`~c2c_helpers.client.C2CClient`
-and renews it once, for all threads, when the service answers 401.
+the new refresh token: the old one stops working); ending one is :func:`c2c_helpers.pairing.revoke_token`'s
+job. :class:`Credentials` holds the live pair for a :class:`~c2c_helpers.client.C2CClient` and renews it once,
+for all threads, when the service answers 401.
 
 Token values never appear in reprs or error messages.
 
@@ -26,7 +26,7 @@ import requests
 from c2c_helpers._http import CLIENT_VERSION, DEFAULT_TIMEOUT, Timeout, post_form
 from c2c_helpers.errors import AuthError
 
-__all__ = ["Credentials", "Tokens", "refresh_tokens", "revoke_token"]
+__all__ = ["Credentials", "Tokens", "refresh_tokens"]
 
 logger = logging.getLogger("c2c_helpers")
 
@@ -183,28 +183,6 @@ def refresh_tokens(
         context="refresh tokens (POST /v2/auth/token)",
     )
     return Tokens.from_json(data)
-
-
-def revoke_token(
-    api_url: str,
-    token: str,
-    client_id: str,
-    client_secret: str,
-    *,
-    session: requests.Session | None = None,
-    timeout: Timeout = DEFAULT_TIMEOUT,
-    client_version: str = CLIENT_VERSION,
-) -> None:
-    """``POST /v2/auth/revoke``: end an access or refresh token (un-pairing a device revokes its refresh token)."""
-    post_form(
-        api_url,
-        "/v2/auth/revoke",
-        {"client_id": client_id, "client_secret": client_secret, "token": token},
-        session=session,
-        timeout=timeout,
-        client_version=client_version,
-        secrets=(token, client_secret),
-    )
 
 
 def _number(value: Any) -> float:

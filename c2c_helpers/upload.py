@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from c2c_helpers import resume as resuming
 from c2c_helpers.asset import Asset
 from c2c_helpers.chunks import Chunk, misplaced_urls, plan_chunks
 from c2c_helpers.client import C2CClient, SandboxControls
@@ -41,16 +42,7 @@ from c2c_helpers.errors import (
 from c2c_helpers.parts import PartResult
 from c2c_helpers.pool import ProgressEvent, send_parts
 from c2c_helpers.request import DEFAULT_WORKERS, PART_TIMEOUT, OnExpired, UploadRequest, check_request
-from c2c_helpers.resume import (
-    Manifest,
-    ManifestLock,
-    check_resumable,
-    note_manifest,
-    recorder,
-    resumed_asset,
-    save_first,
-    trusted_parts,
-)
+from c2c_helpers.resume import Manifest
 from c2c_helpers.retry import RetryPolicy
 
 __all__ = ["UploadResult", "assembled", "upload_file"]
@@ -234,7 +226,7 @@ def upload_file(
         Ctrl-C: the workers were stopped; the error lists the parts that were sent.
     """
     path = Path(path)
-    lock = ManifestLock(resume).acquire() if resume is not None else None  # one run at a time per manifest
+    lock = resuming.ManifestLock(resume).acquire() if resume is not None else None  # one run at a time per manifest
     own_client = client is None
     try:
         manifest = Manifest.load(resume) if resume is not None else None
@@ -254,7 +246,7 @@ def upload_file(
             resume=resume,
         )
         if manifest is not None:
-            check_resumable(manifest, request, name=name, filetype=filetype, parts=parts)
+            resuming.check_resumable(manifest, request, name=name, filetype=filetype, parts=parts)
         client = client if client is not None else C2CClient()
         if manifest is not None and manifest.api_url != client.api_url:
             raise InvalidFile(
@@ -282,11 +274,11 @@ def _upload(
     recreated_from: str | None = None
     while True:
         # 1. The asset and its upload URLs: created, or read back from the resume manifest.
-        asset, manifest, done = _asset_and_manifest(client, request, manifest)
+        asset, done, manifest = _asset_and_manifest(client, request, manifest)
         # 2. The chunks: one per upload URL.
         chunks = _split(request.size, asset)
         if manifest is not None and done:  # the digests decide which parts an earlier run really sent
-            done = trusted_parts(manifest, request.path, asset, chunks, workers=request.workers)
+            done = resuming.trusted_parts(manifest, request.path, asset, chunks, workers=request.workers)
         if asset.is_complete:  # a run that was stopped after the last part, before the manifest went
             done = {c.number: done.get(c.number, PartResult(c.number, "", 0, c.size)) for c in chunks}
             results = list(done.values())
@@ -304,7 +296,7 @@ def _upload(
             recreated_from, manifest = asset.id, None
             continue
         except (UploadError, UploadInterrupted) as err:
-            note_manifest(err, manifest)
+            resuming.note_manifest(err, manifest)
             raise
         break
     asset = _wait(client, request, asset, results, resumed=tuple(sorted(done)), manifest=manifest)
@@ -334,38 +326,23 @@ def _raise_unless_recreating(
         if request.on_expired == "raise"
         else "the fresh asset's URLs expired too: the service's URL lifetime is shorter than this upload"
     )
-    note_manifest(err, manifest)
+    resuming.note_manifest(err, manifest)
     raise err
 
 
 def _asset_and_manifest(
     client: C2CClient, request: UploadRequest, manifest: Manifest | None
-) -> tuple[Asset, Manifest | None, dict[int, PartResult]]:
+) -> tuple[Asset, dict[int, PartResult], Manifest | None]:
     """Step 1: a new asset (and its manifest, written before any part is sent), or the manifest's asset and the
     parts it lists as sent."""
     if manifest is not None:
-        done = {n: PartResult(n, r.etag, 0, r.size, md5=r.md5) for n, r in manifest.parts.items()}
-        return resumed_asset(manifest), manifest, done
+        return *resuming.resumed_asset(manifest), manifest
     r = request
-    assert r.size is not None and r.signature is not None  # a whole file, checked
+    assert r.size is not None  # a whole file, checked
     asset = client.create_asset(r.name, r.filetype, r.size, r.offset, parts=r.parts, channel=r.channel)
     if not asset.upload_urls:
         raise UploadError(f"asset {asset.id}: the service returned no upload URLs, so nothing can be sent", asset=asset)
-    if r.manifest_path is None:
-        return asset, None, {}
-    manifest = Manifest(
-        r.manifest_path,
-        client.api_url,
-        str(r.path.resolve()),
-        r.size,
-        r.signature[1],
-        asset.id,
-        r.name,
-        r.filetype,
-        asset.upload_urls,
-    )
-    save_first(manifest, asset)
-    return asset, manifest, {}
+    return asset, {}, resuming.save_first(request, asset, client.api_url)
 
 
 def _split(size: int, asset: Asset) -> list[Chunk]:
@@ -398,7 +375,7 @@ def _send(
     """Step 3: every part not already sent, by the worker pool; each acknowledged part goes in the manifest."""
     if done:
         logger.info("asset %s: resuming; %s", asset.id, describe_parts(done, len(chunks), "already sent"))
-    return send_parts(request, asset, chunks, done=done, progress=progress, on_part=recorder(manifest))
+    return send_parts(request, asset, chunks, done=done, progress=progress, on_part=resuming.recorder(manifest))
 
 
 def _wait(
@@ -424,7 +401,7 @@ def _wait(
                 f"parts {', '.join(map(str, resumed))} were sent by an earlier run; if the service lost "
                 "them, delete the resume manifest and upload the file as a new asset"
             )
-        note_manifest(err, manifest)
+        resuming.note_manifest(err, manifest)
         raise
     except KeyboardInterrupt:
         raise UploadInterrupted(asset=asset, parts_sent=sent, parts_total=len(results)) from None

@@ -173,18 +173,9 @@ def upload_growing_file(
         The file shrank, or kept changing bytes already sent (more than :data:`MAX_RESENDS` rounds).
     """
     path = Path(path)
-    if isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < MIN_PART_SIZE:
-        raise InvalidArgument(
-            f"part_size must be an int of at least {MIN_PART_SIZE:,} bytes (5 MiB, S3's smallest part)"
-        )
+    request = _check(path, client, name, extension, filetype, channel, part_size, workers, retry, timeout, wait, resume)
     if not isinstance(poll_interval, int | float) or not 0 < poll_interval <= 60:
         raise InvalidArgument(f"poll_interval must be between 0 and 60 seconds, got {poll_interval!r}")
-    if filetype is None and extension and not name:
-        filetype = check_filetype(Path(f"[new file]{extension}"), None)
-    request = check_request(
-        path, name=name, filetype=filetype, channel=channel, workers=workers, retry=retry, timeout=timeout,
-        wait=wait, controls=client.controls if client is not None else None, resume=resume, growing=True,
-    )  # fmt: skip
     watcher = GrowingFile(path, done=done, idle_timeout=idle_timeout)
     lock = ManifestLock(resume).acquire() if resume is not None else None
     api = client if client is not None else C2CClient()
@@ -217,6 +208,33 @@ def upload_growing_file(
             api.close()
         if lock is not None:
             lock.release()
+
+
+def _check(
+    path: Path,
+    client: C2CClient | None,
+    name: str | None,
+    extension: str | None,
+    filetype: str | None,
+    channel: int | None,
+    part_size: int,
+    workers: int,
+    retry: RetryPolicy | None,
+    timeout: float | tuple[float, float],
+    wait: bool | float | None,
+    resume: str | os.PathLike[str] | None,
+) -> UploadRequest:
+    """The arguments, checked before anything is sent: the core's checks of a growing file, and the part size."""
+    if isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < MIN_PART_SIZE:
+        raise InvalidArgument(
+            f"part_size must be an int of at least {MIN_PART_SIZE:,} bytes (5 MiB, S3's smallest part)"
+        )
+    if filetype is None and extension and not name:
+        filetype = check_filetype(Path(f"[new file]{extension}"), None)
+    return check_request(
+        path, name=name, filetype=filetype, channel=channel, workers=workers, retry=retry, timeout=timeout,
+        wait=wait, controls=client.controls if client is not None else None, resume=resume, growing=True,
+    )  # fmt: skip
 
 
 #: ``register(parts, asset_filesize)`` -> their URLs, in order (asset_filesize only with the final part).

@@ -85,10 +85,11 @@ def check_resumable(
         )
 
 
-def resumed_asset(manifest: Manifest) -> Asset:
-    """The manifest's asset, from the manifest alone: a device cannot read its assets back (C2C is "write, but
-    don't read"), and needs nothing but the presigned URLs to send the parts still missing."""
-    return Asset(
+def resumed_asset(manifest: Manifest) -> tuple[Asset, dict[int, PartResult]]:
+    """The manifest's asset and the parts it lists as sent, from the manifest alone: a device cannot read its
+    assets back (C2C is "write, but don't read"), and needs nothing but the presigned URLs to send the parts
+    still missing."""
+    asset = Asset(
         id=manifest.asset_id,
         name=manifest.name,
         filetype=manifest.filetype,
@@ -97,10 +98,26 @@ def resumed_asset(manifest: Manifest) -> Asset:
         status=None,
         upload_completed_at=None,
     )
+    return asset, {n: PartResult(n, r.etag, 0, r.size, md5=r.md5) for n, r in manifest.parts.items()}
 
 
-def save_first(manifest: Manifest, asset: Asset) -> None:
-    """Write a new manifest before any part is sent; a manifest that cannot be written stops the upload."""
+def save_first(request: UploadRequest, asset: Asset, api_url: str) -> Manifest | None:
+    """A new asset's manifest (when the request asked for one), written before any part is sent; a manifest
+    that cannot be written stops the upload."""
+    if request.manifest_path is None:
+        return None
+    assert request.size is not None and request.signature is not None  # a whole file, checked
+    manifest = Manifest(
+        request.manifest_path,
+        api_url,
+        str(request.path.resolve()),
+        request.size,
+        request.signature[1],
+        asset.id,
+        request.name,
+        request.filetype,
+        asset.upload_urls,
+    )
     try:
         manifest.save()
     except OSError as exc:
@@ -109,6 +126,7 @@ def save_first(manifest: Manifest, asset: Asset) -> None:
             f"({exc.strerror or type(exc).__name__}); nothing was sent. Pick a writable place for it",
             asset=asset,
         ) from None
+    return manifest
 
 
 def recorder(manifest: Manifest | None) -> Callable[[PartResult], None] | None:

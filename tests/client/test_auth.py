@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from c2c_helpers import AuthError, C2CClient, DeviceCode, PairingExpired, Tokens, pair_client, pair_device
-from c2c_helpers.pairing import SLOW_DOWN_STEP, poll_for_tokens, request_device_code
-from c2c_helpers.tokens import refresh_tokens, revoke_token
+from c2c_helpers.pairing import SLOW_DOWN_STEP, poll_for_tokens, request_device_code, revoke_token
+from c2c_helpers.tokens import refresh_tokens
 from c2c_sandbox import Sandbox
 
 

@@ -40,7 +40,9 @@ FREE_ROOMS = frozenset({"lab", "tools"})
 RESUME = "c2c_helpers.resume"
 UPLOAD = "c2c_helpers.upload"
 UPLOAD_MAX_MODULES = 12
-UPLOAD_MAX_CODE_LINES = 1800
+#: what a reader of the upload must read: the core as it stands (about 2,070 code lines), with a little room; a
+#: change that grows it past this should move what upload_file does not need out of its path instead
+UPLOAD_MAX_CODE_LINES = 2100
 #: what upload_file's closure never holds: the pairing step and the rooms
 UPLOAD_NEVER = ("c2c_helpers.pairing", "c2c_helpers.lab", "c2c_helpers.realtime", "c2c_helpers.tools")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from c2c_helpers.request import TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
+from c2c_helpers import TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
 from c2c_sandbox import Sandbox
 
 MiB = 1024 * 1024
