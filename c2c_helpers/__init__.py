@@ -50,6 +50,7 @@ from c2c_helpers.errors import (
     UploadInterrupted,
     UploadURLExpired,
 )
+from c2c_helpers.integrity import part_number_of
 from c2c_helpers.lab.connect import connect
 from c2c_helpers.lab.testclip import TEST_CLIP_NAME, TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
 from c2c_helpers.media import creation_offset, file_category, guess_filetype
@@ -95,6 +96,7 @@ __all__ = [
     "guess_filetype",
     "make_test_clip",
     "pair_device",
+    "part_number_of",
     "plan_chunks",
     "redact",
     "upload_chunk",
