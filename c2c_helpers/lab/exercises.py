@@ -3,18 +3,22 @@
 Pure and standard library only: nothing here talks to a service, so a check gives the same verdict anywhere.
 A placeholder answer (``None`` or ``...``) gets a hint, never an exception, so JupyterLab's Run All goes on.
 
-=============================  ========  ===============================================================
-check                          notebook  the question
-=============================  ========  ===============================================================
-:func:`check_create_body`      01        the asset-create body for a clip recorded an hour ago
-:func:`check_part_sizes`       02        a function giving every part's size for n upload URLs
-:func:`check_tail_head`        03        ``tail -c +OFFSET | head -c SIZE`` for a part in the middle
-:func:`check_copied_offset`    04        the offset of a file copied with ``cp -p``, and ``st_ctime``'s
-:func:`check_workers_to_fill`  05        how many parallel parts fill an uplink
-:func:`check_retry_choices`    06        which failures to retry
-=============================  ========  ===============================================================
+================================  ========  ============================================================
+check                             notebook  the question
+================================  ========  ============================================================
+:func:`check_create_body`         01        the asset-create body for a clip recorded an hour ago
+:func:`check_part_sizes`          02        a function giving every part's size for n upload URLs
+:func:`check_tail_head`           03        ``tail -c +OFFSET | head -c SIZE`` for a part in the middle
+:func:`check_copied_offset`       04        the offset of a file copied with ``cp -p``, and ``st_ctime``'s
+:func:`check_workers_to_fill`     05        how many parallel parts fill an uplink
+:func:`check_retry_choices`       06        which failures to retry
+:func:`check_jain_index`          07        a function giving Jain's fairness index of throughputs
+:func:`check_final_registration`  08        the body of the parts call that ends a real-time upload
+================================  ========  ============================================================
 
-(Notebook 07's ``check_jain_index`` lives in :mod:`c2c_helpers.tools.fleet`.)
+:func:`check_final_registration` returns its verdict as text instead (``"correct: ..."`` or ``"not yet: ..."``),
+for the notebook to print. The expected answers are worked out here, not asked of the kit's own functions: the
+tests check that both agree.
 
 >>> check_tail_head(None)
 ✗ no answer yet: set answer = (OFFSET, SIZE), two whole numbers
@@ -27,13 +31,15 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "RETRY_CASES",
     "check_copied_offset",
     "check_create_body",
+    "check_final_registration",
+    "check_jain_index",
     "check_part_sizes",
     "check_retry_choices",
     "check_tail_head",
@@ -291,4 +297,95 @@ def check_retry_choices(answer: Any) -> bool:
         return _verdict(False, "\n".join(lines))
     return _verdict(
         True, f"right on all {len(RETRY_CASES)}: retry what can succeed next time and cannot do harm; stop on the rest"
+    )
+
+
+# -- 07 ------------------------------------------------------------------------------------------------------
+#: Throughputs and their Jain index, ``(Σx)² / (n · Σx²)``: equal shares, one camera with everything, and between.
+JAIN_CASES: tuple[tuple[tuple[float, ...], float], ...] = (
+    ((5.0, 5.0, 5.0, 5.0), 1.0),
+    ((1.0, 0.0, 0.0, 0.0), 0.25),
+    ((30.0, 10.0), 0.8),
+    ((7.0,), 1.0),
+    ((2.0, 4.0, 6.0), 144 / 168),
+)
+
+
+def check_jain_index(candidate: Callable[[Sequence[float]], float]) -> bool:
+    """07: ``jain_index(throughputs)`` returns Jain's fairness index; tried on each of :data:`JAIN_CASES`.
+
+    >>> check_jain_index(lambda xs: sum(xs) ** 2 / (len(xs) * sum(x * x for x in xs)))
+    ✓ right on all 5 cases: equal shares give 1.0, one camera taking everything gives 1/n
+    True
+    >>> check_jain_index(lambda xs: sum(xs) ** 2 / sum(x * x for x in xs))  # doctest: +ELLIPSIS
+    ✗ for throughputs [5.0, 5.0, 5.0, 5.0] expected 1.0000, got 4.0000; hint: square the sum, and divide by n ...
+    False
+    """
+    if not callable(candidate):
+        return _verdict(False, "no answer yet: define jain_index(throughputs) returning the index")
+    for values, expected in JAIN_CASES:
+        try:
+            answer = candidate(list(values))
+            if answer is None:
+                return _verdict(False, "your function returned None: replace the ... with the formula and return it")
+            got = float(answer)
+        except Exception as exc:  # the learner's code: say what went wrong, not a traceback
+            return _verdict(False, f"{list(values)} raised {type(exc).__name__}: {exc}")
+        if abs(got - expected) > 1e-6:
+            hint = (
+                "hint: square the sum, and divide by n times the sum of the squares"
+                if got > 1 or got <= 0
+                else "hint: (Σx)² / (n · Σx²), with n the number of cameras"
+            )
+            return _verdict(False, f"for throughputs {list(values)} expected {expected:.4f}, got {got:.4f}; {hint}")
+    return _verdict(
+        True, f"right on all {len(JAIN_CASES)} cases: equal shares give 1.0, one camera taking everything gives 1/n"
+    )
+
+
+# -- 08 ------------------------------------------------------------------------------------------------------
+MIB = 1024 * 1024
+#: ``(filesize, part_size, sent)``: the clip with two parts sent and with one (a full part still to cut), a
+#: recording that ended on a part boundary, and one smaller than a part.
+FINAL_CASES = ((CLIP_SIZE, 8 * MIB, 2), (CLIP_SIZE, 8 * MIB, 1), (16 * MIB, 8 * MIB, 1), (1_000, 8 * MIB, 0))
+
+
+def _final_call(filesize: int, part_size: int, sent: int) -> dict[str, Any]:
+    """The parts call that ends an upload (the rule of :mod:`c2c_helpers.realtime.growing`: the final part is
+    never empty, so a recording that ends on a boundary ends with a full final part)."""
+    last = max(1, math.ceil(filesize / part_size))
+    parts = [{"number": n, "size": part_size, "is_final": False} for n in range(sent + 1, last)]
+    parts.append({"number": last, "size": filesize - (last - 1) * part_size, "is_final": True})
+    return {"parts": parts, "asset_filesize": filesize}
+
+
+def check_final_registration(fn: Callable[[int, int, int], dict[str, Any]]) -> str:
+    """08: ``fn(filesize, part_size, sent)`` returns the parts call's body that ends an upload whose first
+    ``sent`` full parts are registered. Returns a verdict (and raises nothing), so the notebook can print it.
+
+    >>> print(check_final_registration(_final_call))
+    correct: 4 cases, among them a recording that ended on a part boundary and one smaller than a part
+    >>> print(check_final_registration(lambda size, part, sent: {"asset_filesize": size}))  # doctest: +ELLIPSIS
+    not yet: filesize=21,136,250, part_size=8,388,608, 2 part(s) sent: expected parts [{'number': 3, ...}], got None
+    """
+    if not callable(fn):
+        return "not yet: no answer yet: define final_call(filesize, part_size, sent) returning the body"
+    for filesize, part_size, sent in FINAL_CASES:
+        expected = _final_call(filesize, part_size, sent)
+        try:
+            got = fn(filesize, part_size, sent)
+        except Exception as exc:  # a learner's error is a hint, not a traceback
+            return f"not yet: fn({filesize:,}, {part_size:,}, {sent}) raised {type(exc).__name__}: {exc}"
+        if isinstance(got, str | bytes):
+            return "not yet: return the body as a dict: requests.post(..., json=body) turns it into JSON"
+        if not isinstance(got, dict) or got.get("asset_filesize") != filesize:
+            return f"not yet: for a {filesize:,}-byte file the body needs asset_filesize={filesize} with the final part"
+        if got.get("parts") != expected["parts"]:
+            return (
+                f"not yet: filesize={filesize:,}, part_size={part_size:,}, {sent} part(s) sent: expected parts "
+                f"{expected['parts']}, got {got.get('parts')}"
+            )
+    return (
+        f"correct: {len(FINAL_CASES)} cases, among them a recording that ended on a part boundary and one smaller "
+        "than a part"
     )

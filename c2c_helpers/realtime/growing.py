@@ -36,7 +36,6 @@ __all__ = [
     "Done",
     "GrowingFile",
     "LivePart",
-    "check_final_registration",
     "final_part",
     "full_parts",
     "plan_cuts",
@@ -125,37 +124,3 @@ class GrowingFile:
             elif time.monotonic() - self.grew_at >= self.idle_timeout:
                 self.ended_by = "idle"
         return self.ended_by is not None
-
-
-def check_final_registration(fn: Callable[[int, int, int], dict[str, Any]]) -> str:
-    """The exercise of notebook 08: ``fn(filesize, part_size, sent)`` returns the parts call's body that ends an
-    upload whose first ``sent`` full parts are registered. Returns a verdict (and raises nothing), so the
-    notebook can print it.
-
-    >>> def solution(filesize, part_size, sent):
-    ...     rest = [p.registration() for p in plan_cuts(filesize, part_size, cut=sent, final=True)]
-    ...     return {"parts": rest, "asset_filesize": filesize}
-    >>> print(check_final_registration(solution))
-    correct: 4 cases, among them a recording that ended on a part boundary and one smaller than a part
-    """
-    mib = 1024 * 1024
-    cases = [(21_136_250, 8 * mib, 2), (21_136_250, 8 * mib, 1), (16 * mib, 8 * mib, 1), (1_000, 8 * mib, 0)]
-    for filesize, part_size, sent in cases:
-        expected = {
-            "parts": [p.registration() for p in plan_cuts(filesize, part_size, cut=sent, final=True)],
-            "asset_filesize": filesize,
-        }
-        try:
-            got = fn(filesize, part_size, sent)
-        except Exception as exc:  # a learner's error is a hint, not a traceback
-            return f"not yet: fn({filesize:,}, {part_size:,}, {sent}) raised {type(exc).__name__}: {exc}"
-        if not isinstance(got, dict) or got.get("asset_filesize") != filesize:
-            return f"not yet: for a {filesize:,}-byte file the body needs asset_filesize={filesize} with the final part"
-        if got.get("parts") != expected["parts"]:
-            return (
-                f"not yet: filesize={filesize:,}, part_size={part_size:,}, {sent} part(s) sent: expected parts "
-                f"{expected['parts']}, got {got.get('parts')}"
-            )
-    return (
-        f"correct: {len(cases)} cases, among them a recording that ended on a part boundary and one smaller than a part"
-    )

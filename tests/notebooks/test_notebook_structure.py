@@ -67,7 +67,8 @@ def test_an_exercise_with_a_check_and_a_hidden_solution(notebook: Path) -> None:
         assert i > 0 and "..." not in code[i]["text"], f"{check}: the check cell should follow the learner's cell"
         learner = code[i - 1]["text"]
         assert not hidden(code[i - 1]) and ("None" in learner or "..." in learner), f"{check}: no placeholder"
-    assert any("c2c_helpers.lab.exercises import" in c["text"] for c in code) or "07" in notebook.name
+        imported = re.compile(rf"^from c2c_helpers\.lab import .*\b{check}\b", re.MULTILINE)
+        assert any(imported.search(c["text"]) for c in code), f"{check}: not imported from c2c_helpers.lab"
 
 
 def test_03_sends_a_part_by_hand_before_any_helper() -> None:

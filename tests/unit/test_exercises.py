@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import math
 import sys
 from pathlib import Path
@@ -10,19 +11,25 @@ from pathlib import Path
 import pytest
 
 from c2c_helpers import chunk_size, plan_chunks
-from c2c_helpers.lab.exercises import (
+from c2c_helpers.lab import (
     RETRY_CASES,
     check_copied_offset,
     check_create_body,
+    check_final_registration,
+    check_jain_index,
     check_part_sizes,
     check_retry_choices,
     check_tail_head,
     check_workers_to_fill,
 )
+from c2c_helpers.lab.exercises import FINAL_CASES, _final_call
+from c2c_helpers.realtime import plan_cuts
+from c2c_helpers.tools.fleet import jain_index
 
 CHECKS = (
     check_copied_offset,
     check_create_body,
+    check_jain_index,
     check_part_sizes,
     check_retry_choices,
     check_tail_head,
@@ -132,6 +139,98 @@ def test_retry_choices(capsys) -> None:
     half = {**RIGHT_RETRIES, "part PUT: 503 SlowDown": None}
     assert "still to decide: part PUT: 503 SlowDown" in verdict(capsys, check_retry_choices, half)[1]
     assert sum(right for right, _ in RETRY_CASES.values()) == 4  # both kinds are in the quiz
+
+
+def test_jain_index_agrees_with_the_fleet_s(capsys) -> None:
+    passed, out = verdict(capsys, check_jain_index, jain_index)
+    assert passed and "right on all 5 cases" in out
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda xs: sum(xs) / len(xs), "square the sum"),  # the mean throughput, not how fairly it was shared
+        (lambda xs: sum(xs) ** 2 / sum(x * x for x in xs), "divide by n"),  # n forgotten
+        (lambda xs: sum(xs) ** 2 / len(xs) * sum(x * x for x in xs), "divide by n"),  # n · Σx² not in brackets
+        (lambda xs: sum(x * x for x in xs) / sum(xs) ** 2, "(Σx)² / (n · Σx²)"),  # upside down, without n
+        (lambda xs: len(xs) * sum(x * x for x in xs) / sum(xs) ** 2, "square the sum"),  # upside down
+        (lambda xs: sum(xs) / (len(xs) * sum(x * x for x in xs)), "(Σx)² / (n · Σx²)"),  # the sum not squared
+        (lambda xs: sum(xs) ** 2 / (len(xs) ** 2 * sum(x * x for x in xs)), "(Σx)² / (n · Σx²)"),  # n²
+        (lambda xs: sum(xs) ** 2 // (len(xs) * sum(x * x for x in xs)), "square the sum"),  # floor division
+        (lambda xs: min(xs) / max(xs), "square the sum"),  # another fairness measure
+        (lambda xs: None, "returned None"),  # the learner's cell as given: a body of ...
+        (lambda xs: sum(xs) ** 2 / (len(xs) * sum(xs**2)), "raised TypeError"),  # a list squared, as in numpy
+    ],
+)
+def test_jain_index_mistakes(capsys, wrong, hint) -> None:
+    passed, out = verdict(capsys, check_jain_index, wrong)
+    assert not passed and hint in out, out
+
+
+def test_the_final_call_agrees_with_the_kit_s_cutting_rule() -> None:
+    grid = []
+    for part in (5 * 1024 * 1024, 8 * 1024 * 1024):
+        for size in (1, 1000, part - 1, part, part + 1, 2 * part, 2 * part + 1, 21_136_250):
+            grid += [(size, part, sent) for sent in range(math.ceil(size / part))]  # every full part sent or not
+    for filesize, part_size, sent in [*FINAL_CASES, *grid]:
+        kit = [p.registration() for p in plan_cuts(filesize, part_size, cut=sent, final=True)]
+        assert _final_call(filesize, part_size, sent) == {"parts": kit, "asset_filesize": filesize}
+
+
+def _rest(filesize: int, part_size: int, sent: int) -> list[dict]:
+    return _final_call(filesize, part_size, sent)["parts"]
+
+
+def _with_parts(parts):
+    """A learner's answer that gets asset_filesize right and builds the parts list with ``parts``."""
+    return lambda filesize, part_size, sent: {"parts": parts(filesize, part_size, sent), "asset_filesize": filesize}
+
+
+def _floor_and_one_more(filesize: int, part_size: int, sent: int) -> list[dict]:
+    last = filesize // part_size + 1  # an empty final part when the recording ends on a boundary
+    full = [{"number": n, "size": part_size, "is_final": False} for n in range(sent + 1, last)]
+    return [*full, {"number": last, "size": filesize - (last - 1) * part_size, "is_final": True}]
+
+
+def _floor(filesize: int, part_size: int, sent: int) -> list[dict]:
+    last = filesize // part_size  # the number of parts rounded down: the rest is in no part
+    return [{"number": last, "size": filesize - (last - 1) * part_size, "is_final": True}]
+
+
+def test_the_final_call_from_the_kit_passes() -> None:
+    def solution(filesize: int, part_size: int, sent: int) -> dict:
+        rest = [p.registration() for p in plan_cuts(filesize, part_size, cut=sent, final=True)]
+        return {"parts": rest, "asset_filesize": filesize}
+
+    assert check_final_registration(solution).startswith("correct: 4 cases")
+    assert check_final_registration(_final_call).startswith("correct")
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (_with_parts(_floor_and_one_more), "filesize=16,777,216"),  # the boundary: an empty final part
+        (_with_parts(_floor), "filesize=21,136,250"),
+        (_with_parts(lambda f, p, s: _rest(f, p, 0)), "2 part(s) sent"),  # registers the sent parts again
+        (_with_parts(lambda f, p, s: _rest(f, p, s)[-1:]), "1 part(s) sent"),  # the full part still to cut forgotten
+        (_with_parts(lambda f, p, s: [{**x, "size": p} for x in _rest(f, p, s)]), "expected parts"),  # final = full
+        (_with_parts(lambda f, p, s: [{**x, "is_final": False} for x in _rest(f, p, s)]), "expected parts"),
+        (_with_parts(lambda f, p, s: [{**x, "is_final": True} for x in _rest(f, p, s)]), "1 part(s) sent"),
+        (_with_parts(lambda f, p, s: [{**x, "number": x["number"] - 1} for x in _rest(f, p, s)]), "expected parts"),
+        (lambda f, p, s: {"parts": _rest(f, p, s)}, "asset_filesize=21136250"),  # asset_filesize forgotten
+        (lambda f, p, s: {"parts": (r := _rest(f, p, s)), "asset_filesize": sum(x["size"] for x in r)}, "needs"),
+        (lambda f, p, s: {"parts": _rest(f, p, s), "filesize": f}, "asset_filesize"),  # the create call's name
+        (lambda f, p, s: json.dumps(_final_call(f, p, s)), "as a dict"),  # the JSON text, not the body
+        (lambda f, p, s: None, "needs asset_filesize"),  # the learner's cell as given
+        (lambda f, p, s: f // 0, "raised ZeroDivisionError"),
+        (lambda f, p: {}, "raised TypeError"),
+        (None, "no answer yet"),
+        (..., "no answer yet"),
+    ],
+)
+def test_final_call_mistakes(wrong, hint) -> None:
+    said = check_final_registration(wrong)
+    assert said.startswith("not yet: ") and hint in said, said
 
 
 def test_the_module_uses_the_standard_library_only() -> None:

@@ -64,6 +64,7 @@ PINNED = [
     "guess_filetype",
     "make_test_clip",
     "pair_device",
+    "part_number_of",
     "plan_chunks",
     "redact",
     "upload_chunk",
