@@ -53,7 +53,6 @@ from c2c_helpers.errors import (
     UploadInterrupted,
     UploadURLExpired,
 )
-from c2c_helpers.integrity import part_number_of
 from c2c_helpers.lab.connect import connect
 from c2c_helpers.lab.testclip import TEST_CLIP_NAME, TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
 from c2c_helpers.pairing import DeviceCode, pair_client, pair_device

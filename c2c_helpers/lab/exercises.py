@@ -39,6 +39,7 @@ __all__ = [
     "check_copied_offset",
     "check_create_body",
     "check_final_registration",
+    "check_items",
     "check_jain_index",
     "check_part_sizes",
     "check_retry_choices",
@@ -389,3 +390,23 @@ def check_final_registration(fn: Callable[[int, int, int], dict[str, Any]]) -> s
         f"correct: {len(FINAL_CASES)} cases, among them a recording that ended on a part boundary and one smaller "
         "than a part"
     )
+
+
+def check_items(device: Any, items: Sequence[str], *, seed: int = 1) -> bool:
+    """The scorecard's exercise: run a check session against `device` (a callable given the session's
+    environment, or a command) and print, for each of `items`, its verdict and, unless it passed, what the
+    traffic showed and what to change; True when all of them passed. Starts a sandbox of its own."""
+    from c2c_sandbox.scorecard import run_check  # the sandbox only when the exercise runs
+
+    session = run_check(device, seed=seed)
+    passed = True
+    for item_id in items:
+        item = session.card.item(item_id) if session.card is not None else None
+        if item is None:
+            raise ValueError(f"no item {item_id!r}")
+        print(f"{item.title}: {item.verdict}: {item.detail}")
+        if item.verdict != "pass":
+            passed = False
+            print(f"  hint: {item.fix or 'make the device meet this condition (it sent nothing for it)'}")
+    print("all passed" if passed else "not yet")
+    return passed

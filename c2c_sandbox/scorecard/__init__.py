@@ -3,7 +3,7 @@ check session (:mod:`~c2c_sandbox.scorecard.scenario`), the checklist graded fro
 (:mod:`~c2c_sandbox.scorecard.grader`, :mod:`~c2c_sandbox.scorecard.evidence`), the Markdown report
 (:mod:`~c2c_sandbox.scorecard.report`) and ``c2c check`` (:mod:`~c2c_sandbox.scorecard.run`).
 
-Published here: :func:`run_check` and :func:`check_items` (a session against a device, graded), :func:`plan` and
+Published here: :func:`run_check` (a session against a device, graded), :func:`plan` and
 :data:`ROLES` (the session's files and what each one plays). They load on first use: the sandbox's own modules
 import the recorder, which runs this package first, and the session's modules import the sandbox back.
 """
@@ -13,14 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from c2c_sandbox.scorecard.run import check_items, run_check
+    from c2c_sandbox.scorecard.run import run_check
     from c2c_sandbox.scorecard.scenario import ROLES, plan
 
-__all__ = ["ROLES", "check_items", "plan", "run_check"]
+__all__ = ["ROLES", "plan", "run_check"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("check_items", "run_check"):
+    if name == "run_check":
         from c2c_sandbox.scorecard import run
 
         return getattr(run, name)

@@ -28,7 +28,7 @@ from c2c_sandbox.scorecard.grader import ITEMS
 from c2c_sandbox.scorecard.scenario import Session
 from c2c_sandbox.server import Sandbox
 
-__all__ = ["check_items", "check_main", "run_check"]
+__all__ = ["check_main", "run_check"]
 
 Device = Callable[[dict[str, str]], object] | Sequence[str]
 
@@ -69,23 +69,6 @@ def run_check(
     finally:
         if own:
             sb.stop()
-
-
-def check_items(device: Device, items: Sequence[str], *, seed: int = 1) -> bool:
-    """Run a session against `device` and print, for each of `items`, its verdict and, unless it passed, what the
-    traffic showed and what to change (the notebooks' exercises use it); True when all of them passed."""
-    session = run_check(device, seed=seed)
-    passed = True
-    for item_id in items:
-        item = session.card.item(item_id) if session.card is not None else None
-        if item is None:
-            raise ValueError(f"no item {item_id!r}")
-        print(f"{item.title}: {item.verdict}: {item.detail}")
-        if item.verdict != "pass":
-            passed = False
-            print(f"  hint: {item.fix or 'make the device meet this condition (it sent nothing for it)'}")
-    print("all passed" if passed else "not yet")
-    return passed
 
 
 def _parser() -> argparse.ArgumentParser:
