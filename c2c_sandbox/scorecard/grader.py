@@ -3,8 +3,8 @@
 :func:`grade` reads a transcript (what :meth:`~c2c_sandbox.scorecard.scenario.Session.transcript` returns: the
 scenario, the device's recorded requests, the assets' final state) and gives, for every checklist item the
 traffic can show, a verdict: ``pass``, ``fail`` or ``not exercised`` (the device never met the condition), the
-requests that show it (their indices in the device's log) and, on a fail, what to change. It only reads: a transcript recorded
-elsewhere (another machine, another client, a fixture) grades the same way.
+requests that show it (their indices in the device's log) and, on a fail, what to change. It only reads: a
+transcript recorded elsewhere (another machine, another client, a fixture) grades the same way.
 
 Times in the transcript are POSIX seconds; an entry's end is ``t + ms / 1000``. The heartbeat is judged on the
 scenario's compressed clock (``clock.seconds_per_minute``: 1.0 means "1 minute = 1 second").
