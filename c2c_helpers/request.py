@@ -340,8 +340,8 @@ def guess_filetype(path: StrPath) -> str:
 
     Raises
     ------
-    ValueError
-        If the extension is missing or unknown; the message names the file and how to pass
+    InvalidArgument
+        (a ValueError) If the extension is missing or unknown; the message names the file and how to pass
         ``filetype=`` explicitly.
 
     Examples
@@ -357,7 +357,7 @@ def guess_filetype(path: StrPath) -> str:
     >>> guess_filetype("A001C003.xyz")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: cannot tell the MIME type of 'A001C003.xyz' from its extension '.xyz'; ...
+    c2c_helpers.errors.InvalidArgument: cannot tell the MIME type of 'A001C003.xyz' from its extension '.xyz'; ...
     """
     name = os.fspath(path)
     suffix = Path(name).suffix.lower()
@@ -366,7 +366,7 @@ def guess_filetype(path: StrPath) -> str:
         filetype = _python_mimetypes().guess_type(f"file{suffix}", strict=False)[0]
     if filetype is None:
         what = f"from its extension {suffix!r}" if suffix else "because it has no extension"
-        raise ValueError(
+        raise InvalidArgument(
             f"cannot tell the MIME type of {name!r} {what}; "
             "pass it explicitly, e.g. upload_file(path, filetype='video/mp4'), "
             "or create_asset(..., filetype='application/octet-stream', ...)"

@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from c2c_helpers.errors import InvalidArgument
 from c2c_helpers.lab.testclip import TEST_CLIP_SIZE, make_test_clip
 
 __all__ = ["TEST_CLIP_RATE", "Recording", "record_test_clip", "start_recording"]
@@ -40,7 +41,7 @@ class Recording:
 
     def __init__(self, dest: Path, source: Path | None, size: int, rate: float | None, block: int) -> None:
         if rate is not None and rate <= 0:
-            raise ValueError("rate must be positive (bytes per second), or None for as fast as possible")
+            raise InvalidArgument("rate must be positive (bytes per second), or None for as fast as possible")
         self.dest, self.source, self.size, self.rate, self.block = dest, source, size, rate, block
         self.done = threading.Event()
         self.bytes_written = 0
@@ -128,7 +129,7 @@ def start_recording(
     """Start writing `dest` in a thread: a copy of `source` (its first `size` bytes), or `size` synthetic bytes,
     in appends of `block` bytes at `rate` bytes per second (None: as fast as possible). Returns at once."""
     if source is None and size is None:
-        raise ValueError("give a source file to copy, or a size of synthetic bytes to write")
+        raise InvalidArgument("give a source file to copy, or a size of synthetic bytes to write")
     src = Path(source) if source is not None else None
     total = size if size is not None else os.stat(src).st_size  # type: ignore[arg-type]
     return Recording(Path(dest), src, total, rate, block).start()

@@ -71,7 +71,7 @@ def full_parts(available: int, part_size: int) -> int:
 def final_part(filesize: int, part_size: int) -> LivePart:
     """The final part of a file of ``filesize`` bytes (at least 1) cut in parts of ``part_size``."""
     if filesize < 1:
-        raise ValueError("nothing was recorded: the file is empty")
+        raise InvalidArgument("nothing was recorded: the file is empty")
     number = max(1, math.ceil(filesize / part_size))
     start = (number - 1) * part_size
     return LivePart(number, start, filesize - start, True)

@@ -39,7 +39,7 @@ import requests
 from c2c_helpers._http import new_session
 from c2c_helpers._redact import redact
 from c2c_helpers.client import C2CClient
-from c2c_helpers.errors import C2CError
+from c2c_helpers.errors import C2CError, InvalidArgument
 from c2c_helpers.pairing import DeviceCode, pair_device
 from c2c_helpers.upload import upload_file
 
@@ -54,7 +54,7 @@ __all__ = ["CameraResult", "FleetReport", "jain_index", "run_fleet"]
 DEFAULT_NETWORK = "bonded-cellular,scale=10"
 #: Parts each camera sends at once: few, because the uplink is shared (and one camera's many would crowd out
 #: the others' part PUTs without making the set's total any larger).
-DEFAULT_WORKERS = 2
+CAMERA_WORKERS = 2
 
 
 def jain_index(values: Sequence[float]) -> float:
@@ -64,7 +64,7 @@ def jain_index(values: Sequence[float]) -> float:
     0.25
     """
     if not values:
-        raise ValueError("no values")
+        raise InvalidArgument("no values")
     total, squares = sum(values), sum(v * v for v in values)
     return 1.0 if squares == 0 else total * total / (len(values) * squares)
 
@@ -179,7 +179,7 @@ def run_fleet(
     clips: int = 1,
     *,
     network: str | NetworkProfile | None = DEFAULT_NETWORK,
-    workers: int = DEFAULT_WORKERS,
+    workers: int = CAMERA_WORKERS,
     clip: str | os.PathLike[str] | None = None,
     clip_bytes: int | None = None,
     sandbox: Sandbox | RemoteSandbox | None = None,
@@ -210,7 +210,7 @@ def run_fleet(
         Seconds each camera's clips may take, assembly included.
     """
     if cameras < 1 or clips < 1 or workers < 1:
-        raise ValueError("cameras, clips and workers must be at least 1")
+        raise InvalidArgument("cameras, clips and workers must be at least 1")
     with _clip_file(clip, clip_bytes) as path, _sandbox(sandbox, network) as sb:
         secret = client_secret or getattr(sb, "client_secret", "") or os.environ.get("C2C_CLIENT_SECRET", "")
         if not secret:
@@ -370,7 +370,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"network conditions: a preset, k=v pairs, or NAME,k=v,... (default {DEFAULT_NETWORK})",
     )
     parser.add_argument(
-        "--workers", type=int, default=DEFAULT_WORKERS, help=f"parts each camera sends at once ({DEFAULT_WORKERS})"
+        "--workers", type=int, default=CAMERA_WORKERS, help=f"parts each camera sends at once ({CAMERA_WORKERS})"
     )
     parser.add_argument("--clip", type=Path, default=None, help="the file to upload (default: the test clip)")
     parser.add_argument("--clip-bytes", type=int, default=None, help="upload a generated file of this size instead")
