@@ -1,7 +1,8 @@
 """Crash safety of a real-time upload: ``c2c upload --realtime --resume`` is SIGKILLed at seeded random moments
 while the file is being recorded, and started again (the recording goes on meanwhile); the recorder also goes back
 and rewrites bytes it wrote earlier, as a muxer patches its header. Every take must end byte-identical at the
-sandbox: 0 silent corruptions, 0 hangs. Every loop is bounded (attempts per take, seconds per run)."""
+sandbox: 0 silent corruptions, 0 hangs. S3 meanwhile fails, drops and damages part attempts at random (seeded).
+Every loop is bounded (attempts per take, seconds per run)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ TAKES = 4
 KILLS_PER_TAKE = 2
 RUN_LIMIT = 60.0  # seconds one run may take before it counts as a hang
 SEED = 2026
+#: S3 faults on about this share of part attempts: the part sender's retries and MD5/ETag check must absorb them
+FAULT_RATE = 0.3
+FAULT_KINDS = ("slow_down", "internal_error", "drop", "corrupt")
 
 
 def _record(path: Path, size: int, rng: random.Random, stop: threading.Event) -> None:
@@ -48,6 +52,7 @@ def test_killed_and_restarted_mid_recording_every_take_ends_exact(sandbox: Sandb
     rng = random.Random(SEED)
     env = {**os.environ, "C2C_API_URL": sandbox.api_url, "C2C_ACCESS_TOKEN": sandbox.access_token}
     kills = restarts = 0
+    sandbox.faults.random(FAULT_RATE, kinds=FAULT_KINDS, seed=SEED, seconds=1.0)  # cleared after the test
     for take in range(TAKES):
         path = tmp_path / f"take{take}.mp4"
         manifest = tmp_path / f"take{take}.json"
@@ -56,7 +61,7 @@ def test_killed_and_restarted_mid_recording_every_take_ends_exact(sandbox: Sandb
         writer.start()
         command = [
             sys.executable, "-m", "c2c_helpers.tools.cli", "upload", "--realtime", str(path), "--resume",
-            str(manifest), "--part-size", str(5 * MiB), "--idle-timeout", "1", "--no-progress",
+            str(manifest), "--part-size", str(5 * MiB), "--idle-timeout", "1", "--no-progress", "--attempts", "8",
         ]  # fmt: skip
         try:
             for attempt in range(KILLS_PER_TAKE + 3):  # bounded: the kills, then runs left alone
@@ -85,4 +90,9 @@ def test_killed_and_restarted_mid_recording_every_take_ends_exact(sandbox: Sandb
         assert asset.status == "complete", asset.error
         assert asset.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), f"take {take}: silent corruption"
         assert not manifest.exists()
-    print(f"real-time crash test: {TAKES} takes, {kills} kills, {restarts} restarts, 0 silent corruptions, 0 hangs")
+    fired = dict(sandbox.faults.fired)
+    assert sum(fired.values()) >= 3, fired  # S3 did fail under the uploads
+    print(
+        f"real-time crash test: {TAKES} takes, {kills} kills, {restarts} restarts, faults {fired}, "
+        "0 silent corruptions, 0 hangs"
+    )
