@@ -78,8 +78,8 @@ def send_parts(
     done = done or {}
     to_send = [c for c in chunks if c.number not in done]
     workers = max(1, min(request.workers, len(to_send)))
-    with PartPool(request, asset, workers=workers, sizes=(c.size for c in chunks), progress=progress) as pool:
-        pool.on_part = on_part
+    sizes = (c.size for c in chunks)
+    with PartPool(request, asset, workers=workers, sizes=sizes, progress=progress, on_part=on_part) as pool:
         for c in chunks:
             if c.number in done:
                 pool.resumed(done[c.number])
@@ -99,7 +99,8 @@ class PartPool:
     """The parts of one upload: queued, sent by a pool of threads, acknowledged.
 
     Use it as a context manager: leaving it stops and cleans up (on an error: cancels the workers first).
-    `sizes` are the parts' sizes when known up front (a growing file's parts are added as they come).
+    `sizes` are the parts' sizes when known up front (a growing file's parts are added as they come);
+    `progress` gets each :class:`ProgressEvent` and `on_part` each part S3 acknowledged, on the calling thread.
     """
 
     def __init__(
@@ -110,9 +111,9 @@ class PartPool:
         workers: int | None = None,
         sizes: Iterable[int] = (),
         progress: Callable[[ProgressEvent], None] | None = None,
+        on_part: Callable[[PartResult], None] | None = None,
     ) -> None:
-        self.request, self.asset, self.progress = request, asset, progress
-        self.on_part: Callable[[PartResult], None] | None = None
+        self.request, self.asset, self.progress, self.on_part = request, asset, progress, on_part
         workers = workers or request.workers
         self.totals = ProgressTotals(sizes)
         self.results: dict[int, PartResult] = {}

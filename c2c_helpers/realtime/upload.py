@@ -186,7 +186,8 @@ def upload_growing_file(
         def register(parts: list[LivePart], size: int | None) -> list[str]:
             return register_parts(api, asset.id, parts, asset_filesize=size, asset_name=final_name, retry=request.retry)
 
-        with PartPool(request, asset, progress=progress) as pool:
+        acknowledged = None if manifest is None else lambda r: manifest.record(r.number, r.etag, md5=r.md5)
+        with PartPool(request, asset, progress=progress, on_part=acknowledged) as pool:
             live = _LiveUpload(request, asset, pool, manifest, register, part_size)
             resumed = live.resume()
             tail = live.follow(watcher, poll_interval)
@@ -302,8 +303,6 @@ class _LiveUpload:
         self.final: LivePart | None = None
         self.sent: dict[int, LivePart] = {}  # every part handed to the pool (or resumed)
         self.resent: list[int] = []
-        if manifest is not None:
-            pool.on_part = lambda r: manifest.record(r.number, r.etag, md5=r.md5)
 
     @property
     def filesize(self) -> int:
