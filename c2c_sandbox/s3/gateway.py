@@ -305,6 +305,8 @@ class S3Gateway:
         except BadFraming:  # e.g. a "chunked" body that is not: nothing more can be read of it
             environ[BODY_READ] = True
             raise PartRefused(400, "BadRequest", "An error occurred when parsing the HTTP request.") from None
+        except UploadClosed:  # deleted (Reset) before its first byte could be written
+            raise PartRefused(404, "NoSuchUpload", NO_SUCH_UPLOAD, UploadId=asset.upload_id) from None
         environ[BODY_READ] = True
         try:
             if fault is not None and fault.kind == "delay":  # the part is in, the answer comes late (a slow S3)

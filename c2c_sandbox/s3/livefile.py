@@ -12,7 +12,11 @@ A part that is replaced after it was appended (sent again, or registered again) 
 file is then thrown away and built again from part 1 (rare; correct first). The state lives in memory only: after
 a restart the part store's recovery removes ``.tmp`` files, and the next part starts the growing file afresh.
 
-Only the assembler thread of :class:`~c2c_sandbox.s3.partstore.PartStore` calls this module.
+Only the assembler thread of :class:`~c2c_sandbox.s3.partstore.PartStore` appends; Reset (another thread)
+may discard an original at any moment. One lock guards every descriptor: the appender writes each block and
+fsyncs under it, after checking that its original was not discarded, and a discard closes the descriptor
+under it. So a descriptor is never closed while it is written, and never written once closed (the number
+could by then belong to any other file of the process, or to a connection).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,11 @@ class _Growing:
     sha: Any = field(default_factory=hashlib.sha256)
     appended: list[tuple[int, str]] = field(default_factory=list)
     size: int = 0
+    gone: bool = False  # discarded: its descriptor is closed, and nothing may be written under its name
+
+
+class Discarded(OSError):
+    """The original being appended was discarded meanwhile (Reset, or a changed prefix): stop appending."""
 
 
 class LiveOriginals:
@@ -49,18 +59,20 @@ class LiveOriginals:
     def __init__(self, originals_dir: Path, parts_dir: Path) -> None:
         self.originals_dir, self.parts_dir = originals_dir, parts_dir
         self._growing: dict[str, _Growing] = {}
+        self._lock = threading.Lock()  # guards _growing and every descriptor in it (see the module docstring)
 
     def advance(self, asset_id: str, parts: list[Part]) -> int:
         """Append every leading part of `parts` (the asset's received parts, in number order) not yet appended;
         return how many parts the growing original holds. A changed prefix starts it again from part 1."""
-        growing = self._growing.get(asset_id)
-        if growing is not None and not _same_prefix(growing, parts):
-            self.discard(asset_id)
-            growing = None
-        if growing is None:
-            path = self.originals_dir / f"{asset_id}.{secrets.token_hex(6)}{TMP}"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            growing = self._growing[asset_id] = _Growing(path, fd)
+        with self._lock:
+            growing = self._growing.get(asset_id)
+            if growing is not None and not _same_prefix(growing, parts):
+                self._discard(asset_id)
+                growing = None
+            if growing is None:
+                path = self.originals_dir / f"{asset_id}.{secrets.token_hex(6)}{TMP}"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                growing = self._growing[asset_id] = _Growing(path, fd)
         added = False
         view = memoryview(bytearray(BLOCK))
         for part in parts[len(growing.appended) :]:
@@ -71,21 +83,27 @@ class LiveOriginals:
                     raise OSError(f"part {part.part_number} on disk is not the size it was acknowledged with")
                 while n := source.readinto(view):
                     growing.sha.update(view[:n])
-                    _write_all(growing.fd, view[:n])
+                    with self._lock:
+                        _write_all(_live(growing), view[:n])
             growing.appended.append((part.part_number, part.file))
             growing.size += part.size
             added = True
         if added:
-            _fdatasync(growing.fd)  # a little at a time: the final fsync then has only the last part to write
+            with self._lock:  # a little at a time: the final fsync then has only the last part to write
+                _fdatasync(_live(growing))
         return len(growing.appended)
 
     def finish(self, asset_id: str, parts: list[Part], final: Path) -> str:
         """Append what is left of `parts` (all of them are in), rename the original to `final`; its SHA-256."""
         if self.advance(asset_id, parts) != len(parts):
             raise OSError("the parts are not all in")
-        growing = self._growing.pop(asset_id)
-        os.close(growing.fd)
-        os.replace(growing.path, final)
+        with self._lock:
+            growing = self._growing.pop(asset_id, None)
+            if growing is None or growing.gone:
+                raise Discarded(f"the original of {asset_id} was discarded")
+            growing.gone = True
+            os.close(growing.fd)
+            os.replace(growing.path, final)
         fd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd)
@@ -94,12 +112,25 @@ class LiveOriginals:
         return str(growing.sha.hexdigest())
 
     def discard(self, asset_id: str) -> None:
-        """Throw away the growing original of an asset (failed, or its prefix changed)."""
+        """Throw away the growing original of an asset (failed, deleted, or its prefix changed); from any thread:
+        it waits for the block being written, and the appender stops at its next one."""
+        with self._lock:
+            self._discard(asset_id)
+
+    def _discard(self, asset_id: str) -> None:
         growing = self._growing.pop(asset_id, None)
         if growing is not None:
+            growing.gone = True
             with contextlib.suppress(OSError):
                 os.close(growing.fd)
             growing.path.unlink(missing_ok=True)
+
+
+def _live(growing: _Growing) -> int:
+    """The descriptor of an original still growing (the caller holds the lock); Discarded once it was discarded."""
+    if growing.gone:
+        raise Discarded(f"{growing.path.name} was discarded while it was appended")
+    return growing.fd
 
 
 def _same_prefix(growing: _Growing, parts: list[Part]) -> bool:

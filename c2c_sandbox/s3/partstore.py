@@ -44,7 +44,7 @@ from typing import Protocol
 
 from c2c_sandbox.domain.records import OPEN_STATES, Asset, Part, UploadClosed
 from c2c_sandbox.domain.store import Store
-from c2c_sandbox.s3.livefile import LiveOriginals
+from c2c_sandbox.s3.livefile import Discarded, LiveOriginals
 
 log = logging.getLogger("c2c_sandbox.s3.partstore")
 
@@ -108,7 +108,10 @@ class PartStore:
         tmp = folder / f"{number:05d}.{secrets.token_hex(6)}{TMP}"
         md5 = hashlib.md5(usedforsecurity=False)  # S3's ETag, not security
         view = memoryview(bytearray(min(length, BLOCK) or 1))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:  # Reset removed the asset's folder since it was made
+            raise UploadClosed(asset_id) from None
         try:
             remaining = length
             while remaining > 0:
@@ -138,6 +141,8 @@ class PartStore:
             replaced, complete = self.store.record_part(part)
         except BaseException:
             final.unlink(missing_ok=True)
+            if self.store.asset(received.asset_id) is None:  # deleted meanwhile: its folder goes too
+                _remove(final.parent)
             raise
         if replaced is not None and replaced != final.name:
             (final.parent / replaced).unlink(missing_ok=True)
@@ -202,6 +207,8 @@ class PartStore:
                     sha256 = self._concatenate(asset, parts)
             except FileNotFoundError as exc:
                 error = f"the bytes of a part are gone: {Path(str(exc.filename)).name}"
+            except Discarded:  # deleted (Reset) while its last parts were appended
+                error = "the upload was deleted while it was assembled"
         self.live.discard(asset_id)
         self.store.finish_assembly(asset_id, error=error, sha256=sha256)
         self.drop(asset_id)
