@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from c2c_sandbox.domain.model import Model
-from c2c_sandbox.scorecard.grader import Scorecard, grade
+from c2c_sandbox.scorecard.grader import ITEMS, Item, Scorecard, grade
 from c2c_sandbox.scorecard.recorder import Action, read_fields, set_body
 from c2c_sandbox.scorecard.report import markdown
 
@@ -171,6 +171,7 @@ class Session:
         self._final: dict[str, Any] | None = None
         self._played: set[str] = set()
         self._lock = threading.Lock()
+        self._finishing = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> Session:
@@ -193,18 +194,25 @@ class Session:
         return self.card is None
 
     def finish(self, settle: float = 5.0) -> Scorecard:
-        """Stop playing the script, let the last assemblies finish, grade what the device did."""
-        if self.card is not None:
+        """Stop playing the script, let the last assemblies finish, grade what the device did. Whatever
+        happens on the way, the session ends: it has a scorecard afterwards (and is no longer running)."""
+        with self._finishing:
+            if self.card is not None:
+                return self.card
+            self.model.recorder.hook(self.device.id, None)
+            self.ended_at = time.time()
+            try:
+                for asset in self._assets():
+                    if asset.status == "processing":
+                        with contextlib.suppress(TimeoutError, LookupError):
+                            self.model.wait_for_asset(asset.id, settle)
+                self._final = self._transcript()
+                self.card = grade(self._final)
+            finally:
+                if self.card is None:  # the transcript could not be read: nothing can be judged
+                    why = "could not be judged: the session's requests could not be read"
+                    self.card = Scorecard(self._device(), self.scenario(), [Item(*i[:3], detail=why) for i in ITEMS])
             return self.card
-        self.model.recorder.hook(self.device.id, None)
-        self.ended_at = time.time()
-        for asset in self._assets():
-            if asset.status == "processing":
-                with contextlib.suppress(TimeoutError):
-                    self.model.wait_for_asset(asset.id, settle)
-        self._final = self._transcript()
-        self.card = grade(self._final)
-        return self.card
 
     # -- what is graded ---------------------------------------------------------------------------------
     def _assets(self) -> list[Any]:
@@ -234,16 +242,20 @@ class Session:
                 "filesize": a.filesize,
                 "filetype": a.filetype,
                 "parts": a.parts,
+                "realtime": a.realtime,
             }
             for a in self._assets()
         ]
         return {
             "format": "c2c-scorecard-transcript/1",
-            "device": {"id": self.device.id, "name": self.device.name},
+            "device": self._device(),
             "scenario": self.scenario(),
             "requests": self.model.recorder.requests(self.device.id, since=self.since),
             "assets": assets,
         }
+
+    def _device(self) -> dict[str, str]:
+        return {"id": self.device.id, "name": self.device.name}
 
     def report(self, *, evidence: bool = True) -> str:
         """The Markdown report (:func:`c2c_sandbox.scorecard.report.markdown`) of the finished session."""
