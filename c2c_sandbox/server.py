@@ -54,6 +54,7 @@ log = logging.getLogger("c2c_sandbox")
 http_log = logging.getLogger("c2c_sandbox.http")
 
 IDLE_TIMEOUT = 20.0  # seconds of silence after which S3 answers RequestTimeout and closes (about 20 s)
+JANITOR_EVERY = 1.0  # seconds between two looks at the check sessions (idle ones finish, old ones are released)
 
 
 class RemoteHostRefused(ValueError):
@@ -179,6 +180,7 @@ class Sandbox:
         self._network = Network(resolve_network(network), self._stop)
         self.access_token = self.refresh_token = self.client_secret = ""
         self._server: _Server | None = None
+        self._janitor = threading.Thread()
         self._lock = DataDirLock(self.data_dir)
         self.model: Model
         self.store: Store
@@ -227,7 +229,18 @@ class Sandbox:
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="c2c-sandbox", daemon=True
         ).start()
+        self._janitor = threading.Thread(target=self._sweep, name="c2c-sandbox-janitor", daemon=True)
+        self._janitor.start()
         return self
+
+    def _sweep(self) -> None:
+        """Now and then, what nobody comes back for: idle check sessions finish, finished ones are released."""
+        model = self.model
+        while not self._stop.wait(JANITOR_EVERY):
+            try:
+                model.sweep_checks()
+            except Exception:  # keep sweeping; a session that cannot be released is logged, not fatal
+                log.exception("sweeping the check sessions")
 
     def _open(self) -> None:
         store = Store(self.data_dir)
@@ -249,6 +262,7 @@ class Sandbox:
             network=self._network,
         )
         parts.recover()
+        self.model.forget_checks()  # what the check sessions of a run that was killed left behind
 
     def _listen(self) -> socket.socket:
         """Bind first, ourselves: a busy port is then a plain OSError (werkzeug would print and exit)."""
@@ -271,7 +285,11 @@ class Sandbox:
         self._server.shutdown()
         self._server.server_close()
         self._server = None
-        self._close()
+        self._janitor.join(timeout=10)
+        try:
+            self.model.release_checks()
+        finally:
+            self._close()
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 

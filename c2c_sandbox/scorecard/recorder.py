@@ -179,6 +179,13 @@ class Recorder:
             else:
                 self._hooks[device_id] = hook
 
+    def forget(self, device_id: str) -> None:
+        """Drop a device's log, count and hook (the device was deleted)."""
+        with self._lock:
+            self._logs.pop(device_id, None)
+            self._counts.pop(device_id, None)
+            self._hooks.pop(device_id, None)
+
     def _append(self, device_id: str, entry: dict[str, Any]) -> None:
         with self._lock:
             log = self._logs.pop(device_id, None) or deque(maxlen=self.limit)

@@ -21,6 +21,12 @@ a create is matched to its file):
 
 During a session the sandbox hands out parts of 5-6 MiB for these files (Frame.io: about 20 MiB) so the check
 stays quick, and the clock is compressed for the heartbeat: 1 minute = :data:`SECONDS_PER_MINUTE` second.
+
+What a session holds is given back: its files (when they are in the data dir) and its pause window when it is
+finished; its device (when it paired one), with the device's tokens, assets and log, when it is released. A
+session is finished by itself after :data:`SESSION_IDLE` seconds without a request from its device, released
+:data:`SESSION_KEEP` seconds after it finished, on Reset and when the sandbox stops; a restart removes whatever
+a killed sandbox's sessions left. At most :data:`MAX_SESSIONS` are kept at once.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import threading
 import time
 import uuid
@@ -38,15 +45,30 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from c2c_sandbox.domain.model import Model
+from c2c_sandbox.domain.model import CHECK_CLIENT_PREFIX, CHECKS_DIR, Model
 from c2c_sandbox.scorecard.grader import ITEMS, Item, Scorecard, grade
 from c2c_sandbox.scorecard.recorder import Action, read_fields, set_body
 from c2c_sandbox.scorecard.report import markdown
 
-__all__ = ["ROLES", "SECONDS_PER_MINUTE", "ScenarioFile", "Session", "plan"]
+__all__ = ["MAX_SESSIONS", "ROLES", "SECONDS_PER_MINUTE", "SESSION_IDLE", "SESSION_KEEP", "ScenarioFile", "Session"]
+__all__ += ["SessionRefused", "plan"]
+
+
+class SessionRefused(RuntimeError):
+    """A session that cannot start now (:data:`MAX_SESSIONS` running); the controls answer 409."""
+
 
 SECONDS_PER_MINUTE = 1.0
 MIB = 1024 * 1024
+#: Sessions kept at once, running or finished: a running one holds about 70 MiB of files and a paired device;
+#: past this many, the oldest finished one is released first, and a new one is refused while all of them run.
+MAX_SESSIONS = 8
+#: Seconds a running session waits for its device's next request before it finishes (and grades) by itself:
+#: ``c2c check`` gives a device 10 minutes; a person on the page may step away, but not for half an hour.
+SESSION_IDLE = 30 * 60.0
+#: Seconds a finished session (its scorecard, report and transcript) stays before it is released.
+SESSION_KEEP = 60 * 60.0
+_REGISTRY = threading.Lock()  # admits and releases sessions (Model.checks) one at a time
 #: role, parts, what the script does to it
 ROLES = (
     ("slowdown", 3, "503 SlowDown on the first attempt at part 2"),
@@ -145,26 +167,17 @@ class Session:
         self.model, self.seed, self.skip = model, int(seed), tuple(skip)
         self.id = uuid.uuid4().hex[:12]
         self.minute = float(seconds_per_minute)
-        self.directory = Path(directory) if directory else model.store.data_dir / "checks" / self.id
+        self.own_files = not directory  # files in the data dir: removed once finished
+        self.directory = Path(directory) if directory else model.store.data_dir / CHECKS_DIR / self.id
         self.credentials: dict[str, str] = {}
-        if device_id is None:
-            device = model.store.ensure_device(f"scorecard-{self.id}", f"Scorecard device {self.seed}", "Scorecard")
-            settings = model.settings
-            access, refresh = model.store.issue_tokens(
-                device.id, "asset_create offline", settings.token_ttl, settings.refresh_ttl
-            )
-            self.credentials = {
-                "access_token": access,
-                "refresh_token": refresh,
-                "client_id": device.client_id,
-                "client_secret": model.client_secret,
-            }
-        else:
+        self.own_device = device_id is None  # a device paired for the session: removed when it is released
+        if device_id is not None:
             found = model.store.device(device_id)
             if found is None:
                 raise ValueError(f"no device with id {device_id}")
-            device = found
-        self.device = device
+            self.device = found
+        self.idle, self.keep = SESSION_IDLE, SESSION_KEEP
+        self.last_seen = time.monotonic()
         self.files: list[ScenarioFile] = []
         self.started_at = self.ended_at = 0.0
         self.card: Scorecard | None = None
@@ -175,19 +188,64 @@ class Session:
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> Session:
-        """Write the files, open the pause window, hook into the device's requests."""
+        """Pair its device (unless given one), write the files, open the pause window, hook into the device's
+        requests. SessionRefused when :data:`MAX_SESSIONS` are running."""
+        with _REGISTRY:
+            kept = [s for s in self.model.checks.values() if isinstance(s, Session)]
+            if len(kept) >= MAX_SESSIONS:
+                done = sorted((s for s in kept if not s.running), key=lambda s: s.ended_at)
+                if not done:
+                    raise SessionRefused(f"{MAX_SESSIONS} check sessions are running: finish one first")
+                done[0].release(registered=True)
+            if self.own_device:
+                self._pair()
+            self._write_files()
+            self._pause_id = self.model.store.pause(self.device.id, None, *self.pause)
+            self.since = self.model.recorder.count(self.device.id)
+            self.model.recorder.hook(self.device.id, self)
+            self.model.checks[self.id] = self
+        return self
+
+    def _write_files(self) -> None:
         self.started_at = time.time()
         self.pause = (self.started_at - 7200, self.started_at - 3600)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.files = [
-            _write(self.directory, self.seed, f, self.pause[0] + 1800 if f.role == "paused" else self.started_at - 10)
-            for f in plan(self.seed)
-        ]
-        self.model.store.pause(self.device.id, None, *self.pause)
-        self.since = self.model.recorder.count(self.device.id)
-        self.model.recorder.hook(self.device.id, self)
-        self.model.checks[self.id] = self
-        return self
+        made = {f.name: self.pause[0] + 1800 if f.role == "paused" else self.started_at - 10 for f in plan(self.seed)}
+        self.files = [_write(self.directory, self.seed, f, made[f.name]) for f in plan(self.seed)]
+
+    def _pair(self) -> None:
+        model, settings, client_id = self.model, self.model.settings, f"{CHECK_CLIENT_PREFIX}{self.id}"
+        device = model.store.ensure_device(client_id, f"Scorecard device {self.seed}", "Scorecard")
+        access, refresh = model.store.issue_tokens(
+            device.id, "asset_create offline", settings.token_ttl, settings.refresh_ttl
+        )
+        self.device = device
+        self.credentials = {
+            "access_token": access,
+            "refresh_token": refresh,
+            "client_id": device.client_id,
+            "client_secret": model.client_secret,
+        }
+
+    def release(self, *, registered: bool = False) -> None:
+        """Finish (if it runs), then give back all it holds: its files, its pause window, its device (when
+        it paired one, with the device's tokens, assets and log); it leaves the sandbox's sessions."""
+        self.finish(settle=0)
+        if self.own_device:
+            self.model.delete_device(self.device.id)
+        if registered:
+            self.model.checks.pop(self.id, None)
+        else:
+            with _REGISTRY:
+                self.model.checks.pop(self.id, None)
+
+    def sweep(self) -> None:
+        """The sandbox's janitor: finish a session idle for :attr:`idle` seconds, release one finished
+        :attr:`keep` seconds ago."""
+        if self.running and time.monotonic() - self.last_seen >= self.idle:
+            self.finish()
+        elif not self.running and time.time() - self.ended_at >= self.keep:
+            self.release()
 
     @property
     def running(self) -> bool:
@@ -212,7 +270,14 @@ class Session:
                 if self.card is None:  # the transcript could not be read: nothing can be judged
                     why = "could not be judged: the session's requests could not be read"
                     self.card = Scorecard(self._device(), self.scenario(), [Item(*i[:3], detail=why) for i in ITEMS])
+                self._give_back()
             return self.card
+
+    def _give_back(self) -> None:
+        """What a finished session no longer needs: its pause window, and its files when they are its own."""
+        self.model.store.delete_pause(self._pause_id)
+        if self.own_files:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     # -- what is graded ---------------------------------------------------------------------------------
     def _assets(self) -> list[Any]:
@@ -320,6 +385,7 @@ class Session:
 
     # -- the script (called by the recorder, before the app sees the request) ----------------------------
     def before(self, entry: dict[str, Any], environ: dict[str, Any]) -> Action | None:
+        self.last_seen = time.monotonic()
         if entry.get("create") is None:
             return None
         f = next((f for f in self.files if f.size == entry["create"].get("filesize")), None)

@@ -8,7 +8,11 @@ controls, as the page and ``c2c check`` do).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +20,14 @@ import requests
 
 from c2c_sandbox import Sandbox
 from c2c_sandbox.scorecard.grader import grade
+from c2c_sandbox.scorecard.scenario import MAX_SESSIONS, SESSION_IDLE, SESSION_KEEP
 
 MiB = 1024 * 1024
 PUT_HEADERS = {"Content-Type": "video/mp4", "x-amz-acl": "private"}
 
 
 @pytest.fixture
-def sb(tmp_path: Any) -> Iterator[Sandbox]:
+def sb(tmp_path: Path) -> Iterator[Sandbox]:
     with Sandbox(data_dir=tmp_path / "sb", create_rate=1000) as sandbox:
         yield sandbox
 
@@ -84,3 +89,100 @@ def test_an_item_that_cannot_read_the_traffic_says_so_and_the_others_are_graded(
     assert card.item("client_version").verdict == "not exercised"
     assert "could not be judged" in card.item("client_version").detail
     assert card.item("next_file").verdict == "fail"  # the other items, graded as usual
+
+
+# -- what a session holds, and when it gives it back ----------------------------------------------------------
+def check_files(sb: Sandbox) -> list[Path]:
+    return sorted(p for p in (sb.data_dir / "checks").rglob("*") if p.is_file())
+
+
+def until(condition: Callable[[], bool], timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def devices(sb: Sandbox) -> set[str]:
+    return {d["id"] for d in requests.get(f"{sb.api_url}/sandbox/state", timeout=10).json()["devices"]}
+
+
+def test_a_finished_session_gives_back_its_files_and_its_pause_window(sb: Sandbox) -> None:
+    session = start(sb, device_id=sb.device.id)  # the sandbox's own paired device, not one of the session's
+    assert len(check_files(sb)) == 9
+    started = time.time()
+    assert finish(sb, session["id"]).status_code == 200
+    assert check_files(sb) == []
+    # a file that device made 90 minutes ago: inside the window the session played, which must not outlive it
+    created = requests.post(
+        f"{sb.api_url}/v2/devices/assets",
+        json={"name": "old.mp4", "filetype": "video/mp4", "filesize": 10, "offset": int(time.time() - started) + 5400},
+        headers={"Authorization": f"Bearer {sb.access_token}", "x-client-version": "2.0.0"},
+        timeout=10,
+    )
+    assert created.status_code == 200, created.text
+    assert sb.device.id in devices(sb)  # a device the session did not pair stays
+
+
+def test_reset_releases_every_session_with_the_device_it_paired_and_its_files(sb: Sandbox) -> None:
+    first, second = start(sb), start(sb)
+    assert finish(sb, first["id"]).status_code == 200
+    paired = {first["device"]["id"], second["device"]["id"]}
+    assert paired <= devices(sb) and check_files(sb)
+    assert requests.post(f"{sb.api_url}/sandbox/assets/clear", json={}, timeout=30).status_code == 200
+    for check_id in (first["id"], second["id"]):
+        assert requests.get(f"{sb.api_url}/sandbox/checks/{check_id}", timeout=10).status_code == 404
+    assert not paired & devices(sb) and sb.device.id in devices(sb)
+    assert check_files(sb) == []
+    heartbeat = requests.post(f"{sb.api_url}/v2/devices/heartbeat", headers=device_headers(second), timeout=10)
+    assert heartbeat.status_code == 401  # its tokens went with it
+
+
+def test_a_restart_finds_nothing_of_a_killed_run_s_sessions(tmp_path: Path) -> None:
+    data_dir = tmp_path / "sb"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "c2c_sandbox", "--port", "0", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = ""
+        assert child.stdout is not None
+        for _ in range(20):  # the lines it prints before serving
+            line = child.stdout.readline()
+            if line.startswith("C2C_SANDBOX_URL="):
+                url = line.strip().split("=", 1)[1]
+                break
+        started = requests.post(f"{url}/sandbox/checks", json={}, timeout=60).json()
+        assert (data_dir / "checks" / started["id"]).is_dir()
+    finally:
+        child.kill()  # no stop, no release: what a crash leaves
+        child.wait(10)
+    with Sandbox(data_dir=data_dir) as again:
+        assert started["device"]["id"] not in devices(again)
+        assert not (data_dir / "checks").exists()
+
+
+def test_at_most_max_sessions_run_at_once_and_a_finished_one_makes_room(sb: Sandbox) -> None:
+    running = [start(sb) for _ in range(MAX_SESSIONS)]
+    refused = requests.post(f"{sb.api_url}/sandbox/checks", json={}, timeout=60)
+    assert refused.status_code == 409 and "finish one first" in refused.json()["errors"][0]["detail"]
+    assert finish(sb, running[0]["id"]).status_code == 200
+    start(sb)  # the finished one is released to make room
+    assert requests.get(f"{sb.api_url}/sandbox/checks/{running[0]['id']}", timeout=10).status_code == 404
+    assert running[0]["device"]["id"] not in devices(sb)
+
+
+def test_an_idle_session_finishes_by_itself_and_a_finished_one_goes_after_its_keep_time(sb: Sandbox) -> None:
+    assert (SESSION_IDLE, SESSION_KEEP) == (1800.0, 3600.0)  # the documented times; shortened below
+    session = start(sb)
+    sb.model.checks[session["id"]].idle = 0.5
+    state = f"{sb.api_url}/sandbox/checks/{session['id']}"
+    assert until(lambda: requests.get(state, timeout=10).json()["running"] is False)
+    assert check_files(sb) == []
+    sb.model.checks[session["id"]].keep = 0.5
+    assert until(lambda: requests.get(state, timeout=10).status_code == 404)
+    assert session["device"]["id"] not in devices(sb)
