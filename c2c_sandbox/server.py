@@ -216,7 +216,9 @@ class Sandbox:
 
         self.port = int(listener.getsockname()[1])
         handler = type("_Handler", (_RequestHandler,), {"timeout": self.idle_timeout})  # socketserver applies it
-        recorded = self.model.recorder.wrap(app, routes=api.url_map, bucket=self.model.bucket)  # device requests
+        recorded = self.model.recorder.wrap(  # device requests (a part request only with a URL that was signed)
+            app, routes=api.url_map, bucket=self.model.bucket, signed=gateway.signed
+        )
         self._server = _Server(self.host, self.port, recorded, handler=handler, fd=listener.fileno())
         listener.close()  # the server has its own duplicate of the socket
         self.model.base_url = self.api_url

@@ -110,7 +110,7 @@ class Model:
         self.device = store.ensure_device(DEFAULT_CLIENT_ID, DEFAULT_DEVICE_NAME, DEFAULT_PROJECT)
         #: Each device's recent requests (in memory; the server wraps its app with it), and the check sessions
         #: (:mod:`c2c_sandbox.scorecard.scenario`) by id.
-        self.recorder = Recorder(store)
+        self.recorder = Recorder(store, client_secret=client_secret)
         self.checks: dict[str, Any] = {}
 
     # -- pairing and devices --------------------------------------------------------------------------

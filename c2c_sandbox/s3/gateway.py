@@ -175,6 +175,18 @@ class S3Gateway:
         )
         return [b""]
 
+    def signed(self, environ: dict[str, Any]) -> bool:
+        """Whether the request carries a URL this sandbox signed (expired or not): what attributes a part
+        request to a device (:mod:`c2c_sandbox.scorecard.recorder`); anyone can type an uploadId."""
+        params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        if any(not params.get(p) for p in (*AUTH_PARAMS, "X-Amz-Signature")):
+            return False
+        try:
+            self._verify_signature(environ, environ.get("QUERY_STRING", ""), params)
+        except (PartRefused, ValueError):
+            return False
+        return True
+
     def _authenticate(self, environ: dict[str, Any]) -> dict[str, str]:
         """S3's first checks: the presigned query's parameters, its key, its expiry, its signature."""
         raw_query = environ.get("QUERY_STRING", "")

@@ -1,10 +1,12 @@
 """What each device sent the sandbox and what it was answered: a bounded log per device, for the page and grading.
 
 One WSGI middleware around the whole app (:meth:`Recorder.wrap`, installed by the server) sees every request:
-the C2C API (``/v2/...``) and the S3 part PUTs (``/<bucket>/...``). It attributes each to a device (an API call
-by its bearer token, a token or pairing call by the form's ``refresh_token`` or ``client_id``, a part PUT by its
-``uploadId``) and keeps, per device, the last :data:`LIMIT` entries in memory (a ring buffer; nothing is written
-to disk, and a restarted sandbox starts with empty logs).
+the C2C API (``/v2/...``) and the S3 part PUTs (``/<bucket>/...``). It attributes each to a device only by what
+proves it the device's: an API call by its bearer token, a token call by its refresh token or device code, a
+revocation by the token it revokes, a pairing request by its ``client_id`` with the client secret, a part
+request by a URL the sandbox signed (the ``uploadId`` alone is not enough: anyone can type one). Whatever carries
+none of these is nobody's, and no device is graded on it. It keeps, per device, the last :data:`LIMIT` entries
+in memory (a ring buffer; nothing is written to disk, and a restarted sandbox starts with empty logs).
 
 An entry holds the time, method, route *template* (``POST /v2/devices/assets``, never the raw URL), status, the
 headers that matter (:data:`KEPT_HEADERS`) and the rate-limit headers sent back, the duration, the asset, the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import io
 import json
 import logging
@@ -151,14 +154,15 @@ def _number(value: Any) -> int | None:
 class Recorder:
     """Per-device logs of the requests a sandbox received (see the module docstring)."""
 
-    def __init__(self, store: Store, *, limit: int = LIMIT) -> None:
-        self.store, self.limit = store, limit
+    def __init__(self, store: Store, *, limit: int = LIMIT, client_secret: str = "") -> None:
+        self.store, self.limit, self.client_secret = store, limit, client_secret
         self._logs: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()
         self._counts: dict[str, int] = {}
         self._hooks: dict[str, Hook] = {}
         self._lock = threading.Lock()
         self._bucket_prefix = "/"
         self._routes: Map | None = None
+        self._signed: Callable[[dict[str, Any]], bool] = lambda environ: False
 
     # -- reading ----------------------------------------------------------------------------------------
     def requests(self, device_id: str, since: int = 0) -> list[dict[str, Any]]:
@@ -179,6 +183,12 @@ class Recorder:
             else:
                 self._hooks[device_id] = hook
 
+    def unhook(self, device_id: str, hook: Hook) -> None:
+        """Remove `hook` from the device, if it is the device's hook (not one that came after it)."""
+        with self._lock:
+            if self._hooks.get(device_id) is hook:
+                del self._hooks[device_id]
+
     def forget(self, device_id: str) -> None:
         """Drop a device's log, count and hook (the device was deleted)."""
         with self._lock:
@@ -198,9 +208,17 @@ class Recorder:
                 self._counts.pop(gone, None)
 
     # -- the middleware ---------------------------------------------------------------------------------
-    def wrap(self, app: Callable[..., Iterable[bytes]], *, routes: Map, bucket: str) -> Callable[..., Iterable[bytes]]:
-        """The WSGI app that records `app`'s device requests (``routes``: the API's URL map, for templates)."""
-        self._routes, self._bucket_prefix = routes, f"/{bucket}/"
+    def wrap(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        *,
+        routes: Map,
+        bucket: str,
+        signed: Callable[[dict[str, Any]], bool] = lambda environ: False,
+    ) -> Callable[..., Iterable[bytes]]:
+        """The WSGI app that records `app`'s device requests (``routes``: the API's URL map, for templates;
+        ``signed``: whether a part request carries a URL the sandbox signed)."""
+        self._routes, self._bucket_prefix, self._signed = routes, f"/{bucket}/", signed
 
         def recorded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             try:
@@ -310,7 +328,7 @@ class Recorder:
     def _describe_part(self, environ: dict[str, Any], entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         params = parse_qs(environ.get("QUERY_STRING", ""))
         asset = self.store.asset_by_upload(params.get("uploadId", [""])[0])
-        if asset is None:
+        if asset is None or not self._signed(environ):
             return None
         entry.update(kind="s3", route=f"{entry['method']} /<bucket>/<key>?partNumber&uploadId", asset=asset.id)
         entry["part"] = _number(params.get("partNumber", [""])[0])
@@ -319,15 +337,22 @@ class Recorder:
 
     def _describe_auth(self, environ: dict[str, Any], entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         entry["kind"] = "oauth"
-        fields = read_fields(environ)
-        entry["grant"] = str(fields.get("grant_type", ""))[:80] or None
-        refresh = fields.get("refresh_token") if entry["grant"] == "refresh_token" else None
-        if isinstance(refresh, str) and refresh:
-            found = self.store.token(refresh)
-            entry["refresh"] = token_label(refresh)
+        fields = {k: v for k, v in read_fields(environ).items() if isinstance(v, str)}
+        entry["grant"] = fields.get("grant_type", "")[:80] or None
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        if entry["grant"] == "refresh_token" or path.endswith("/revoke"):  # proof: the token itself
+            token = fields.get("refresh_token" if entry["grant"] == "refresh_token" else "token", "")
+            found = self.store.token(token) if token else None
+            if found is not None and entry["grant"] == "refresh_token":
+                entry["refresh"] = token_label(token)
             return (found.device_id, entry) if found is not None else None
-        client_id = fields.get("client_id")
-        device = self.store.device_by_client_id(client_id) if isinstance(client_id, str) and client_id else None
+        if fields.get("device_code"):  # the device-code grant: the code it was given
+            code = self.store.device_code(fields["device_code"])
+            device = self.store.device_by_client_id(code.client_id) if code is not None else None
+        elif self.client_secret and _same(fields.get("client_secret", ""), self.client_secret):
+            device = self.store.device_by_client_id(fields.get("client_id", ""))
+        else:
+            device = None
         return (device.id, entry) if device is not None else None
 
     def describe_create(self, environ: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
@@ -352,6 +377,10 @@ class Recorder:
         if found.revoked:
             return "revoked"
         return "expired" if found.expires_at <= time.time() else "live"
+
+
+def _same(sent: str, secret: str) -> bool:
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), secret.encode())
 
 
 def _reason(status: int) -> str:

@@ -55,7 +55,8 @@ __all__ += ["SessionRefused", "plan"]
 
 
 class SessionRefused(RuntimeError):
-    """A session that cannot start now (:data:`MAX_SESSIONS` running); the controls answer 409."""
+    """A session that cannot start now (:data:`MAX_SESSIONS` running, or one already running on its device: the
+    two would share its requests, its hook and its assets); the controls answer 409."""
 
 
 SECONDS_PER_MINUTE = 1.0
@@ -197,6 +198,10 @@ class Session:
                 if not done:
                     raise SessionRefused(f"{MAX_SESSIONS} check sessions are running: finish one first")
                 done[0].release(registered=True)
+            if not self.own_device and any(s.running and s.device.id == self.device.id for s in kept):
+                raise SessionRefused(
+                    f"a check session is already running on device {self.device.name!r}: finish it first"
+                )
             if self.own_device:
                 self._pair()
             self._write_files()
@@ -257,21 +262,25 @@ class Session:
         with self._finishing:
             if self.card is not None:
                 return self.card
-            self.model.recorder.hook(self.device.id, None)
+            self.model.recorder.unhook(self.device.id, self)
             self.ended_at = time.time()
+            card = None
             try:
                 for asset in self._assets():
                     if asset.status == "processing":
                         with contextlib.suppress(TimeoutError, LookupError):
                             self.model.wait_for_asset(asset.id, settle)
                 self._final = self._transcript()
-                self.card = grade(self._final)
+                card = grade(self._final)
             finally:
-                if self.card is None:  # the transcript could not be read: nothing can be judged
+                if card is None:  # the transcript could not be read: nothing can be judged
                     why = "could not be judged: the session's requests could not be read"
-                    self.card = Scorecard(self._device(), self.scenario(), [Item(*i[:3], detail=why) for i in ITEMS])
-                self._give_back()
-            return self.card
+                    card = Scorecard(self._device(), self.scenario(), [Item(*i[:3], detail=why) for i in ITEMS])
+                try:
+                    self._give_back()
+                finally:
+                    self.card = card  # only now is it no longer running: what it held is given back
+            return card
 
     def _give_back(self) -> None:
         """What a finished session no longer needs: its pause window, and its files when they are its own."""

@@ -186,3 +186,81 @@ def test_an_idle_session_finishes_by_itself_and_a_finished_one_goes_after_its_ke
     sb.model.checks[session["id"]].keep = 0.5
     assert until(lambda: requests.get(state, timeout=10).status_code == 404)
     assert session["device"]["id"] not in devices(sb)
+
+
+# -- attribution ------------------------------------------------------------------------------------------------
+def recorded(sb: Sandbox, device_id: str) -> list[dict[str, Any]]:
+    answer = requests.get(f"{sb.api_url}/sandbox/devices/{device_id}/requests", timeout=10)
+    return list(answer.json()["requests"])
+
+
+def test_requests_that_carry_nothing_of_the_device_are_not_graded_as_its(sb: Sandbox) -> None:
+    session = start(sb)
+    env, device = session["environment"], session["device"]["id"]
+    stranger = {"x-client-version": "not-a-version"}
+    # what anyone on this machine can send knowing only the session's client id (shown on the page) ...
+    requests.post(
+        f"{sb.api_url}/v2/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": "guessed", "client_id": env["C2C_CLIENT_ID"]},
+        headers=stranger,
+        timeout=10,
+    )
+    requests.post(
+        f"{sb.api_url}/v2/auth/device/code",
+        data={"client_id": env["C2C_CLIENT_ID"], "client_secret": "wrong", "scope": "asset_create"},
+        headers=stranger,
+        timeout=10,
+    )
+    # ... and knowing an upload id, without the URL's signature
+    created = requests.post(
+        f"{sb.api_url}/v2/devices/assets",
+        json={"name": "a.mp4", "filetype": "video/mp4", "filesize": 10},
+        headers=device_headers(session),
+        timeout=10,
+    ).json()
+    url = created["upload_urls"][0]
+    unsigned = url.split("&X-Amz-Signature=")[0]
+    forged = unsigned + "&X-Amz-Signature=" + "0" * 64
+    for bad in (unsigned, forged):
+        assert requests.put(bad, data=b"0123456789", headers=PUT_HEADERS, timeout=10).status_code == 403
+    # the device itself: its PUT, and a refresh with its own refresh token
+    assert requests.put(url, data=b"0123456789", headers=PUT_HEADERS, timeout=10).status_code == 200
+    refreshed = requests.post(
+        f"{sb.api_url}/v2/auth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": env["C2C_REFRESH_TOKEN"],
+            "client_id": env["C2C_CLIENT_ID"],
+            "client_secret": env["C2C_CLIENT_SECRET"],
+        },
+        headers={"x-client-version": "2.0.0"},
+        timeout=10,
+    )
+    assert refreshed.status_code == 200
+    routes = [(e["route"], e["status"]) for e in recorded(sb, device)]
+    assert routes == [
+        ("POST /v2/devices/assets", 200),
+        ("PUT /<bucket>/<key>?partNumber&uploadId", 200),
+        ("POST /v2/auth/token", 200),
+    ], routes
+    assert finish(sb, session["id"]).status_code == 200
+    items = {i["id"]: i for i in requests.get(f"{sb.api_url}/sandbox/checks/{session['id']}", timeout=10).json()[
+        "scorecard"]["items"]}  # fmt: skip
+    assert items["client_version"]["verdict"] == "pass", items["client_version"]
+    assert items["no_retry_403"]["verdict"] == "not exercised", items["no_retry_403"]
+
+
+def test_a_second_session_on_one_device_is_refused_while_the_first_runs(sb: Sandbox) -> None:
+    first = start(sb, device_id=sb.device.id)
+    second = requests.post(f"{sb.api_url}/sandbox/checks", json={"device_id": sb.device.id}, timeout=60)
+    assert second.status_code == 409, second.text
+    assert "already running" in second.json()["errors"][0]["detail"]
+    requests.post(
+        f"{sb.api_url}/v2/devices/heartbeat",
+        headers={"Authorization": f"Bearer {sb.access_token}", "x-client-version": "2.0.0"},
+        timeout=10,
+    )
+    assert finish(sb, first["id"]).status_code == 200
+    third = start(sb, device_id=sb.device.id)  # once the first is finished
+    assert requests.get(f"{sb.api_url}/sandbox/checks/{third['id']}", timeout=10).json()["running"] is True
+    assert requests.get(f"{sb.api_url}/sandbox/checks/{first['id']}", timeout=10).json()["requests"] == 1
