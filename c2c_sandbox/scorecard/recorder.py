@@ -11,7 +11,8 @@ in memory (a ring buffer; nothing is written to disk, and a restarted sandbox st
 An entry holds the time, method, route *template* (``POST /v2/devices/assets``, never the raw URL), status, the
 headers that matter (:data:`KEPT_HEADERS`) and the rate-limit headers sent back, the duration, the asset, the
 part number and size of a part PUT, the numbers of an asset-create body (``filesize``, ``offset``, ``parts``,
-``channel``), the grant type of a token call, and the error code of a refusal. Never a body, a token or a
+``channel``), the grant type of a token call, and the error code of a refusal, each cut to a bound
+(:data:`MAX_TEXT`, :data:`MAX_METHOD`, :data:`MAX_NUMBER`). Never a body, a token or a
 signature: a token is named by the first 12 hex digits of its SHA-256 (what the store keeps) and its state.
 
 A check session (:mod:`c2c_sandbox.scorecard.scenario`) hooks in per device: :meth:`Recorder.hook` lets it answer a
@@ -48,6 +49,12 @@ __all__ = ["KEPT_HEADERS", "LIMIT", "Action", "Recorder", "set_body"]
 
 LIMIT = 5000  # entries kept per device (the oldest go first)
 MAX_DEVICES = 500  # device logs kept (the least recently used go first)
+#: Entries kept in all, whatever the number of devices: ten devices' full logs. An entry holds at most a few
+#: bounded fields (below), under 2 KiB, so the recorder never holds much more than 100 MB.
+MAX_ENTRIES = 10 * LIMIT
+MAX_TEXT = 200  # characters kept of a device-sent text (a header's value, a grant type): enough to read, no more
+MAX_METHOD = 20  # characters kept of a method: HTTP's are short words (the longest registered one has 17)
+MAX_NUMBER = 10**20  # numbers kept only below this (a size or an offset): a longer one is the device's nonsense
 MAX_FORM = 1024 * 1024  # the API's own body limit: a form or JSON body read to attribute or describe a call
 KEPT_HEADERS = ("x-client-version", "content-type", "x-amz-acl", "user-agent", "expect")
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-window")
@@ -145,7 +152,7 @@ def _number(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if -MAX_NUMBER < value < MAX_NUMBER else None
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 20:
         return int(value.strip())
     return None
@@ -156,7 +163,9 @@ class Recorder:
 
     def __init__(self, store: Store, *, limit: int = LIMIT, client_secret: str = "") -> None:
         self.store, self.limit, self.client_secret = store, limit, client_secret
+        self.max_entries = MAX_ENTRIES
         self._logs: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()
+        self._total = 0  # entries in all the logs
         self._counts: dict[str, int] = {}
         self._hooks: dict[str, Hook] = {}
         self._lock = threading.Lock()
@@ -192,7 +201,7 @@ class Recorder:
     def forget(self, device_id: str) -> None:
         """Drop a device's log, count and hook (the device was deleted)."""
         with self._lock:
-            self._logs.pop(device_id, None)
+            self._total -= len(self._logs.pop(device_id, ()))
             self._counts.pop(device_id, None)
             self._hooks.pop(device_id, None)
 
@@ -202,9 +211,12 @@ class Recorder:
             self._logs[device_id] = log  # most recently used last
             entry["i"] = self._counts.get(device_id, 0)
             self._counts[device_id] = entry["i"] + 1
+            kept = len(log)
             log.append(entry)
-            while len(self._logs) > MAX_DEVICES:
-                gone, _ = self._logs.popitem(last=False)
+            self._total += len(log) - kept
+            while len(self._logs) > 1 and (len(self._logs) > MAX_DEVICES or self._total > self.max_entries):
+                gone, dropped = self._logs.popitem(last=False)
+                self._total -= len(dropped)
                 self._counts.pop(gone, None)
 
     # -- the middleware ---------------------------------------------------------------------------------
@@ -305,8 +317,9 @@ class Recorder:
             h: environ.get("CONTENT_TYPE" if h == "content-type" else "HTTP_" + h.upper().replace("-", "_"))
             for h in KEPT_HEADERS
         }
+        method = method[:MAX_METHOD]  # the device's to choose: anything up to the request line's 64 KiB
         entry: dict[str, Any] = {"i": None, "t": round(time.time(), 4), "method": method, "status": None}
-        entry["headers"] = {k: v[:200] for k, v in headers.items() if v is not None}
+        entry["headers"] = {k: v[:MAX_TEXT] for k, v in headers.items() if v is not None}
         if path.startswith(self._bucket_prefix):
             return self._describe_part(environ, entry)
         if not path.startswith("/v2/"):
@@ -338,7 +351,7 @@ class Recorder:
     def _describe_auth(self, environ: dict[str, Any], entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         entry["kind"] = "oauth"
         fields = {k: v for k, v in read_fields(environ).items() if isinstance(v, str)}
-        entry["grant"] = fields.get("grant_type", "")[:80] or None
+        entry["grant"] = fields.get("grant_type", "")[:MAX_TEXT] or None
         path = environ.get("PATH_INFO", "").rstrip("/")
         if entry["grant"] == "refresh_token" or path.endswith("/revoke"):  # proof: the token itself
             token = fields.get("refresh_token" if entry["grant"] == "refresh_token" else "token", "")

@@ -8,6 +8,7 @@ process's (psutil lists them). Every loop is bounded.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -18,9 +19,11 @@ import requests
 
 from c2c_sandbox import Sandbox
 from c2c_sandbox.s3.livefile import MAX_OPEN_ORIGINALS, ORIGINAL_IDLE
+from c2c_sandbox.scorecard.recorder import LIMIT, MAX_ENTRIES
 
 MiB = 1024 * 1024
 PUT_HEADERS = {"Content-Type": "video/mp4", "x-amz-acl": "private"}
+ENTRY_BYTES = 2048  # what one recorded request may take, as JSON, whatever the device sent
 
 
 def auth(sb: Sandbox) -> dict[str, str]:
@@ -157,3 +160,39 @@ def test_reset_stop_and_restart_leave_nothing_of_open_uploads(tmp_path: Path) ->
     with Sandbox(data_dir=tmp_path / "sb") as again:
         assert growing(again) == []
         assert [p.name for p in (again.data_dir / "parts").iterdir()] == [upload.id]  # the upload itself stays
+
+
+# -- the recorder ---------------------------------------------------------------------------------------------
+def test_the_recorder_keeps_bounded_fields_of_whatever_a_device_sends(tmp_path: Path) -> None:
+    with Sandbox(data_dir=tmp_path / "sb", create_rate=1000) as sb, requests.Session() as s:
+        headers = {**auth(sb), "User-Agent": "u" * 8000, "x-client-version": "9" * 8000}
+        for _ in range(10):
+            s.request("X" * 60_000, f"{sb.api_url}/v2/devices/heartbeat", headers=headers, timeout=10)
+            s.post(
+                f"{sb.api_url}/v2/devices/assets",
+                data=json.dumps({"name": "a.mp4", "filesize": int("9" * 4000), "offset": -int("9" * 4000)}),
+                headers={**headers, "Content-Type": "application/json"},
+                timeout=10,
+            )
+        entries = s.get(f"{sb.api_url}/sandbox/devices/{sb.device.id}/requests", timeout=10).json()["requests"]
+        assert len(entries) == 20
+        largest = max(len(json.dumps(e)) for e in entries)
+        assert largest <= ENTRY_BYTES, f"an entry of {largest:,} bytes"
+
+
+def test_the_recorder_keeps_at_most_max_entries_in_all(tmp_path: Path) -> None:
+    assert MAX_ENTRIES == 10 * LIMIT  # shortened below: 12 entries in all, whatever the number of devices
+    with Sandbox(data_dir=tmp_path / "sb") as sb, requests.Session() as s:
+        sb.model.recorder.max_entries = 12
+        devices = [sb.store.ensure_device(f"SN-BOUND-{n}", f"Camera {n}", "Sandbox Project") for n in range(3)]
+        for device in devices:
+            token, _ = sb.store.issue_tokens(device.id, "asset_create offline", 3600, 3600)
+            for _ in range(5):
+                beat = s.post(
+                    f"{sb.api_url}/v2/devices/heartbeat", headers={**auth(sb), "Authorization": f"Bearer {token}"}
+                )
+                assert beat.status_code == 204
+        kept = {
+            d.id: s.get(f"{sb.api_url}/sandbox/devices/{d.id}/requests", timeout=10).json()["requests"] for d in devices
+        }
+        assert [len(kept[d.id]) for d in devices] == [0, 5, 5]  # the least recently heard from went first
