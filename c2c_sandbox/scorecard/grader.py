@@ -31,6 +31,7 @@ from c2c_sandbox.scorecard.evidence import (
     end,
     ids,
     part_sizes,
+    shown,
 )
 
 __all__ = ["FAIL", "ITEMS", "MIN_MEAN_BACKOFF", "NOT_EXERCISED", "PASS", "Item", "Scorecard", "grade"]
@@ -49,7 +50,8 @@ def client_version(v: View, item: Item) -> None:
     if bad:
         seen = sorted({e["headers"].get("x-client-version", "(none)") for e in bad})
         item.verdict, item.evidence = FAIL, ids(bad)
-        item.detail = f"{len(bad)} of {len(v.api)} API calls had no semantic x-client-version (sent: {', '.join(seen)})"
+        sent = ", ".join(shown(version) for version in seen[:5])
+        item.detail = f"{len(bad)} of {len(v.api)} API calls had no semantic x-client-version (sent: {sent})"
         return
     item.verdict, item.evidence = PASS, ids(v.api[:3])
     item.detail = "every API call sent a semantic x-client-version"
@@ -97,8 +99,8 @@ def part_headers(v: View, item: Item) -> None:
         e = bad[0]
         item.verdict, item.evidence = FAIL, ids(bad)
         item.detail = (
-            f"{len(bad)} of {len(v.puts)} part PUTs: e.g. Content-Type {e['headers'].get('content-type')!r}, "
-            f"x-amz-acl {e['headers'].get('x-amz-acl')!r}"
+            f"{len(bad)} of {len(v.puts)} part PUTs: e.g. Content-Type {shown(e['headers'].get('content-type'))}, "
+            f"x-amz-acl {shown(e['headers'].get('x-amz-acl'))}"
         )
         return
     item.verdict, item.evidence = PASS, ids(v.puts[:3])
@@ -267,8 +269,7 @@ def heartbeat(v: View, item: Item) -> None:
         else:
             item.detail = "no heartbeat, but the session was shorter than 5 (compressed) minutes"
         return
-    times = [start, *(b["t"] for b in beats), stop]
-    gaps = [b - a for a, b in itertools.pairwise(times)]
+    gaps = [b - a for a, b in itertools.pairwise([start, *(b["t"] for b in beats), stop])]
     between = gaps[1:-1]
     item.evidence = ids(beats)
     if any(g < 0.9 * minute for g in between):
@@ -444,7 +445,6 @@ def grade(transcript: Transcript) -> Scorecard:
                 item = Item(item_id, title, requirement, detail=f"could not be judged ({type(exc).__name__})")
             if item.verdict == NOT_EXERCISED and not item.detail:
                 item.detail = "the device never met this condition (it never reached the file that plays it)"
-        if item.verdict == FAIL:
-            item.fix = fix
+        item.fix = fix if item.verdict == FAIL else ""
         items.append(item)
     return Scorecard(transcript.get("device", {}), transcript["scenario"], items)

@@ -8,6 +8,7 @@ controls, as the page and ``c2c check`` do).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -264,3 +265,42 @@ def test_a_second_session_on_one_device_is_refused_while_the_first_runs(sb: Sand
     third = start(sb, device_id=sb.device.id)  # once the first is finished
     assert requests.get(f"{sb.api_url}/sandbox/checks/{third['id']}", timeout=10).json()["running"] is True
     assert requests.get(f"{sb.api_url}/sandbox/checks/{first['id']}", timeout=10).json()["requests"] == 1
+
+
+# -- device-sent text in the report ------------------------------------------------------------------------------
+HOSTILE_VERSION = "1.0 <img src=x onerror=alert(1)> | [x](javascript:alert(1)) `code` http://evil.example"
+
+
+def pair(sb: Sandbox, client_id: str) -> dict[str, Any]:
+    """The device-code flow over HTTP, approved through the controls: the device's tokens."""
+    form = {"client_id": client_id, "client_secret": sb.client_secret, "scope": "asset_create offline"}
+    code = requests.post(f"{sb.api_url}/v2/auth/device/code", data=form, timeout=10).json()
+    assert requests.post(f"{sb.api_url}/sandbox/pair", json={"user_code": code["user_code"]}, timeout=10).ok
+    grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": code["device_code"]}
+    return dict(requests.post(f"{sb.api_url}/v2/auth/token", data={**grant, "client_id": client_id}, timeout=10).json())
+
+
+def raw(sb: Sandbox, method: str, path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{sb.port}", *(f"{k}: {v}" for k, v in headers.items())]
+    with socket.create_connection(("127.0.0.1", sb.port), timeout=10) as sock:
+        sock.sendall(("\r\n".join([*lines, "Connection: close", "", ""])).encode())
+        return b"".join(iter(lambda: sock.recv(65536), b""))
+
+
+def test_what_a_device_sent_renders_as_text_in_the_markdown_report(sb: Sandbox) -> None:
+    mistune = pytest.importorskip("mistune")  # what renders Markdown for nbconvert (and, alike, the notebook)
+    tokens = pair(sb, "SN-[a](b)")  # a device is named after its client id: "Camera [a](b)"
+    device = next(d for d in sb.store.devices() if d.client_id == "SN-[a](b)")
+    session = start(sb, device_id=device.id)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}", "x-client-version": HOSTILE_VERSION}
+    requests.post(f"{sb.api_url}/v2/devices/heartbeat", headers=headers, timeout=10)
+    raw(sb, "<B>", "/v2/devices/me", headers)  # a method no client library would send
+    assert finish(sb, session["id"]).status_code == 200
+    report = requests.get(f"{sb.api_url}/sandbox/checks/{session['id']}?format=md", timeout=10).text
+    assert "Camera [a](b)" in report and "<img src=x" in report  # shown, as sent ...
+    html = mistune.create_markdown(escape=False, plugins=["table"])(report)
+    for made in ("<img", "<a ", "<script", "<b>", 'href="'):  # ... but never rendered as markup
+        assert made not in html.lower(), made
+    table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = table.split("<tr>")[1:]
+    assert len(rows) == 13 and all(row.count("<td") == 4 for row in rows)  # no cell was split by a "|"
