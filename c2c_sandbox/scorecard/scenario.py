@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import random
+import shlex
 import shutil
 import threading
 import time
@@ -93,28 +94,13 @@ CONDITIONS = {
     "create_not_repeated": "create_dropped",
     "token_refresh": "token_expires",
 }
-RATE_LIMITED = (
+_LIMITED = {"code": 429, "detail": "Rate limit exceeded: at most 5 requests per 1000 ms. Back off and retry."}
+_LIMITED_BODY = {"code": 429, "errors": [{**_LIMITED, "status": 429, "title": "Too Many Requests"}]}
+RATE_LIMITED = (  # the API's own 429 (Frame.io's detailed shape, the x-ratelimit-* headers)
     429,
-    [
-        ("Content-Type", "application/json"),
-        ("x-ratelimit-limit", "5"),
-        ("x-ratelimit-remaining", "0"),
-        ("x-ratelimit-window", "1000"),
-    ],
-    json.dumps(
-        {
-            "code": 429,
-            "errors": [
-                {
-                    "code": 429,
-                    "detail": "Rate limit exceeded: at most 5 requests per 1000 ms. Back off and retry.",
-                    "status": 429,
-                    "title": "Too Many Requests",
-                }
-            ],
-            "message": "Too Many Requests",
-        }
-    ).encode(),
+    [("Content-Type", "application/json")]
+    + [(f"x-ratelimit-{k}", v) for k, v in (("limit", "5"), ("remaining", "0"), ("window", "1000"))],
+    json.dumps({**_LIMITED_BODY, "message": "Too Many Requests"}).encode(),
 )
 
 
@@ -170,6 +156,7 @@ class Session:
         self.minute = float(seconds_per_minute)
         self.own_files = not directory  # files in the data dir: removed once finished
         self.directory = Path(directory) if directory else model.store.data_dir / CHECKS_DIR / self.id
+        self.env_file = model.store.data_dir / CHECKS_DIR / f"{self.id}.env"  # beside the files, never among them
         self.credentials: dict[str, str] = {}
         self.own_device = device_id is None  # a device paired for the session: removed when it is released
         if device_id is not None:
@@ -206,6 +193,7 @@ class Session:
                 self._pair()
             self._write_files()
             self._pause_id = self.model.store.pause(self.device.id, None, *self.pause)
+            self._write_credentials()
             self.since = self.model.recorder.count(self.device.id)
             self.model.recorder.hook(self.device.id, self)
             self.model.checks[self.id] = self
@@ -217,6 +205,15 @@ class Session:
         self.directory.mkdir(parents=True, exist_ok=True)
         made = {f.name: self.pause[0] + 1800 if f.role == "paused" else self.started_at - 10 for f in plan(self.seed)}
         self.files = [_write(self.directory, self.seed, f, made[f.name]) for f in plan(self.seed)]
+
+    def _write_credentials(self) -> None:
+        """The session's variables, credentials included, in a file beside its files (owner-only, as the data
+        dir): where the page points instead of showing them."""
+        if self.credentials:
+            self.env_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.writelines(f"{k}={shlex.quote(v)}\n" for k, v in self.environment().items())
 
     def _pair(self) -> None:
         model, settings, client_id = self.model, self.model.settings, f"{CHECK_CLIENT_PREFIX}{self.id}"
@@ -283,8 +280,10 @@ class Session:
             return card
 
     def _give_back(self) -> None:
-        """What a finished session no longer needs: its pause window, and its files when they are its own."""
+        """What a finished session no longer needs: its pause window, its credentials file, and its files when
+        they are its own."""
         self.model.store.delete_pause(self._pause_id)
+        self.env_file.unlink(missing_ok=True)
         if self.own_files:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -366,22 +365,23 @@ class Session:
         env.update({names[k]: v for k, v in self.credentials.items()})
         return env
 
-    def instructions(self) -> str:
-        """What the integrator is asked to do."""
+    def instructions(self, *, secrets: bool = True) -> str:
+        """What the integrator is asked to do; ``secrets=False`` (the page): where the credentials are, not them."""
         lines = [
             f"A graded session (seed {self.seed}) has started for device {self.device.name!r}.",
             f"Upload these {len(self.files)} files from {self.directory} as your device would, in name order:",
             *(f"  {f.name}  {f.size:,} bytes" for f in self.files),
             f"API: {self.model.base_url}",
         ]
-        if self.credentials:
+        if self.credentials and secrets:
+            hidden = ("C2C_API_URL", "C2C_CHECK_DIR", "C2C_CHECK_MINUTE")
             lines.append(
-                "Credentials: "
-                + " ".join(
-                    f"{k}={v}"
-                    for k, v in self.environment().items()
-                    if k not in ("C2C_API_URL", "C2C_CHECK_DIR", "C2C_CHECK_MINUTE")
-                )
+                "Credentials: " + " ".join(f"{k}={v}" for k, v in self.environment().items() if k not in hidden)
+            )
+        elif self.credentials:  # a page shows no secret: they are in a file only this user can read
+            lines.append(
+                f"Credentials (and the variables above): in {self.env_file}, readable by you only;"
+                f" in the device's shell: set -a; . {shlex.quote(str(self.env_file))}; set +a"
             )
         else:
             lines.append("Use the tokens your device got when it was paired.")

@@ -7,7 +7,9 @@ controls, as the page and ``c2c check`` do).
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -304,3 +306,29 @@ def test_what_a_device_sent_renders_as_text_in_the_markdown_report(sb: Sandbox) 
     table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = table.split("<tr>")[1:]
     assert len(rows) == 13 and all(row.count("<td") == 4 for row in rows)  # no cell was split by a "|"
+
+
+# -- secrets on pages --------------------------------------------------------------------------------------------
+def test_the_check_page_shows_no_token_and_no_client_secret(sb: Sandbox) -> None:
+    with requests.Session() as s:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{sb.api_url}/", timeout=10).text)
+        assert token is not None
+        page = s.post(f"{sb.api_url}/sandbox/checks", data={"csrf_token": token.group(1), "device_id": ""}, timeout=60)
+        assert page.status_code == 200 and "Upload these 9 files" in page.text
+        check_id = page.url.rsplit("/", 1)[1]
+        session = sb.model.checks[check_id]
+        secrets = [session.credentials[k] for k in ("access_token", "refresh_token", "client_secret")]
+        views = [page.text] + [
+            s.get(f"{sb.api_url}{path}", timeout=10).text
+            for path in ("/", f"/devices/{session.device.id}/requests", f"/sandbox/checks/{check_id}")
+        ]
+        for text in views:
+            assert not [secret for secret in secrets if secret in text]
+        env_file = sb.data_dir / "checks" / f"{check_id}.env"  # where the page says they are
+        assert str(env_file) in html.unescape(page.text)
+        assert env_file.stat().st_mode & 0o777 == 0o600
+        assert all(secret in env_file.read_text() for secret in secrets)
+        assert not (sb.data_dir / "checks" / check_id / env_file.name).exists()  # not among the files to upload
+        finished = s.post(f"{sb.api_url}/sandbox/checks/{check_id}/finish", data={"csrf_token": token.group(1)})
+        assert finished.status_code == 200 and not [secret for secret in secrets if secret in finished.text]
+        assert not env_file.exists()
