@@ -77,7 +77,8 @@ class _RequestHandler(WSGIRequestHandler):
     A dropped connection (the ``drop`` fault, a client gone mid-body) is closed, not read on as a new request.
     ``Expect: 100-continue`` gets exactly one ``HTTP/1.1 100 Continue``, sent when the app calls
     ``environ[SEND_CONTINUE]`` (the S3 gateway does once the signature and headers checked out; the API at
-    once), not by http.server and then again by werkzeug, as both would.
+    once), not by http.server and then again by werkzeug, as both would. Two different ``Content-Length``
+    headers make a request whose body cannot be framed: it is refused (400) and its connection closed.
     """
 
     protocol_version = "HTTP/1.1"
@@ -93,6 +94,10 @@ class _RequestHandler(WSGIRequestHandler):
         environ = super().make_environ()
         if self._continue_pending:
             environ[SEND_CONTINUE] = self._send_continue
+        lengths = self.headers.get_all("Content-Length") or []
+        if len({value.strip() for value in lengths}) > 1:  # werkzeug keeps the last; RFC 9112 and S3: a 400
+            environ["CONTENT_LENGTH"] = ", ".join(lengths)  # not a length: the guard and the S3 gateway refuse it
+            self.close_connection = True  # where this body ends is anybody's guess: nothing more is read
         return environ
 
     def _send_continue(self) -> None:

@@ -26,6 +26,7 @@ import calendar
 import contextlib
 import datetime as dt
 import hmac
+import logging
 import socket
 import threading
 import time
@@ -47,6 +48,8 @@ from c2c_sandbox.network.shaping import Network
 from c2c_sandbox.s3.faults import Fault, Faults
 from c2c_sandbox.s3.partstore import MAX_PART_SIZE, PartStore
 from c2c_sandbox.s3.wire import BadFraming, Body, content_length, unsigned_headers
+
+log = logging.getLogger("c2c_sandbox.s3.gateway")
 
 REGION = "us-east-1"
 SIGNED_HEADERS = ("content-type", "host", "x-amz-acl")
@@ -159,6 +162,16 @@ class S3Gateway:
         self.network = network if network is not None else Network(PRESETS["loopback"], threading.Event())
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._handle(environ, start_response)
+        except (ConnectionError, TimeoutError):  # a connection dropped (a fault, a client gone): no answer
+            raise
+        except Exception:  # never werkzeug's HTML page: S3's own answer to its own failure
+            log.exception("unexpected error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            refusal = PartRefused(500, "InternalError", _FAULT_ERRORS["internal_error"][2])
+            return self._refuse(environ, start_response, refusal)
+
+    def _handle(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             _framed(environ)
             params = self._authenticate(environ)
