@@ -289,6 +289,8 @@ class Sandbox:
         if self._server is None:
             return
         self._stop.set()
+        self._network.wake()
+        self.faults.wake()
         self._server.shutdown()
         self._server.server_close()
         self._server = None
