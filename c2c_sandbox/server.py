@@ -172,17 +172,20 @@ class Sandbox:
                 " no authentication, so anyone who can reach that address could use them; pass allow_remote=True"
                 " (c2c sandbox --i-know) to listen there anyway"
             )
-        if not idle_timeout > 0:
-            raise ValueError("idle_timeout must be a positive number of seconds")
+        if not 0 < idle_timeout <= 3600:
+            raise ValueError("idle_timeout must be a number of seconds, more than 0 and at most 3600")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be a whole number from 0 (any free port) to 65535, got {port!r}")
         self.idle_timeout, self.allow_remote = float(idle_timeout), allow_remote
         self.settings = Settings(url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate)
+        profile = resolve_network(network)  # (all checked before a temporary data dir is made)
         self.host, self.port = host, port
         self._requested_port = port
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="c2c-sandbox-"))
         self._stop = threading.Event()
         self.faults = Faults(self._stop)
-        self._network = Network(resolve_network(network), self._stop)
+        self._network = Network(profile, self._stop)
         self.access_token = self.refresh_token = self.client_secret = ""
         self._server: _Server | None = None
         self._janitor = threading.Thread()
@@ -205,6 +208,8 @@ class Sandbox:
             listener = self._listen()
         except BaseException:
             self._close()
+            if self._own_dir:  # a temporary data dir of a sandbox that never ran: nothing in it to keep
+                shutil.rmtree(self.data_dir, ignore_errors=True)
             raise
         gateway = S3Gateway(
             store=self.store, signer=self.signer, faults=self.faults, parts=self.model.parts, network=self._network

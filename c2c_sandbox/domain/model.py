@@ -33,6 +33,8 @@ DEFAULT_DEVICE_NAME = "Sandbox Camera"
 DEFAULT_PROJECT = "Sandbox Project"
 FOLDER_NAMESPACE = uuid.UUID("6f1c2c2e-5a0b-4c7e-9a57-0c2c0c2c0c2c")
 MAX_URL_TTL = 7 * 86400  # S3's limit for a presigned URL
+MAX_TOKEN_TTL = 365 * 86400  # a year: longer than any lesson needs a token (Frame.io: 8 h, and 14 days to refresh)
+MAX_POLL_INTERVAL = 120  # seconds: a device code lives at most 120 s, so a longer interval never sees it approved
 #: The client id prefix of the devices check sessions pair, and where under the data dir they write their files:
 #: both belong to the sessions (:mod:`c2c_sandbox.scorecard.scenario`), which die with the process that ran them.
 CHECK_CLIENT_PREFIX = "scorecard-"
@@ -59,6 +61,13 @@ class Settings:
         if not 1 <= self.code_ttl <= 120:
             raise ValueError("code_ttl must be between 1 and 120 seconds")
         _check_url_ttl(self.url_ttl)
+        for name in ("token_ttl", "refresh_ttl"):  # a token that is dead when it is issued helps nobody
+            if not 1 <= getattr(self, name) <= MAX_TOKEN_TTL:
+                raise ValueError(f"{name} must be between 1 second and {MAX_TOKEN_TTL // 86400} days")
+        if not 0 <= self.poll_interval <= MAX_POLL_INTERVAL:
+            raise ValueError(f"poll_interval must be between 0 and {MAX_POLL_INTERVAL} seconds (a code's life)")
+        if not 1 <= self.create_rate <= 1_000_000:
+            raise ValueError("create_rate must be between 1 and 1,000,000 creates per second")
 
 
 def _check_url_ttl(seconds: int) -> None:
