@@ -227,6 +227,10 @@ class LeakyBucket:
         self._levels: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        """How many keys it remembers (at most :data:`MAX_KEYS`)."""
+        return len(self._levels)
+
     def take(self, key: str) -> tuple[bool, int]:
         """Try to add one request for ``key``; returns (allowed, remaining)."""
         now = time.monotonic()

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from c2c_sandbox import Sandbox
+from c2c_sandbox.api.common import MAX_KEYS, LeakyBucket
 
 FORM = "application/x-www-form-urlencoded"
 GUARDED_POSTS = ["/sandbox/assets/clear", "/sandbox/reset", "/sandbox/checks", "/sandbox/pause", "/sandbox/resume"]
@@ -92,3 +93,16 @@ def test_the_oauth_limit_is_one_for_every_loopback_address(sb: Sandbox) -> None:
         assert answer.status == 400 and json.loads(answer.read())["error"] == "unsupported_grant_type"
         remaining.append(int(answer.headers["x-ratelimit-remaining"]))
     assert min(remaining) <= 90, remaining
+
+
+def test_a_limiter_remembers_at_most_max_keys() -> None:
+    """Only a sandbox listening beyond loopback sees this many callers (keys are devices and addresses): the
+    limiter alone, then, with more keys than it may remember."""
+    bucket = LeakyBucket(limit=100, window_ms=1)  # drains within a millisecond
+    for n in range(MAX_KEYS + 500):
+        bucket.take(f"address:10.0.{n // 256}.{n % 256}")
+    assert len(bucket) <= MAX_KEYS
+    busy = LeakyBucket(limit=5, window_ms=3_600_000)  # nothing drains: the keys idle longest go
+    for n in range(MAX_KEYS + 10):
+        busy.take(f"device:{n}")
+    assert len(busy) == MAX_KEYS and busy.take("device:0")[1] == 4  # the oldest was forgotten: a fresh bucket

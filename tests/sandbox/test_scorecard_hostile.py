@@ -306,6 +306,9 @@ def test_what_a_device_sent_renders_as_text_in_the_markdown_report(sb: Sandbox) 
     table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = table.split("<tr>")[1:]
     assert len(rows) == 13 and all(row.count("<td") == 4 for row in rows)  # no cell was split by a "|"
+    for page in (f"/checks/{session['id']}", f"/devices/{device.id}/requests"):  # the HTML pages escape it too
+        text = requests.get(f"{sb.api_url}{page}", timeout=10).text
+        assert "<img src=x" not in text and "&lt;img src=x" in text
 
 
 # -- secrets on pages --------------------------------------------------------------------------------------------
