@@ -105,6 +105,18 @@ def _parser() -> argparse.ArgumentParser:
     clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip")
     clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")
 
+    _add_upload(sub)
+    _add_record(sub)
+
+    fleet = sub.add_parser("fleet", help="many cameras uploading at once through one shared uplink (a sandbox)")
+    fleet_module.add_arguments(fleet)
+
+    for name, (_, help_text) in _DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
+    return parser
+
+
+def _add_upload(sub: Any) -> None:
     up = sub.add_parser("upload", help="upload a file (the sandbox when C2C_API_URL/C2C_ACCESS_TOKEN are unset)")
     up.add_argument("file", type=Path, help="the file to upload")
     up.add_argument(
@@ -156,15 +168,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="if the upload URLs have expired, create a fresh asset and start over (default: stop with the error)",
     )
-
-    _add_record(sub)
-
-    fleet = sub.add_parser("fleet", help="many cameras uploading at once through one shared uplink (a sandbox)")
-    fleet_module.add_arguments(fleet)
-
-    for name, (_, help_text) in _DELEGATED.items():
-        sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
-    return parser
 
 
 def _add_record(sub: Any) -> None:
