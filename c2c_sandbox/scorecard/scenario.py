@@ -165,6 +165,7 @@ class Session:
                 raise ValueError(f"no device with id {device_id}")
             self.device = found
         self.idle, self.keep = SESSION_IDLE, SESSION_KEEP
+        self._pause_id: int | None = None
         self.last_seen = time.monotonic()
         self.files: list[ScenarioFile] = []
         self.started_at = self.ended_at = 0.0
@@ -180,20 +181,26 @@ class Session:
         requests. SessionRefused when :data:`MAX_SESSIONS` are running."""
         with _REGISTRY:
             kept = [s for s in self.model.checks.values() if isinstance(s, Session)]
+            if not self.own_device and any(s.running and s.device.id == self.device.id for s in kept):
+                raise SessionRefused(
+                    f"a check session is already running on device {self.device.name!r}: finish it first"
+                )
             if len(kept) >= MAX_SESSIONS:
                 done = sorted((s for s in kept if not s.running), key=lambda s: s.ended_at)
                 if not done:
                     raise SessionRefused(f"{MAX_SESSIONS} check sessions are running: finish one first")
                 done[0].release(registered=True)
-            if not self.own_device and any(s.running and s.device.id == self.device.id for s in kept):
-                raise SessionRefused(
-                    f"a check session is already running on device {self.device.name!r}: finish it first"
-                )
-            if self.own_device:
-                self._pair()
-            self._write_files()
-            self._pause_id = self.model.store.pause(self.device.id, None, *self.pause)
-            self._write_credentials()
+            try:
+                if self.own_device:
+                    self._pair()
+                self._write_files()
+                self._pause_id = self.model.store.pause(self.device.id, None, *self.pause)
+                self._write_credentials()
+            except BaseException:  # (its files' folder cannot be written, say): nothing of it stays
+                self._give_back()
+                if self.own_device and hasattr(self, "device"):
+                    self.model.delete_device(self.device.id)
+                raise
             self.since = self.model.recorder.count(self.device.id)
             self.model.recorder.hook(self.device.id, self)
             self.model.checks[self.id] = self
@@ -282,7 +289,8 @@ class Session:
     def _give_back(self) -> None:
         """What a finished session no longer needs: its pause window, its credentials file, and its files when
         they are its own."""
-        self.model.store.delete_pause(self._pause_id)
+        if self._pause_id is not None:
+            self.model.store.delete_pause(self._pause_id)
         self.env_file.unlink(missing_ok=True)
         if self.own_files:
             shutil.rmtree(self.directory, ignore_errors=True)
@@ -351,18 +359,9 @@ class Session:
 
     def environment(self) -> dict[str, str]:
         """The variables a device command gets from ``c2c check -- COMMAND``."""
-        env = {
-            "C2C_API_URL": self.model.base_url,
-            "C2C_CHECK_DIR": str(self.directory),
-            "C2C_CHECK_MINUTE": f"{self.minute:g}",
-        }
-        names = {
-            "access_token": "C2C_ACCESS_TOKEN",
-            "refresh_token": "C2C_REFRESH_TOKEN",
-            "client_id": "C2C_CLIENT_ID",
-            "client_secret": "C2C_CLIENT_SECRET",
-        }
-        env.update({names[k]: v for k, v in self.credentials.items()})
+        env = {"C2C_API_URL": self.model.base_url, "C2C_CHECK_DIR": str(self.directory)}
+        env["C2C_CHECK_MINUTE"] = f"{self.minute:g}"
+        env.update({f"C2C_{k.upper()}": v for k, v in self.credentials.items()})  # C2C_ACCESS_TOKEN, ...
         return env
 
     def instructions(self, *, secrets: bool = True) -> str:

@@ -23,6 +23,7 @@ import requests
 
 from c2c_sandbox import Sandbox
 from c2c_sandbox.scorecard.grader import grade
+from c2c_sandbox.scorecard.run import run_check
 from c2c_sandbox.scorecard.scenario import MAX_SESSIONS, SESSION_IDLE, SESSION_KEEP
 
 MiB = 1024 * 1024
@@ -335,3 +336,12 @@ def test_the_check_page_shows_no_token_and_no_client_secret(sb: Sandbox) -> None
         finished = s.post(f"{sb.api_url}/sandbox/checks/{check_id}/finish", data={"csrf_token": token.group(1)})
         assert finished.status_code == 200 and not [secret for secret in secrets if secret in finished.text]
         assert not env_file.exists()
+
+
+def test_a_session_that_cannot_start_leaves_nothing(sb: Sandbox, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("where the files would go")
+    with pytest.raises(OSError):
+        run_check(lambda env: None, sandbox=sb, directory=blocker / "files")
+    assert devices(sb) == {sb.device.id} and sb.model.checks == {}
+    assert not list((sb.data_dir / "checks").glob("*.env"))
