@@ -27,7 +27,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from c2c_sandbox.domain.model import MAX_POLL_INTERVAL, MAX_TOKEN_TTL, MAX_URL_TTL
 from c2c_sandbox.network.profiles import PRESETS, NetworkProfile, parse_network
+from c2c_sandbox.scorecard.run import OneLineParser, ranged
 from c2c_sandbox.scorecard.run import check_main as check_main  # `c2c check`, re-exported for c2c_helpers.tools.cli
 from c2c_sandbox.server import DataDirInUse, Sandbox, is_loopback
 
@@ -45,8 +47,9 @@ def default_data_dir() -> Path:
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Frame.io C2C sandbox on loopback.")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
+    parser = OneLineParser(prog=prog, description="Frame.io C2C sandbox on loopback.")
+    port = ranged(int, 0, 65535)
+    parser.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
         "--i-know",
@@ -59,9 +62,15 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         default=None,
         help="state, parts and originals (default $C2C_SANDBOX_DIR or ~/.local/share/c2c-sandbox)",
     )
-    parser.add_argument("--url-ttl", type=int, default=86400, help="upload URL lifetime in seconds")
-    parser.add_argument("--token-ttl", type=int, default=28800, help="access token lifetime in seconds")
-    parser.add_argument("--poll-interval", type=int, default=5, help="pairing poll interval in seconds")
+    parser.add_argument(
+        "--url-ttl", type=ranged(int, 1, MAX_URL_TTL), default=86400, help="upload URL lifetime in seconds (1 s to 7 d)"
+    )
+    parser.add_argument(
+        "--token-ttl", type=ranged(int, 1, MAX_TOKEN_TTL), default=28800, help="access token lifetime in seconds"
+    )
+    parser.add_argument(
+        "--poll-interval", type=ranged(int, 0, MAX_POLL_INTERVAL), default=5, help="pairing poll interval, s"
+    )
     parser.add_argument(
         "--network",
         type=_network,
@@ -91,23 +100,27 @@ def _start(prog: str, args: argparse.Namespace) -> Sandbox | None:
             )
             return None
         print(f"{prog}: warning: listening on {args.host}: the controls have no authentication", file=sys.stderr)
-    sb = Sandbox(
-        args.host,
-        args.port,
-        args.data_dir or default_data_dir(),
-        url_ttl=args.url_ttl,
-        token_ttl=args.token_ttl,
-        poll_interval=args.poll_interval,
-        network=args.network,
-        allow_remote=args.i_know,
-    )
     try:
+        sb = Sandbox(
+            args.host,
+            args.port,
+            args.data_dir or default_data_dir(),
+            url_ttl=args.url_ttl,
+            token_ttl=args.token_ttl,
+            poll_interval=args.poll_interval,
+            network=args.network,
+            allow_remote=args.i_know,
+        )
         return sb.start()
+    except ValueError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
     except DataDirInUse as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             print(f"{prog}: port {args.port} is in use (another c2c lab or sandbox?): use --port", file=sys.stderr)
+        elif exc.filename is not None:  # the data dir: not writable, a file in the way, ...
+            print(f"{prog}: cannot use the data dir {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         else:
             print(f"{prog}: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
     return None
@@ -156,8 +169,10 @@ def lab_main(argv: list[str] | None = None) -> int:
     """``c2c lab``: a sandbox (unless a service is configured), then JupyterLab on notebooks/ until stopped."""
     parser = build_parser("c2c lab")
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder to open")
-    parser.add_argument("--lab-port", type=int, default=8888, help="JupyterLab's port")
-    parser.add_argument("--grace", type=float, default=10.0, help="seconds JupyterLab gets to stop before a kill")
+    parser.add_argument("--lab-port", type=ranged(int, 1, 65535), default=8888, help="JupyterLab's port")
+    parser.add_argument(
+        "--grace", type=ranged(float, 0, 600), default=10.0, help="seconds JupyterLab gets to stop before a kill"
+    )
     args, lab_args = parser.parse_known_args(argv)
     url, token = os.environ.get("C2C_API_URL"), os.environ.get("C2C_ACCESS_TOKEN")
     sb = None

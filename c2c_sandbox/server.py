@@ -54,6 +54,7 @@ log = logging.getLogger("c2c_sandbox")
 http_log = logging.getLogger("c2c_sandbox.http")
 
 IDLE_TIMEOUT = 20.0  # seconds of silence after which S3 answers RequestTimeout and closes (about 20 s)
+JANITOR_EVERY = 1.0  # seconds between two looks at the check sessions (idle ones finish, old ones are released)
 
 
 class RemoteHostRefused(ValueError):
@@ -76,7 +77,8 @@ class _RequestHandler(WSGIRequestHandler):
     A dropped connection (the ``drop`` fault, a client gone mid-body) is closed, not read on as a new request.
     ``Expect: 100-continue`` gets exactly one ``HTTP/1.1 100 Continue``, sent when the app calls
     ``environ[SEND_CONTINUE]`` (the S3 gateway does once the signature and headers checked out; the API at
-    once), not by http.server and then again by werkzeug, as both would.
+    once), not by http.server and then again by werkzeug, as both would. Two different ``Content-Length``
+    headers make a request whose body cannot be framed: it is refused (400) and its connection closed.
     """
 
     protocol_version = "HTTP/1.1"
@@ -92,6 +94,10 @@ class _RequestHandler(WSGIRequestHandler):
         environ = super().make_environ()
         if self._continue_pending:
             environ[SEND_CONTINUE] = self._send_continue
+        lengths = self.headers.get_all("Content-Length") or []
+        if len({value.strip() for value in lengths}) > 1:  # werkzeug keeps the last; RFC 9112 and S3: a 400
+            environ["CONTENT_LENGTH"] = ", ".join(lengths)  # not a length: the guard and the S3 gateway refuse it
+            self.close_connection = True  # where this body ends is anybody's guess: nothing more is read
         return environ
 
     def _send_continue(self) -> None:
@@ -166,19 +172,23 @@ class Sandbox:
                 " no authentication, so anyone who can reach that address could use them; pass allow_remote=True"
                 " (c2c sandbox --i-know) to listen there anyway"
             )
-        if not idle_timeout > 0:
-            raise ValueError("idle_timeout must be a positive number of seconds")
+        if not 0 < idle_timeout <= 3600:
+            raise ValueError("idle_timeout must be a number of seconds, more than 0 and at most 3600")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be a whole number from 0 (any free port) to 65535, got {port!r}")
         self.idle_timeout, self.allow_remote = float(idle_timeout), allow_remote
         self.settings = Settings(url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate)
+        profile = resolve_network(network)  # (all checked before a temporary data dir is made)
         self.host, self.port = host, port
         self._requested_port = port
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="c2c-sandbox-"))
         self._stop = threading.Event()
         self.faults = Faults(self._stop)
-        self._network = Network(resolve_network(network), self._stop)
+        self._network = Network(profile, self._stop)
         self.access_token = self.refresh_token = self.client_secret = ""
         self._server: _Server | None = None
+        self._janitor = threading.Thread()
         self._lock = DataDirLock(self.data_dir)
         self.model: Model
         self.store: Store
@@ -198,6 +208,8 @@ class Sandbox:
             listener = self._listen()
         except BaseException:
             self._close()
+            if self._own_dir:  # a temporary data dir of a sandbox that never ran: nothing in it to keep
+                shutil.rmtree(self.data_dir, ignore_errors=True)
             raise
         gateway = S3Gateway(
             store=self.store, signer=self.signer, faults=self.faults, parts=self.model.parts, network=self._network
@@ -214,7 +226,9 @@ class Sandbox:
 
         self.port = int(listener.getsockname()[1])
         handler = type("_Handler", (_RequestHandler,), {"timeout": self.idle_timeout})  # socketserver applies it
-        recorded = self.model.recorder.wrap(app, routes=api.url_map, bucket=self.model.bucket)  # device requests
+        recorded = self.model.recorder.wrap(  # device requests (a part request only with a URL that was signed)
+            app, routes=api.url_map, bucket=self.model.bucket, signed=gateway.signed
+        )
         self._server = _Server(self.host, self.port, recorded, handler=handler, fd=listener.fileno())
         listener.close()  # the server has its own duplicate of the socket
         self.model.base_url = self.api_url
@@ -227,7 +241,18 @@ class Sandbox:
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="c2c-sandbox", daemon=True
         ).start()
+        self._janitor = threading.Thread(target=self._sweep, name="c2c-sandbox-janitor", daemon=True)
+        self._janitor.start()
         return self
+
+    def _sweep(self) -> None:
+        """Now and then, what nobody comes back for: idle check sessions finish, finished ones are released."""
+        model = self.model
+        while not self._stop.wait(JANITOR_EVERY):
+            try:
+                model.sweep_checks()
+            except Exception:  # keep sweeping; a session that cannot be released is logged, not fatal
+                log.exception("sweeping the check sessions")
 
     def _open(self) -> None:
         store = Store(self.data_dir)
@@ -249,6 +274,7 @@ class Sandbox:
             network=self._network,
         )
         parts.recover()
+        self.model.forget_checks()  # what the check sessions of a run that was killed left behind
 
     def _listen(self) -> socket.socket:
         """Bind first, ourselves: a busy port is then a plain OSError (werkzeug would print and exit)."""
@@ -268,10 +294,16 @@ class Sandbox:
         if self._server is None:
             return
         self._stop.set()
+        self._network.wake()
+        self.faults.wake()
         self._server.shutdown()
         self._server.server_close()
         self._server = None
-        self._close()
+        self._janitor.join(timeout=10)
+        try:
+            self.model.release_checks()
+        finally:
+            self._close()
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 

@@ -22,17 +22,19 @@
   :mod:`c2c_sandbox.scorecard.run`): handed to :mod:`c2c_sandbox.cli` as they are.
 
 Errors end the command with a message on standard error (redacted: no token or signature) and exit status 1
-(2 for usage errors, 130 for Ctrl-C).
+(2 for usage errors, 130 for Ctrl-C). A usage error (an argument missing, or out of range) is one line on
+standard error, ``c2c <command>: what is wrong``, and exit status 2: never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from c2c_helpers._redact import redact
 from c2c_helpers.errors import C2CError, UploadInterrupted
@@ -56,6 +58,13 @@ from c2c_helpers.upload import upload_file
 __all__ = ["main"]
 
 _DEFAULT_MANIFEST = "<FILE>.c2c-resume.json"  # argparse's const for a bare --resume
+MiB, GiB = 1024**2, 1024**3
+MAX_WORKERS = 64  # parts at once: one device's uplink is full with a handful (the network model); 64 is far past it
+MAX_PARTS = 10_000  # S3's most parts per upload
+MAX_ATTEMPTS = 100  # attempts per part: with backoff, more than this is hours of retrying one part
+MAX_OFFSET = 100 * 365 * 86400  # seconds since the file was made, either way: a century, as the API takes it
+MAX_CAMERAS = MAX_CLIPS = 100  # c2c fleet: each camera is a paired device with its own threads, on this machine
+MAX_CLIP_BYTES = 4 * GiB  # c2c fleet --clip-bytes: the generated file is written to disk before the run
 _DELEGATED = {
     "sandbox": ("main", "serve the sandbox on loopback; prints the API URL and a ready access token"),
     "lab": ("lab_main", "the sandbox in the background and JupyterLab on notebooks/"),
@@ -63,8 +72,34 @@ _DELEGATED = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Refuses in one line on standard error (``c2c upload: what is wrong``), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _ranged(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], Any]:
+    """An argparse type: a finite number of `kind` from `low` to `high`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"must be from {_number(low)} to {_number(high)}, got {text}")
+        return value
+
+    return parse
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="c2c", description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,record,upload,fleet,sandbox,lab,check}")
@@ -72,16 +107,37 @@ def _parser() -> argparse.ArgumentParser:
     clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip")
     clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")
 
+    _add_upload(sub)
+    _add_record(sub)
+
+    fleet = sub.add_parser("fleet", help="many cameras uploading at once through one shared uplink (a sandbox)")
+    fleet_module.add_arguments(fleet)
+
+    for name, (_, help_text) in _DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
+    return parser
+
+
+def _add_upload(sub: Any) -> None:
     up = sub.add_parser("upload", help="upload a file (the sandbox when C2C_API_URL/C2C_ACCESS_TOKEN are unset)")
     up.add_argument("file", type=Path, help="the file to upload")
     up.add_argument(
-        "--workers", type=_positive_int, default=DEFAULT_WORKERS, help=f"parts sent at once (default {DEFAULT_WORKERS})"
+        "--workers",
+        type=_ranged(int, 1, MAX_WORKERS),
+        default=DEFAULT_WORKERS,
+        help=f"parts at once ({DEFAULT_WORKERS})",
     )
-    up.add_argument("--parts", type=_positive_int, default=None, help="upload URLs to ask for (default: the service's)")
+    up.add_argument(
+        "--parts", type=_ranged(int, 1, MAX_PARTS), default=None, help="upload URLs to ask for (default: the service's)"
+    )
     up.add_argument("--name", default=None, help="display name in Frame.io (default: the file name)")
     up.add_argument("--filetype", default=None, help="MIME type (default: from the file extension)")
-    up.add_argument("--offset", type=int, default=None, help="seconds since the file was created (default: from disk)")
-    up.add_argument("--attempts", type=_positive_int, default=5, help="attempts per part, retries included (default 5)")
+    up.add_argument(
+        "--offset", type=_ranged(int, -MAX_OFFSET, MAX_OFFSET), default=None, help="seconds since the file was made"
+    )
+    up.add_argument(
+        "--attempts", type=_ranged(int, 1, MAX_ATTEMPTS), default=5, help="attempts per part, retries included (5)"
+    )
     up.add_argument(
         "--no-wait",
         action="store_true",
@@ -103,9 +159,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the file is still being written: upload it as it grows (Frame.io's real-time upload); the recording "
         "counts as ended when the file stops growing for --idle-timeout seconds",
     )
-    up.add_argument("--part-size", type=_positive_int, default=None, help="--realtime: bytes per part (default 8 MiB)")
     up.add_argument(
-        "--idle-timeout", type=float, default=None, help="--realtime: seconds without growth that end it (default 10)"
+        "--part-size", type=_ranged(int, 5 * MiB, 5 * GiB), default=None, help="--realtime: bytes per part (8 MiB)"
+    )
+    up.add_argument(
+        "--idle-timeout", type=_ranged(float, 0.01, 86400), default=None, help="--realtime: seconds without growth (10)"
     )
     up.add_argument(
         "--recreate-expired",
@@ -113,34 +171,33 @@ def _parser() -> argparse.ArgumentParser:
         help="if the upload URLs have expired, create a fresh asset and start over (default: stop with the error)",
     )
 
-    _add_record(sub)
-
-    fleet = sub.add_parser("fleet", help="many cameras uploading at once through one shared uplink (a sandbox)")
-    fleet_module.add_arguments(fleet)
-
-    for name, (_, help_text) in _DELEGATED.items():
-        sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
-    return parser
-
 
 def _add_record(sub: Any) -> None:
     record = sub.add_parser("record", help="write a file the way a camera records it (a growing file to upload)")
     record.add_argument("path", type=Path, help="the file to write")
     record.add_argument("--source", type=Path, default=None, help="the file to copy (default: the test clip)")
     pace = record.add_mutually_exclusive_group()
-    pace.add_argument("--rate", type=float, default=None, help="bytes per second (default: the clip's real bitrate)")
+    pace.add_argument(
+        "--rate", type=_ranged(float, 1, 1e12), default=None, help="bytes per second (the clip's bitrate)"
+    )
     pace.add_argument("--realtime", action="store_true", help="the test clip's real bitrate: 16 s (the default)")
     pace.add_argument("--fast", action="store_true", help="as fast as the disk goes")
 
 
-def _positive_int(text: str) -> int:
+def _check_fleet(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``c2c fleet``'s arguments (its module declares them): in range, and a network the sandbox takes."""
+    fleet = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["fleet"]
+    for name, low, high in (("cameras", 1, MAX_CAMERAS), ("clips", 1, MAX_CLIPS), ("workers", 1, MAX_WORKERS)):
+        if not low <= getattr(args, name) <= high:
+            fleet.error(f"argument --{name}: must be from {low} to {high}, got {getattr(args, name)}")
+    if args.clip_bytes is not None and not 1 <= args.clip_bytes <= MAX_CLIP_BYTES:
+        fleet.error(f"argument --clip-bytes: must be from 1 to {MAX_CLIP_BYTES:,}, got {args.clip_bytes}")
+    from c2c_sandbox.network.profiles import parse_network  # the sandbox's own reading of a spec
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+        parse_network(args.network)
+    except ValueError as exc:
+        fleet.error(f"argument --network: {exc}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,8 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from c2c_sandbox import cli as sandbox_cli  # only these two commands need the sandbox
 
         return int(getattr(sandbox_cli, _DELEGATED[args_list[0]][0])(args_list[1:]) or 0)
-    args = _parser().parse_args(args_list)
+    parser = _parser()
+    args = parser.parse_args(args_list)
     if args.command == "fleet":
+        _check_fleet(parser, args)
         return fleet_module.main(args)  # imports the sandbox only when it runs
     if args.command == "clip":
         return _clip(args)

@@ -26,7 +26,7 @@ from c2c_sandbox.api.guard import CSRF_FIELD, csrf_token
 from c2c_sandbox.api.page import html, page
 from c2c_sandbox.scorecard.recorder import LIMIT
 from c2c_sandbox.scorecard.report import markdown
-from c2c_sandbox.scorecard.scenario import Session
+from c2c_sandbox.scorecard.scenario import Session, SessionRefused
 
 SHOWN = 300  # requests the page's table shows (the newest)
 
@@ -63,6 +63,8 @@ def start_check() -> Response:
         session = Session(model(), device_id=device_id, seed=seed).start()
     except ValueError as exc:
         raise Invalid(str(exc), status=404) from None
+    except SessionRefused as exc:
+        raise Invalid(str(exc), status=409) from None
     if request.mimetype != "application/json":
         return redirect(f"/checks/{session.id}", code=303)  # type: ignore[return-value]
     return jsonify({**session.status(), "instructions": session.instructions(), "environment": session.environment()})

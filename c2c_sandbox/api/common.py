@@ -6,6 +6,7 @@ the OAuth endpoints (:func:`oauth_error`), never a stack trace.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
@@ -213,6 +214,11 @@ def float_field(body: dict[str, Any], name: str) -> float | None:
 
 
 # -- rate limits ----------------------------------------------------------------------------------------
+#: Keys a limiter remembers. Keys are devices and addresses, so this many are only reached by a sandbox that
+#: listens beyond loopback; past it, the keys whose bucket has drained are forgotten (they start empty anyway).
+MAX_KEYS = 10_000
+
+
 class LeakyBucket:
     """Frame.io's limiter: ``limit`` requests per ``window_ms``, leaking continuously."""
 
@@ -221,25 +227,51 @@ class LeakyBucket:
         self._levels: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        """How many keys it remembers (at most :data:`MAX_KEYS`)."""
+        return len(self._levels)
+
     def take(self, key: str) -> tuple[bool, int]:
         """Try to add one request for ``key``; returns (allowed, remaining)."""
         now = time.monotonic()
         with self._lock:
-            level, then = self._levels.get(key, (0.0, now))
-            level = max(0.0, level - (now - then) * self.limit * 1000 / self.window_ms)
+            level = self._level(key, now)
             allowed = level + 1 <= self.limit + 1e-9
             if allowed:
                 level += 1
             self._levels[key] = (level, now)
+            if len(self._levels) > MAX_KEYS:
+                self._forget_drained(now)
         return allowed, max(0, math.floor(self.limit - level + 1e-9))
+
+    def _level(self, key: str, now: float) -> float:
+        level, then = self._levels.get(key, (0.0, now))
+        return max(0.0, level - (now - then) * self.limit * 1000 / self.window_ms)
+
+    def _forget_drained(self, now: float) -> None:
+        for key in [k for k in self._levels if self._level(k, now) == 0.0]:
+            del self._levels[key]
+        while len(self._levels) > MAX_KEYS:  # every key busy at once: the one idle longest goes
+            del self._levels[min(self._levels, key=lambda k: self._levels[k][1])]
 
 
 def by_address() -> str:
-    return request.remote_addr or ""
+    """The caller's address; every loopback address is one (a client on this machine picks 127.x.y.z at will)."""
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return "loopback" if (mapped or ip).is_loopback else str(ip)
 
 
 def by_client() -> str:
-    return request.headers.get("Authorization", "") or request.remote_addr or "anonymous"
+    """The device a call's token belongs to (any token of it, however the header is spelled), as Frame.io limits
+    a user across its requests and tokens; by address when the token is unknown."""
+    kind, _, value = request.headers.get("Authorization", "").partition(" ")
+    token = model().store.token(value.strip()) if kind.lower() == "bearer" and value.strip() else None
+    return f"device:{token.device_id}" if token is not None else f"address:{by_address()}"
 
 
 def rate_limited(bucket: str, key: Callable[[], str]) -> Callable[[F], F]:

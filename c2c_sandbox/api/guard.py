@@ -10,12 +10,14 @@ web page on another site must not drive them through that person's browser, so f
   accepted too (rebinding always comes with a DNS name, never an IP literal).
 - **Origin**, when the request carries one (browsers send it on every cross-site POST, fetch and form alike),
   must be the sandbox's own ``http://<Host>``.
-- A **form** body (``application/x-www-form-urlencoded``, ``multipart/form-data``, ``text/plain``: what an HTML
-  form on any site can post) must carry the page's CSRF token (``csrf_token``, a synchronizer token: random per
-  sandbox run, embedded in the page, compared in constant time). JSON (what RemoteSandbox, notebooks and tests
-  send) needs none: a browser cannot send ``application/json`` cross-site without a CORS preflight, which the
-  sandbox never grants. A body without a ``Content-Type`` is refused here (415), unlike on the C2C API: it is
-  the one more kind of body a page on another site can send without a preflight.
+- A **form** (``application/x-www-form-urlencoded``, ``multipart/form-data``, ``text/plain``: what an HTML
+  form on any site can post), even an empty one (a form with no fields), must carry the page's CSRF token
+  (``csrf_token``, a synchronizer token: random per sandbox run, embedded in the page, compared in constant
+  time). A POST with no body and no ``Content-Type`` is a script's (a browser's carries an Origin). JSON (what
+  RemoteSandbox, notebooks and tests send) needs none: a browser cannot send ``application/json`` cross-site
+  without a CORS preflight, which the sandbox never grants. A body without a ``Content-Type`` is refused here
+  (415), unlike on the C2C API: it is the one more kind of body a page on another site can send without a
+  preflight.
 
 Refusals are 403 (415 for the typeless body) in Frame.io's detailed shape. The C2C API (``/v2/*``, ``/health``,
 ``/openapi.json``) and the S3 part PUTs get none of these checks: devices, curl and SDKs reach Frame.io and S3
@@ -115,8 +117,8 @@ def _check_origin() -> None:
 
 def _check_body() -> None:
     has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    if not has_body or request.mimetype == "application/json":
-        return
+    if request.mimetype == "application/json" or not (has_body or request.mimetype):
+        return  # JSON, or no body at all (a script's bare POST: a browser's carries an Origin, checked above)
     if request.mimetype in FORM_TYPES:
         sent = request.form.get(CSRF_FIELD, "") if request.mimetype != "text/plain" else ""
         if not hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), csrf_token().encode()):

@@ -166,6 +166,10 @@ def _parts(body: dict[str, Any]) -> list[Registered]:
                 f"{MIN_PART_SIZE:,} (5 MiB, S3's smallest part)"
             )
         parts.append(Registered(number, size, final))
+    numbers = [p.number for p in parts]
+    if len(set(numbers)) < len(numbers):
+        twice = sorted({n for n in numbers if numbers.count(n) > 1})
+        raise Invalid(f"parts lists part {twice[0]} more than once: each part once per call (its URL comes back once)")
     finals = [p.number for p in parts if p.is_final]
     if len(set(finals)) > 1:
         raise Invalid(f"parts {finals[0]} and {finals[1]} are both marked is_final: an upload has one final part")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
+import shutil
 import threading
 import time
 import uuid
@@ -32,6 +33,12 @@ DEFAULT_DEVICE_NAME = "Sandbox Camera"
 DEFAULT_PROJECT = "Sandbox Project"
 FOLDER_NAMESPACE = uuid.UUID("6f1c2c2e-5a0b-4c7e-9a57-0c2c0c2c0c2c")
 MAX_URL_TTL = 7 * 86400  # S3's limit for a presigned URL
+MAX_TOKEN_TTL = 365 * 86400  # a year: longer than any lesson needs a token (Frame.io: 8 h, and 14 days to refresh)
+MAX_POLL_INTERVAL = 120  # seconds: a device code lives at most 120 s, so a longer interval never sees it approved
+#: The client id prefix of the devices check sessions pair, and where under the data dir they write their files:
+#: both belong to the sessions (:mod:`c2c_sandbox.scorecard.scenario`), which die with the process that ran them.
+CHECK_CLIENT_PREFIX = "scorecard-"
+CHECKS_DIR = "checks"
 
 
 @dataclass
@@ -54,6 +61,13 @@ class Settings:
         if not 1 <= self.code_ttl <= 120:
             raise ValueError("code_ttl must be between 1 and 120 seconds")
         _check_url_ttl(self.url_ttl)
+        for name in ("token_ttl", "refresh_ttl"):  # a token that is dead when it is issued helps nobody
+            if not 1 <= getattr(self, name) <= MAX_TOKEN_TTL:
+                raise ValueError(f"{name} must be between 1 second and {MAX_TOKEN_TTL // 86400} days")
+        if not 0 <= self.poll_interval <= MAX_POLL_INTERVAL:
+            raise ValueError(f"poll_interval must be between 0 and {MAX_POLL_INTERVAL} seconds (a code's life)")
+        if not 1 <= self.create_rate <= 1_000_000:
+            raise ValueError("create_rate must be between 1 and 1,000,000 creates per second")
 
 
 def _check_url_ttl(seconds: int) -> None:
@@ -105,7 +119,7 @@ class Model:
         self.device = store.ensure_device(DEFAULT_CLIENT_ID, DEFAULT_DEVICE_NAME, DEFAULT_PROJECT)
         #: Each device's recent requests (in memory; the server wraps its app with it), and the check sessions
         #: (:mod:`c2c_sandbox.scorecard.scenario`) by id.
-        self.recorder = Recorder(store)
+        self.recorder = Recorder(store, client_secret=client_secret)
         self.checks: dict[str, Any] = {}
 
     # -- pairing and devices --------------------------------------------------------------------------
@@ -177,10 +191,38 @@ class Model:
         self.network.reset()
 
     def clear_assets(self) -> int:
-        """Delete every asset, its parts and its original; devices, tokens and pairings stay. Returns how many."""
+        """Delete every asset, its parts and its original; devices, tokens and pairings stay, but for those check
+        sessions paired (the sessions are released first). Returns how many assets were deleted."""
+        self.release_checks()
         ids = self.store.delete_assets()
         self.parts.clear(ids)
         return len(ids)
+
+    def delete_device(self, device_id: str) -> int:
+        """Forget a device: its tokens, codes, pauses, log, and its assets with their files. Returns how many."""
+        ids = self.store.delete_device(device_id)
+        self.parts.clear(ids)
+        self.recorder.forget(device_id)
+        return len(ids)
+
+    # -- check sessions (what they hold; :mod:`c2c_sandbox.scorecard.scenario`) -----------------------
+    def release_checks(self) -> None:
+        """Release every check session (Reset, stop): each gives back its files and the device it paired."""
+        for session in list(self.checks.values()):
+            session.release()
+
+    def sweep_checks(self) -> None:
+        """Finish the idle check sessions, release those finished long ago (the sandbox's janitor calls it)."""
+        for session in list(self.checks.values()):
+            session.sweep()
+
+    def forget_checks(self) -> None:
+        """What check sessions of an earlier run left (it stopped without releasing them): their devices and
+        files. A session lives in the memory of one run only, so on a start nothing of them is in use."""
+        for device in self.store.devices():
+            if device.client_id.startswith(CHECK_CLIENT_PREFIX):
+                self.delete_device(device.id)
+        shutil.rmtree(self.store.data_dir / CHECKS_DIR, ignore_errors=True)
 
     # -- assets ---------------------------------------------------------------------------------------
     def new_asset(

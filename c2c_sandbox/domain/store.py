@@ -325,6 +325,19 @@ class Store:
             db.execute("DELETE FROM assets")
         return ids
 
+    def delete_device(self, device_id: str) -> list[str]:
+        """Forget a device with its tokens, codes, pause windows, assets and their parts; returns the asset ids."""
+        with self.transaction() as db:
+            ids = [row["id"] for row in db.execute("SELECT id FROM assets WHERE device_id = ?", (device_id,))]
+            for table in ("parts", "realtime_parts"):
+                db.executemany(f"DELETE FROM {table} WHERE asset_id = ?", [(i,) for i in ids])  # noqa: S608
+            db.execute("DELETE FROM assets WHERE device_id = ?", (device_id,))
+            where = "device_id = ? OR client_id IN (SELECT client_id FROM devices WHERE id = ?)"
+            db.execute(f"DELETE FROM device_codes WHERE {where}", (device_id, device_id))  # noqa: S608
+            for table, key in (("tokens", "device_id"), ("pauses", "device_id"), ("devices", "id")):
+                db.execute(f"DELETE FROM {table} WHERE {key} = ?", (device_id,))  # noqa: S608 (names, never input)
+        return ids
+
     def count_assets(self) -> int:
         row = self._one("SELECT COUNT(*) AS n FROM assets")
         return int(row["n"]) if row else 0
@@ -413,6 +426,9 @@ class Store:
             sql += " AND channel IS ?"
             args.append(channel)
         return self._exec(sql, *args)
+
+    def delete_pause(self, pause_id: int) -> None:
+        self._exec("DELETE FROM pauses WHERE id = ?", pause_id)
 
     def clear_pauses(self) -> None:
         self._exec("DELETE FROM pauses")

@@ -43,6 +43,12 @@ __all__ = [
 MBPS = 1e6 / 8  # bytes per second in one megabit per second
 RATE_FIELDS = ("per_connection", "uplink", "device_uplink")
 TIME_FIELDS = ("ttfb", "response", "stall_seconds")
+#: The slowest rate a profile may set, in bytes per second (128 kbit/s). The shaper reads a part body 16 KiB at a
+#: time; at this rate each read waits a second, and slower ones would leave a connection silent for longer than a
+#: client waits for its socket, so that every part PUT would fail.
+MIN_RATE = 16 * 1024
+MAX_SEED = 2**63 - 1
+MAX_NAME, MAX_DESCRIPTION = 80, 500  # characters: a profile's name and description are shown on the page
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,17 @@ class NetworkProfile:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if len(self.name) > MAX_NAME or len(self.description) > MAX_DESCRIPTION:
+            raise ValueError(f"a network's name has at most {MAX_NAME} characters, its description {MAX_DESCRIPTION}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}")
         for name in RATE_FIELDS:
             value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number of bytes per second (or None), got {value}")
+            if value is not None and not (math.isfinite(value) and value >= MIN_RATE):
+                raise ValueError(
+                    f"{name} must be at least {MIN_RATE:,} bytes per second ({MIN_RATE * 8 / 1000:g} kbit/s), or"
+                    f" none, got {value:g}: slower, every part PUT would time out"
+                )
         for name in TIME_FIELDS:
             if not (math.isfinite(getattr(self, name)) and 0 <= getattr(self, name) <= 3600):
                 raise ValueError(f"{name} must be between 0 and 3600 seconds")
@@ -250,6 +263,13 @@ def _changed(base: NetworkProfile, changes: Mapping[str, Any]) -> NetworkProfile
 
 
 def _field_value(key: str, value: Any) -> Any:
+    try:
+        return _converted(key, value)
+    except OverflowError:  # a number too large for a float (10**400), or an infinite seed
+        raise ValueError(f"{key}: not a usable number: {str(value)[:40]!r}") from None
+
+
+def _converted(key: str, value: Any) -> Any:
     if key in ("name", "description"):
         return str(value)
     if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
@@ -259,7 +279,7 @@ def _field_value(key: str, value: Any) -> Any:
     if value is None:
         raise ValueError(f"{key}: not a number: None")
     if not isinstance(value, str):
-        return int(value) if key == "seed" else float(value)
+        return _seed(value) if key == "seed" else float(value)
     if key in RATE_FIELDS:
         return _number(value, _UNITS, key)
     if key in TIME_FIELDS:
@@ -268,7 +288,13 @@ def _field_value(key: str, value: Any) -> Any:
         return _number(value.removesuffix("%"), {}, key) / (100 if value.endswith("%") else 1)
     if key == "scale":
         return _number(value.removeprefix("×").removesuffix("x"), {}, key)
-    return int(_number(value, {}, key))  # seed
+    return _seed(_number(value, {}, key))
+
+
+def _seed(value: float) -> int:
+    if not float(value).is_integer():
+        raise ValueError(f"seed must be a whole number, got {value!r}")
+    return int(value)
 
 
 def resolve_network(spec: str | NetworkProfile | Mapping[str, Any] | None) -> NetworkProfile:

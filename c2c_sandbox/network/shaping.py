@@ -4,8 +4,10 @@ Every part body is read through a :class:`_ShapedBody`: after each block (about 
 to 1 MiB) it takes the block's bytes from its connection's bucket, the shared uplink's and, when the profile
 has one, its device's, and sleeps as long as the slowest of them says. The buckets lend nothing beyond a short
 burst and queue their callers first come, first served, so parts in flight share the uplink evenly. A change of
-profile (:meth:`Network.set`) replaces the buckets: reads in flight follow the new ones from their next block.
-Stalls and drops are drawn per part from a generator seeded with the profile's ``seed``.
+profile (:meth:`Network.set`) replaces the buckets and reaches every part already waiting: a wait for a block's
+bytes or a stall ends, a wait for the first byte or the answer is measured again against the new round trip,
+and reads in flight follow the new buckets from their next block. Stalls and drops are drawn per part from a
+generator seeded with the profile's ``seed``.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class Network:
         self.initial = profile
         self._stop = stop
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified when the profile changes, or the sandbox stops
+        self._generation = 0
         self._state = self._new_state(profile)
 
     @staticmethod
@@ -83,24 +87,48 @@ class Network:
         return self._state.profile
 
     def set(self, profile: NetworkProfile) -> None:
-        """New conditions (and a freshly seeded generator): reads in flight follow them from their next block."""
-        with self._lock:
+        """New conditions (and a freshly seeded generator), for every part from now on and every part waiting."""
+        with self._changed:
             self._state = self._new_state(profile)
+            self._generation += 1
+            self._changed.notify_all()
 
     def reset(self) -> None:
         self.set(self.initial)
 
+    def wake(self) -> None:
+        """The sandbox stops: every wait ends now."""
+        with self._changed:
+            self._changed.notify_all()
+
     def wait(self, seconds: float) -> None:
-        if seconds > 0:
-            self._stop.wait(seconds)
+        """Wait `seconds` (a block's bytes, a stall), unless the conditions change or the sandbox stops first."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            generation = self._generation
+            while generation == self._generation and not self._stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._changed.wait(remaining)
+
+    def _delay(self, of: Callable[[NetworkProfile], float]) -> None:
+        """Wait the current conditions' delay (`of` the profile) from now: a change measures it again."""
+        start = time.monotonic()
+        with self._changed:
+            while not self._stop.is_set():
+                remaining = start + of(self._state.profile) - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._changed.wait(remaining)
 
     def first_byte(self) -> None:
         """A part request's round trip before its body flows."""
-        self.wait(self._state.profile.ttfb)
+        self._delay(lambda profile: profile.ttfb)
 
     def answer(self) -> None:
         """Between a part's last byte and its answer."""
-        self.wait(self._state.profile.response)
+        self._delay(lambda profile: profile.response)
 
     def body(self, raw: Readable, length: int, device_id: str, on_drop: Callable[[], None]) -> Readable:
         """``raw`` (a part's body of ``length`` bytes) read at the current conditions' pace."""

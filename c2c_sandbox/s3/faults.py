@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,8 @@ class Faults:
 
     def __init__(self, stop: threading.Event) -> None:
         self._lock = threading.Lock()
+        self._cleared = threading.Condition(self._lock)  # notified when the faults are cleared, or the sandbox stops
+        self._generation = 0
         self._planned: list[Fault] = []
         self._random: tuple[float, tuple[str, ...], random.Random, float] | None = None
         self._stop = stop
@@ -76,9 +79,17 @@ class Faults:
             self._random = (rate, kinds, random.Random(seed), seconds)
 
     def clear(self) -> None:
-        with self._lock:
+        """No more faults: planned ones are forgotten, and a fault waiting (a stall, a delay) ends now."""
+        with self._cleared:
             self._planned.clear()
             self._random = None
+            self._generation += 1
+            self._cleared.notify_all()
+
+    def wake(self) -> None:
+        """The sandbox stops: every wait ends now."""
+        with self._cleared:
+            self._cleared.notify_all()
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -103,5 +114,12 @@ class Faults:
         return None
 
     def wait(self, seconds: float) -> None:
-        """Sleep, but wake at once when the sandbox stops."""
-        self._stop.wait(seconds)
+        """Sleep, but wake at once when the faults are cleared or the sandbox stops."""
+        deadline = time.monotonic() + seconds
+        with self._cleared:
+            generation = self._generation
+            while generation == self._generation and not self._stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._cleared.wait(remaining)

@@ -26,6 +26,7 @@ import calendar
 import contextlib
 import datetime as dt
 import hmac
+import logging
 import socket
 import threading
 import time
@@ -47,6 +48,8 @@ from c2c_sandbox.network.shaping import Network
 from c2c_sandbox.s3.faults import Fault, Faults
 from c2c_sandbox.s3.partstore import MAX_PART_SIZE, PartStore
 from c2c_sandbox.s3.wire import BadFraming, Body, content_length, unsigned_headers
+
+log = logging.getLogger("c2c_sandbox.s3.gateway")
 
 REGION = "us-east-1"
 SIGNED_HEADERS = ("content-type", "host", "x-amz-acl")
@@ -160,6 +163,16 @@ class S3Gateway:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
+            return self._handle(environ, start_response)
+        except (ConnectionError, TimeoutError):  # a connection dropped (a fault, a client gone): no answer
+            raise
+        except Exception:  # never werkzeug's HTML page: S3's own answer to its own failure
+            log.exception("unexpected error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            refusal = PartRefused(500, "InternalError", _FAULT_ERRORS["internal_error"][2])
+            return self._refuse(environ, start_response, refusal)
+
+    def _handle(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
             _framed(environ)
             params = self._authenticate(environ)
             asset, part = self._target(environ, params)
@@ -174,6 +187,18 @@ class S3Gateway:
             [("ETag", f'"{etag}"'), ("Content-Length", "0"), ("x-amz-request-id", uuid.uuid4().hex[:16].upper())],
         )
         return [b""]
+
+    def signed(self, environ: dict[str, Any]) -> bool:
+        """Whether the request carries a URL this sandbox signed (expired or not): what attributes a part
+        request to a device (:mod:`c2c_sandbox.scorecard.recorder`); anyone can type an uploadId."""
+        params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        if any(not params.get(p) for p in (*AUTH_PARAMS, "X-Amz-Signature")):
+            return False
+        try:
+            self._verify_signature(environ, environ.get("QUERY_STRING", ""), params)
+        except (PartRefused, ValueError):
+            return False
+        return True
 
     def _authenticate(self, environ: dict[str, Any]) -> dict[str, str]:
         """S3's first checks: the presigned query's parameters, its key, its expiry, its signature."""
@@ -305,6 +330,8 @@ class S3Gateway:
         except BadFraming:  # e.g. a "chunked" body that is not: nothing more can be read of it
             environ[BODY_READ] = True
             raise PartRefused(400, "BadRequest", "An error occurred when parsing the HTTP request.") from None
+        except UploadClosed:  # deleted (Reset) before its first byte could be written
+            raise PartRefused(404, "NoSuchUpload", NO_SUCH_UPLOAD, UploadId=asset.upload_id) from None
         environ[BODY_READ] = True
         try:
             if fault is not None and fault.kind == "delay":  # the part is in, the answer comes late (a slow S3)

@@ -44,15 +44,16 @@ from typing import Protocol
 
 from c2c_sandbox.domain.records import OPEN_STATES, Asset, Part, UploadClosed
 from c2c_sandbox.domain.store import Store
-from c2c_sandbox.s3.livefile import LiveOriginals
+from c2c_sandbox.s3.livefile import MIN_PART_SIZE as MIN_PART_SIZE  # S3's limits live here, with the others
+from c2c_sandbox.s3.livefile import Discarded, LiveOriginals
 
 log = logging.getLogger("c2c_sandbox.s3.partstore")
 
 BLOCK = 1024 * 1024
-MIN_PART_SIZE = 5 * 1024**2  # 5 MiB: S3's smallest part but the last
 MAX_PART_SIZE = 5 * 1024**3  # 5 GiB: S3's largest part
 MAX_PARTS = 10_000
 TMP = ".tmp"
+SWEEP_EVERY = 1.0  # seconds between the assembler's sweeps of idle real-time originals
 
 
 class Readable(Protocol):
@@ -90,9 +91,10 @@ class PartStore:
         self._worker.start()
 
     def close(self) -> None:
-        """Finish the queued assemblies, then stop the worker."""
+        """Finish the queued assemblies, stop the worker, release the growing originals."""
         self._queue.put(None)
         self._worker.join(timeout=60)
+        self.live.close()
 
     # -- receiving parts ------------------------------------------------------------------------------
     def put(self, asset_id: str, number: int, body: Readable, length: int) -> str:
@@ -108,7 +110,10 @@ class PartStore:
         tmp = folder / f"{number:05d}.{secrets.token_hex(6)}{TMP}"
         md5 = hashlib.md5(usedforsecurity=False)  # S3's ETag, not security
         view = memoryview(bytearray(min(length, BLOCK) or 1))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:  # Reset removed the asset's folder since it was made
+            raise UploadClosed(asset_id) from None
         try:
             remaining = length
             while remaining > 0:
@@ -138,6 +143,8 @@ class PartStore:
             replaced, complete = self.store.record_part(part)
         except BaseException:
             final.unlink(missing_ok=True)
+            if self.store.asset(received.asset_id) is None:  # deleted meanwhile: its folder goes too
+                _remove(final.parent)
             raise
         if replaced is not None and replaced != final.name:
             (final.parent / replaced).unlink(missing_ok=True)
@@ -169,7 +176,19 @@ class PartStore:
         self._queue.put(asset_id)
 
     def _assemble_queued(self) -> None:
-        while (asset_id := self._queue.get()) is not None:
+        swept = time.monotonic()
+        while True:
+            try:
+                asset_id = self._queue.get(timeout=SWEEP_EVERY)
+            except queue.Empty:
+                asset_id = ""
+            if asset_id is None:
+                return
+            if time.monotonic() - swept >= SWEEP_EVERY:  # between items too: a busy assembler still sweeps
+                self.live.sweep()
+                swept = time.monotonic()
+            if not asset_id:
+                continue
             try:
                 self.assemble(asset_id)
             except Exception as exc:  # keep serving; the asset says what went wrong
@@ -184,7 +203,7 @@ class PartStore:
         asset = self.store.asset(asset_id)
         if asset is not None and asset.realtime and asset.status in OPEN_STATES:
             try:
-                self.live.advance(asset_id, self.store.parts(asset_id))
+                self.live.advance(asset_id, self.store.parts(asset_id), final=asset.parts)
             except OSError:  # a part replaced or forgotten meanwhile: start again with the next part
                 log.debug("growing the original of %s: starting again", asset_id, exc_info=True)
                 self.live.discard(asset_id)
@@ -202,6 +221,8 @@ class PartStore:
                     sha256 = self._concatenate(asset, parts)
             except FileNotFoundError as exc:
                 error = f"the bytes of a part are gone: {Path(str(exc.filename)).name}"
+            except Discarded:  # deleted (Reset) while its last parts were appended
+                error = "the upload was deleted while it was assembled"
         self.live.discard(asset_id)
         self.store.finish_assembly(asset_id, error=error, sha256=sha256)
         self.drop(asset_id)

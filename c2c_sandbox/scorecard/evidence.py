@@ -10,6 +10,7 @@ final state). Times are POSIX seconds; an entry's end is ``t + ms / 1000``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,10 +27,14 @@ __all__ = [
     "end",
     "ids",
     "part_sizes",
+    "shown",
 ]
 
 PASS, FAIL, NOT_EXERCISED = "pass", "fail", "not exercised"
 MAX_EVIDENCE = 12
+MAX_SHOWN = 60  # characters of a device-sent value the scorecard quotes
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_PLAIN = re.compile(r"[A-Za-z0-9 .,:;/=+'\"()%?-]*")  # no Markdown, HTML or table syntax can form from these
 
 Transcript = dict[str, Any]
 Entry = dict[str, Any]
@@ -108,6 +113,18 @@ class View:
 
     def puts_of(self, asset: str, part: int | None = None) -> list[Entry]:
         return [e for e in self.puts if e.get("asset") == asset and (part is None or e.get("part") == part)]
+
+
+def shown(value: object, limit: int = MAX_SHOWN) -> str:
+    """A value the device sent (a header, a name) as the Markdown report a notebook renders may hold it: as it is
+    when plain text (letters, digits, spaces, plain punctuation), else as an inline code span, in which no
+    Markdown or HTML is read as such (its backticks and line breaks cannot end the span, its ``|`` cannot end a
+    table cell, a URL is not made a link); cut to `limit` characters."""
+    text = _UNPRINTABLE.sub("?", str(value))
+    cut = text[:limit] + ("…" if len(text) > limit else "")
+    if _PLAIN.fullmatch(cut) and "://" not in cut and "www." not in cut.lower():
+        return cut
+    return "`" + (cut.replace("`", "'").replace("|", "\\|") or " ") + "`"
 
 
 def end(entry: Entry) -> float:

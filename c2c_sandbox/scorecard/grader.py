@@ -4,7 +4,9 @@
 scenario, the device's recorded requests, the assets' final state) and gives, for every checklist item the
 traffic can show, a verdict: ``pass``, ``fail`` or ``not exercised`` (the device never met the condition), the
 requests that show it (their indices in the device's log) and, on a fail, what to change. It only reads: a
-transcript recorded elsewhere (another machine, another client, a fixture) grades the same way.
+transcript recorded elsewhere (another machine, another client, a fixture) grades the same way. It never
+raises on traffic it did not expect: an item it cannot judge says so (``not exercised``, and why), and the
+other items are graded all the same.
 
 Times in the transcript are POSIX seconds; an entry's end is ``t + ms / 1000``. The heartbeat is judged on the
 scenario's compressed clock (``clock.seconds_per_minute``: 1.0 means "1 minute = 1 second").
@@ -13,6 +15,7 @@ scenario's compressed clock (``clock.seconds_per_minute``: 1.0 means "1 minute =
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from collections.abc import Callable
 
@@ -28,6 +31,7 @@ from c2c_sandbox.scorecard.evidence import (
     end,
     ids,
     part_sizes,
+    shown,
 )
 
 __all__ = ["FAIL", "ITEMS", "MIN_MEAN_BACKOFF", "NOT_EXERCISED", "PASS", "Item", "Scorecard", "grade"]
@@ -46,7 +50,8 @@ def client_version(v: View, item: Item) -> None:
     if bad:
         seen = sorted({e["headers"].get("x-client-version", "(none)") for e in bad})
         item.verdict, item.evidence = FAIL, ids(bad)
-        item.detail = f"{len(bad)} of {len(v.api)} API calls had no semantic x-client-version (sent: {', '.join(seen)})"
+        sent = ", ".join(shown(version) for version in seen[:5])
+        item.detail = f"{len(bad)} of {len(v.api)} API calls had no semantic x-client-version (sent: {sent})"
         return
     item.verdict, item.evidence = PASS, ids(v.api[:3])
     item.detail = "every API call sent a semantic x-client-version"
@@ -55,12 +60,13 @@ def client_version(v: View, item: Item) -> None:
 def chunk_arithmetic(v: View, item: Item) -> None:
     if not v.puts:
         return
-    wrong, missing, bytes_wrong = [], [], []
+    wrong, missing, bytes_wrong, judged = [], [], [], []
     for asset_id in dict.fromkeys(e["asset"] for e in v.puts):
         asset = v.assets.get(asset_id)
-        if asset is None:
-            continue
+        if asset is None or asset.get("realtime") or not asset.get("parts"):
+            continue  # a real-time upload's parts are the device's to size (and it may have no final part yet)
         sizes, puts = part_sizes(asset["filesize"], asset["parts"]), v.puts_of(asset_id)
+        judged += puts
         wrong += [e for e in puts if sizes.get(e.get("part") or 0) != e.get("size")]
         stopped = any(e["status"] in (403, 404) for e in puts)  # the device rightly gave up on this asset
         absent = sorted(set(sizes) - {e.get("part") for e in puts})
@@ -74,8 +80,11 @@ def chunk_arithmetic(v: View, item: Item) -> None:
         sized = [f"{v.name_of(e['asset'])} part {e.get('part')} sent {e.get('size')} bytes" for e in wrong[:4]]
         item.detail = "; ".join([*sized, *missing, *bytes_wrong])
         return
-    item.verdict, item.evidence = PASS, ids(v.puts[:4])
-    item.detail = f"all {len(v.puts)} part PUTs had the guide's size; every part of every asset was sent"
+    if not judged:
+        item.detail = "only real-time uploads: their parts are sized by the device, not by the guide's arithmetic"
+        return
+    item.verdict, item.evidence = PASS, ids(judged[:4])
+    item.detail = f"all {len(judged)} part PUTs had the guide's size; every part of every asset was sent"
 
 
 def part_headers(v: View, item: Item) -> None:
@@ -90,8 +99,8 @@ def part_headers(v: View, item: Item) -> None:
         e = bad[0]
         item.verdict, item.evidence = FAIL, ids(bad)
         item.detail = (
-            f"{len(bad)} of {len(v.puts)} part PUTs: e.g. Content-Type {e['headers'].get('content-type')!r}, "
-            f"x-amz-acl {e['headers'].get('x-amz-acl')!r}"
+            f"{len(bad)} of {len(v.puts)} part PUTs: e.g. Content-Type {shown(e['headers'].get('content-type'))}, "
+            f"x-amz-acl {shown(e['headers'].get('x-amz-acl'))}"
         )
         return
     item.verdict, item.evidence = PASS, ids(v.puts[:3])
@@ -260,8 +269,7 @@ def heartbeat(v: View, item: Item) -> None:
         else:
             item.detail = "no heartbeat, but the session was shorter than 5 (compressed) minutes"
         return
-    times = [start, *(b["t"] for b in beats), stop]
-    gaps = [b - a for a, b in itertools.pairwise(times)]
+    gaps = [b - a for a, b in itertools.pairwise([start, *(b["t"] for b in beats), stop])]
     between = gaps[1:-1]
     item.evidence = ids(beats)
     if any(g < 0.9 * minute for g in between):
@@ -430,10 +438,13 @@ def grade(transcript: Transcript) -> Scorecard:
         if item_id in skipped:
             item.detail = "skipped for this run: the scenario left its condition out"
         else:
-            judge(view, item)
+            try:
+                judge(view, item)
+            except Exception as exc:  # traffic the item did not foresee: say so, and grade the others
+                logging.getLogger(__name__).exception("grading %s", item_id)
+                item = Item(item_id, title, requirement, detail=f"could not be judged ({type(exc).__name__})")
             if item.verdict == NOT_EXERCISED and not item.detail:
                 item.detail = "the device never met this condition (it never reached the file that plays it)"
-        if item.verdict == FAIL:
-            item.fix = fix
+        item.fix = fix if item.verdict == FAIL else ""
         items.append(item)
     return Scorecard(transcript.get("device", {}), transcript["scenario"], items)

@@ -1,15 +1,18 @@
 """What each device sent the sandbox and what it was answered: a bounded log per device, for the page and grading.
 
 One WSGI middleware around the whole app (:meth:`Recorder.wrap`, installed by the server) sees every request:
-the C2C API (``/v2/...``) and the S3 part PUTs (``/<bucket>/...``). It attributes each to a device (an API call
-by its bearer token, a token or pairing call by the form's ``refresh_token`` or ``client_id``, a part PUT by its
-``uploadId``) and keeps, per device, the last :data:`LIMIT` entries in memory (a ring buffer; nothing is written
-to disk, and a restarted sandbox starts with empty logs).
+the C2C API (``/v2/...``) and the S3 part PUTs (``/<bucket>/...``). It attributes each to a device only by what
+proves it the device's: an API call by its bearer token, a token call by its refresh token or device code, a
+revocation by the token it revokes, a pairing request by its ``client_id`` with the client secret, a part
+request by a URL the sandbox signed (the ``uploadId`` alone is not enough: anyone can type one). Whatever carries
+none of these is nobody's, and no device is graded on it. It keeps, per device, the last :data:`LIMIT` entries
+in memory (a ring buffer; nothing is written to disk, and a restarted sandbox starts with empty logs).
 
 An entry holds the time, method, route *template* (``POST /v2/devices/assets``, never the raw URL), status, the
 headers that matter (:data:`KEPT_HEADERS`) and the rate-limit headers sent back, the duration, the asset, the
 part number and size of a part PUT, the numbers of an asset-create body (``filesize``, ``offset``, ``parts``,
-``channel``), the grant type of a token call, and the error code of a refusal. Never a body, a token or a
+``channel``), the grant type of a token call, and the error code of a refusal, each cut to a bound
+(:data:`MAX_TEXT`, :data:`MAX_METHOD`, :data:`MAX_NUMBER`). Never a body, a token or a
 signature: a token is named by the first 12 hex digits of its SHA-256 (what the store keeps) and its state.
 
 A check session (:mod:`c2c_sandbox.scorecard.scenario`) hooks in per device: :meth:`Recorder.hook` lets it answer a
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import io
 import json
 import logging
@@ -45,6 +49,12 @@ __all__ = ["KEPT_HEADERS", "LIMIT", "Action", "Recorder", "set_body"]
 
 LIMIT = 5000  # entries kept per device (the oldest go first)
 MAX_DEVICES = 500  # device logs kept (the least recently used go first)
+#: Entries kept in all, whatever the number of devices: ten devices' full logs. An entry holds at most a few
+#: bounded fields (below), under 2 KiB, so the recorder never holds much more than 100 MB.
+MAX_ENTRIES = 10 * LIMIT
+MAX_TEXT = 200  # characters kept of a device-sent text (a header's value, a grant type): enough to read, no more
+MAX_METHOD = 20  # characters kept of a method: HTTP's are short words (the longest registered one has 17)
+MAX_NUMBER = 10**20  # numbers kept only below this (a size or an offset): a longer one is the device's nonsense
 MAX_FORM = 1024 * 1024  # the API's own body limit: a form or JSON body read to attribute or describe a call
 KEPT_HEADERS = ("x-client-version", "content-type", "x-amz-acl", "user-agent", "expect")
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-window")
@@ -142,7 +152,7 @@ def _number(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if -MAX_NUMBER < value < MAX_NUMBER else None
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 20:
         return int(value.strip())
     return None
@@ -151,14 +161,17 @@ def _number(value: Any) -> int | None:
 class Recorder:
     """Per-device logs of the requests a sandbox received (see the module docstring)."""
 
-    def __init__(self, store: Store, *, limit: int = LIMIT) -> None:
-        self.store, self.limit = store, limit
+    def __init__(self, store: Store, *, limit: int = LIMIT, client_secret: str = "") -> None:
+        self.store, self.limit, self.client_secret = store, limit, client_secret
+        self.max_entries = MAX_ENTRIES
         self._logs: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()
+        self._total = 0  # entries in all the logs
         self._counts: dict[str, int] = {}
         self._hooks: dict[str, Hook] = {}
         self._lock = threading.Lock()
         self._bucket_prefix = "/"
         self._routes: Map | None = None
+        self._signed: Callable[[dict[str, Any]], bool] = lambda environ: False
 
     # -- reading ----------------------------------------------------------------------------------------
     def requests(self, device_id: str, since: int = 0) -> list[dict[str, Any]]:
@@ -179,21 +192,45 @@ class Recorder:
             else:
                 self._hooks[device_id] = hook
 
+    def unhook(self, device_id: str, hook: Hook) -> None:
+        """Remove `hook` from the device, if it is the device's hook (not one that came after it)."""
+        with self._lock:
+            if self._hooks.get(device_id) is hook:
+                del self._hooks[device_id]
+
+    def forget(self, device_id: str) -> None:
+        """Drop a device's log, count and hook (the device was deleted)."""
+        with self._lock:
+            self._total -= len(self._logs.pop(device_id, ()))
+            self._counts.pop(device_id, None)
+            self._hooks.pop(device_id, None)
+
     def _append(self, device_id: str, entry: dict[str, Any]) -> None:
         with self._lock:
             log = self._logs.pop(device_id, None) or deque(maxlen=self.limit)
             self._logs[device_id] = log  # most recently used last
             entry["i"] = self._counts.get(device_id, 0)
             self._counts[device_id] = entry["i"] + 1
+            kept = len(log)
             log.append(entry)
-            while len(self._logs) > MAX_DEVICES:
-                gone, _ = self._logs.popitem(last=False)
+            self._total += len(log) - kept
+            while len(self._logs) > 1 and (len(self._logs) > MAX_DEVICES or self._total > self.max_entries):
+                gone, dropped = self._logs.popitem(last=False)
+                self._total -= len(dropped)
                 self._counts.pop(gone, None)
 
     # -- the middleware ---------------------------------------------------------------------------------
-    def wrap(self, app: Callable[..., Iterable[bytes]], *, routes: Map, bucket: str) -> Callable[..., Iterable[bytes]]:
-        """The WSGI app that records `app`'s device requests (``routes``: the API's URL map, for templates)."""
-        self._routes, self._bucket_prefix = routes, f"/{bucket}/"
+    def wrap(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        *,
+        routes: Map,
+        bucket: str,
+        signed: Callable[[dict[str, Any]], bool] = lambda environ: False,
+    ) -> Callable[..., Iterable[bytes]]:
+        """The WSGI app that records `app`'s device requests (``routes``: the API's URL map, for templates;
+        ``signed``: whether a part request carries a URL the sandbox signed)."""
+        self._routes, self._bucket_prefix, self._signed = routes, f"/{bucket}/", signed
 
         def recorded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             try:
@@ -280,8 +317,9 @@ class Recorder:
             h: environ.get("CONTENT_TYPE" if h == "content-type" else "HTTP_" + h.upper().replace("-", "_"))
             for h in KEPT_HEADERS
         }
+        method = method[:MAX_METHOD]  # the device's to choose: anything up to the request line's 64 KiB
         entry: dict[str, Any] = {"i": None, "t": round(time.time(), 4), "method": method, "status": None}
-        entry["headers"] = {k: v[:200] for k, v in headers.items() if v is not None}
+        entry["headers"] = {k: v[:MAX_TEXT] for k, v in headers.items() if v is not None}
         if path.startswith(self._bucket_prefix):
             return self._describe_part(environ, entry)
         if not path.startswith("/v2/"):
@@ -303,7 +341,7 @@ class Recorder:
     def _describe_part(self, environ: dict[str, Any], entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         params = parse_qs(environ.get("QUERY_STRING", ""))
         asset = self.store.asset_by_upload(params.get("uploadId", [""])[0])
-        if asset is None:
+        if asset is None or not self._signed(environ):
             return None
         entry.update(kind="s3", route=f"{entry['method']} /<bucket>/<key>?partNumber&uploadId", asset=asset.id)
         entry["part"] = _number(params.get("partNumber", [""])[0])
@@ -312,15 +350,22 @@ class Recorder:
 
     def _describe_auth(self, environ: dict[str, Any], entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         entry["kind"] = "oauth"
-        fields = read_fields(environ)
-        entry["grant"] = str(fields.get("grant_type", ""))[:80] or None
-        refresh = fields.get("refresh_token") if entry["grant"] == "refresh_token" else None
-        if isinstance(refresh, str) and refresh:
-            found = self.store.token(refresh)
-            entry["refresh"] = token_label(refresh)
+        fields = {k: v for k, v in read_fields(environ).items() if isinstance(v, str)}
+        entry["grant"] = fields.get("grant_type", "")[:MAX_TEXT] or None
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        if entry["grant"] == "refresh_token" or path.endswith("/revoke"):  # proof: the token itself
+            token = fields.get("refresh_token" if entry["grant"] == "refresh_token" else "token", "")
+            found = self.store.token(token) if token else None
+            if found is not None and entry["grant"] == "refresh_token":
+                entry["refresh"] = token_label(token)
             return (found.device_id, entry) if found is not None else None
-        client_id = fields.get("client_id")
-        device = self.store.device_by_client_id(client_id) if isinstance(client_id, str) and client_id else None
+        if fields.get("device_code"):  # the device-code grant: the code it was given
+            code = self.store.device_code(fields["device_code"])
+            device = self.store.device_by_client_id(code.client_id) if code is not None else None
+        elif self.client_secret and _same(fields.get("client_secret", ""), self.client_secret):
+            device = self.store.device_by_client_id(fields.get("client_id", ""))
+        else:
+            device = None
         return (device.id, entry) if device is not None else None
 
     def describe_create(self, environ: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
@@ -345,6 +390,10 @@ class Recorder:
         if found.revoked:
             return "revoked"
         return "expired" if found.expires_at <= time.time() else "live"
+
+
+def _same(sent: str, secret: str) -> bool:
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), secret.encode())
 
 
 def _reason(status: int) -> str:

@@ -1,14 +1,16 @@
 """The scorecard as a Markdown report (``c2c check``, the page, the notebook); JSON is :meth:`Scorecard.to_json`.
 
 ``evidence=False`` leaves out the request indices, which vary from run to run for a device that works in
-parallel; the verdicts and what to change do not.
+parallel; the verdicts and what to change do not. What the device sent (its name, a header, a method) is shown
+as code unless it is plain text (:func:`~c2c_sandbox.scorecard.evidence.shown`): a notebook renders the report,
+and must render no link, image or HTML a device put in it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from c2c_sandbox.scorecard.evidence import FAIL, NOT_EXERCISED, PASS, Scorecard
+from c2c_sandbox.scorecard.evidence import FAIL, NOT_EXERCISED, PASS, Scorecard, shown
 
 __all__ = ["markdown", "scenario_lines"]
 
@@ -35,7 +37,7 @@ def markdown(card: Scorecard, *, evidence: bool = True, requests: list[dict[str,
     lines = [
         "# C2C integrator scorecard",
         "",
-        f"Device: {card.device.get('name', '?')} · scenario seed {scenario.get('seed')} · "
+        f"Device: {shown(card.device.get('name', '?'))} · scenario seed {scenario.get('seed')} · "
         f"{len(scenario.get('files', []))} files · clock: 1 minute = {minute:g} s",
         "",
         f"**Result: {'PASS' if card.passed else 'FAIL'}** ({counts[PASS]} pass, {counts[FAIL]} fail, "
@@ -61,10 +63,10 @@ def markdown(card: Scorecard, *, evidence: bool = True, requests: list[dict[str,
                 f"- Seen: {item.detail}.",
                 f"- Change: {item.fix}",
             ]
-            shown = [by_index[i] for i in item.evidence if i in by_index] if evidence else []
-            if shown:
+            rows = [by_index[i] for i in item.evidence if i in by_index] if evidence else []
+            if rows:
                 lines += ["", "| # | Request | Part | Size | Status |", "|---|---|---|---|---|"]
-                lines += [_request_row(e) for e in shown]
+                lines += [_request_row(e) for e in rows]
             lines.append("")
     lines += ["", "## The scenario", "", *scenario_lines(scenario)]
     return "\n".join(lines).rstrip() + "\n"
@@ -75,5 +77,6 @@ def _request_row(e: dict[str, Any]) -> str:
         status = e.get("error") or "no answer"
     else:
         status = f"{e['status']} {e.get('error') or ''}".strip()
-    route = e.get("route", "?").replace("|", "/")
+    method, _, template = str(e.get("route", "?")).partition(" ")  # the method is the device's, the template ours
+    route = f"{shown(method)} {template}".replace("|", "/")
     return f"| {e['i']} | {route} | {e.get('part') or '-'} | {e.get('size') or '-'} | {status} |"

@@ -11,24 +11,58 @@ either runs the device command given after ``--`` (with the session's variables 
 :meth:`~c2c_sandbox.scorecard.scenario.Session.environment`) or waits until Enter (or ``--timeout``); then prints the
 Markdown report, writes ``--json`` / ``--report`` if asked, and exits 0 only if no item failed (1 otherwise,
 2 for usage errors). The page of a running sandbox has the same as a button (``POST /sandbox/checks``).
+
+:class:`OneLineParser` and :func:`ranged` are the kit's command lines' (``c2c check`` here, ``c2c sandbox`` and
+``c2c lab`` in :mod:`c2c_sandbox.cli`): an argument out of range is refused in one line on stderr, exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from c2c_sandbox.scorecard.grader import ITEMS
-from c2c_sandbox.scorecard.scenario import Session
-from c2c_sandbox.server import Sandbox
+from c2c_sandbox.scorecard.scenario import Session, SessionRefused
+from c2c_sandbox.server import DataDirInUse, Sandbox
 
-__all__ = ["check_main", "run_check"]
+__all__ = ["OneLineParser", "check_main", "ranged", "run_check"]
+MAX_SEED = 2**31  # as the controls take it (POST /sandbox/checks)
+MAX_CHECK_SECONDS = 86400.0  # a day: the longest a device command may run (the default is 10 minutes)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser that refuses in the kit's way: one line on stderr (``prog: what is wrong``), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def ranged(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number of `kind` from `low` to `high` (finite), refused in words otherwise."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"must be from {_number(low)} to {_number(high)}, got {text}")
+        return value
+
+    return parse
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
 
 Device = Callable[[dict[str, str]], object] | Sequence[str]
 
@@ -72,17 +106,17 @@ def run_check(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="c2c check",
         description="Grade a device against Frame.io's C2C uploader checklist: a sandbox plays a scripted session "
         "(faults, a pause window, an expired URL, an expiring token, a restart) while the device uploads.",
         epilog="Example: c2c check -- ./my-uploader   (the session's C2C_* variables are in its environment)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="the scenario's seed (file sizes; default 0)")
+    parser.add_argument("--seed", type=ranged(int, 0, MAX_SEED), default=0, help="the scenario's seed (default 0)")
     parser.add_argument("--dir", type=Path, default=None, help="where to write the files to upload")
     parser.add_argument("--device", default=None, help="grade this paired device (default: pair a new one)")
     parser.add_argument("--data-dir", type=Path, default=None, help="the sandbox's data dir (default: a temporary one)")
-    parser.add_argument("--port", type=int, default=0, help="port of the sandbox (default: any free port)")
+    parser.add_argument("--port", type=ranged(int, 0, 65535), default=0, help="port of the sandbox (default: any)")
     parser.add_argument(
         "--skip",
         action="append",
@@ -91,7 +125,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ITEM",
         help="leave an item's condition out (repeatable): " + ", ".join(i[0] for i in ITEMS),
     )
-    parser.add_argument("--timeout", type=float, default=600.0, help="longest session, in seconds (default 600)")
+    parser.add_argument(
+        "--timeout", type=ranged(float, 1, MAX_CHECK_SECONDS), default=600.0, help="longest session, s (default 600)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the scorecard as JSON here")
     parser.add_argument("--report", type=Path, default=None, help="write the Markdown report here")
     parser.add_argument("--transcript", type=Path, default=None, help="write the recorded session (for replay) here")
@@ -104,7 +140,11 @@ def check_main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     with tempfile.TemporaryDirectory(prefix="c2c-check-") as tmp:
-        sb = Sandbox(port=args.port, data_dir=args.data_dir).start()
+        try:
+            sb = Sandbox(port=args.port, data_dir=args.data_dir).start()
+        except (DataDirInUse, OSError, ValueError) as exc:
+            print(f"c2c check: cannot start the sandbox: {exc}", file=sys.stderr)
+            return 2
         try:
             session = Session(
                 sb.model,
@@ -113,7 +153,7 @@ def check_main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 skip=tuple(args.skip),
             ).start()
-        except ValueError as exc:
+        except (ValueError, OSError, SessionRefused) as exc:
             sb.stop()
             print(f"c2c check: {exc}", file=sys.stderr)
             return 2

@@ -21,6 +21,12 @@ a create is matched to its file):
 
 During a session the sandbox hands out parts of 5-6 MiB for these files (Frame.io: about 20 MiB) so the check
 stays quick, and the clock is compressed for the heartbeat: 1 minute = :data:`SECONDS_PER_MINUTE` second.
+
+What a session holds is given back: its files (when they are in the data dir) and its pause window when it is
+finished; its device (when it paired one), with the device's tokens, assets and log, when it is released. A
+session is finished by itself after :data:`SESSION_IDLE` seconds without a request from its device, released
+:data:`SESSION_KEEP` seconds after it finished, on Reset and when the sandbox stops; a restart removes whatever
+a killed sandbox's sessions left. At most :data:`MAX_SESSIONS` are kept at once.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ import hashlib
 import json
 import os
 import random
+import shlex
+import shutil
 import threading
 import time
 import uuid
@@ -38,15 +46,31 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from c2c_sandbox.domain.model import Model
-from c2c_sandbox.scorecard.grader import Scorecard, grade
+from c2c_sandbox.domain.model import CHECK_CLIENT_PREFIX, CHECKS_DIR, Model
+from c2c_sandbox.scorecard.grader import ITEMS, Item, Scorecard, grade
 from c2c_sandbox.scorecard.recorder import Action, read_fields, set_body
 from c2c_sandbox.scorecard.report import markdown
 
-__all__ = ["ROLES", "SECONDS_PER_MINUTE", "ScenarioFile", "Session", "plan"]
+__all__ = ["MAX_SESSIONS", "ROLES", "SECONDS_PER_MINUTE", "SESSION_IDLE", "SESSION_KEEP", "ScenarioFile", "Session"]
+__all__ += ["SessionRefused", "plan"]
+
+
+class SessionRefused(RuntimeError):
+    """A session that cannot start now (:data:`MAX_SESSIONS` running, or one already running on its device: the
+    two would share its requests, its hook and its assets); the controls answer 409."""
+
 
 SECONDS_PER_MINUTE = 1.0
 MIB = 1024 * 1024
+#: Sessions kept at once, running or finished: a running one holds about 70 MiB of files and a paired device;
+#: past this many, the oldest finished one is released first, and a new one is refused while all of them run.
+MAX_SESSIONS = 8
+#: Seconds a running session waits for its device's next request before it finishes (and grades) by itself:
+#: ``c2c check`` gives a device 10 minutes; a person on the page may step away, but not for half an hour.
+SESSION_IDLE = 30 * 60.0
+#: Seconds a finished session (its scorecard, report and transcript) stays before it is released.
+SESSION_KEEP = 60 * 60.0
+_REGISTRY = threading.Lock()  # admits and releases sessions (Model.checks) one at a time
 #: role, parts, what the script does to it
 ROLES = (
     ("slowdown", 3, "503 SlowDown on the first attempt at part 2"),
@@ -70,28 +94,13 @@ CONDITIONS = {
     "create_not_repeated": "create_dropped",
     "token_refresh": "token_expires",
 }
-RATE_LIMITED = (
+_LIMITED = {"code": 429, "detail": "Rate limit exceeded: at most 5 requests per 1000 ms. Back off and retry."}
+_LIMITED_BODY = {"code": 429, "errors": [{**_LIMITED, "status": 429, "title": "Too Many Requests"}]}
+RATE_LIMITED = (  # the API's own 429 (Frame.io's detailed shape, the x-ratelimit-* headers)
     429,
-    [
-        ("Content-Type", "application/json"),
-        ("x-ratelimit-limit", "5"),
-        ("x-ratelimit-remaining", "0"),
-        ("x-ratelimit-window", "1000"),
-    ],
-    json.dumps(
-        {
-            "code": 429,
-            "errors": [
-                {
-                    "code": 429,
-                    "detail": "Rate limit exceeded: at most 5 requests per 1000 ms. Back off and retry.",
-                    "status": 429,
-                    "title": "Too Many Requests",
-                }
-            ],
-            "message": "Too Many Requests",
-        }
-    ).encode(),
+    [("Content-Type", "application/json")]
+    + [(f"x-ratelimit-{k}", v) for k, v in (("limit", "5"), ("remaining", "0"), ("window", "1000"))],
+    json.dumps({**_LIMITED_BODY, "message": "Too Many Requests"}).encode(),
 )
 
 
@@ -145,66 +154,146 @@ class Session:
         self.model, self.seed, self.skip = model, int(seed), tuple(skip)
         self.id = uuid.uuid4().hex[:12]
         self.minute = float(seconds_per_minute)
-        self.directory = Path(directory) if directory else model.store.data_dir / "checks" / self.id
+        self.own_files = not directory  # files in the data dir: removed once finished
+        self.directory = Path(directory) if directory else model.store.data_dir / CHECKS_DIR / self.id
+        self.env_file = model.store.data_dir / CHECKS_DIR / f"{self.id}.env"  # beside the files, never among them
         self.credentials: dict[str, str] = {}
-        if device_id is None:
-            device = model.store.ensure_device(f"scorecard-{self.id}", f"Scorecard device {self.seed}", "Scorecard")
-            settings = model.settings
-            access, refresh = model.store.issue_tokens(
-                device.id, "asset_create offline", settings.token_ttl, settings.refresh_ttl
-            )
-            self.credentials = {
-                "access_token": access,
-                "refresh_token": refresh,
-                "client_id": device.client_id,
-                "client_secret": model.client_secret,
-            }
-        else:
+        self.own_device = device_id is None  # a device paired for the session: removed when it is released
+        if device_id is not None:
             found = model.store.device(device_id)
             if found is None:
                 raise ValueError(f"no device with id {device_id}")
-            device = found
-        self.device = device
+            self.device = found
+        self.idle, self.keep = SESSION_IDLE, SESSION_KEEP
+        self._pause_id: int | None = None
+        self.last_seen = time.monotonic()
         self.files: list[ScenarioFile] = []
         self.started_at = self.ended_at = 0.0
         self.card: Scorecard | None = None
         self._final: dict[str, Any] | None = None
         self._played: set[str] = set()
         self._lock = threading.Lock()
+        self._finishing = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> Session:
-        """Write the files, open the pause window, hook into the device's requests."""
+        """Pair its device (unless given one), write the files, open the pause window, hook into the device's
+        requests. SessionRefused when :data:`MAX_SESSIONS` are running."""
+        with _REGISTRY:
+            kept = [s for s in self.model.checks.values() if isinstance(s, Session)]
+            if not self.own_device and any(s.running and s.device.id == self.device.id for s in kept):
+                raise SessionRefused(
+                    f"a check session is already running on device {self.device.name!r}: finish it first"
+                )
+            if len(kept) >= MAX_SESSIONS:
+                done = sorted((s for s in kept if not s.running), key=lambda s: s.ended_at)
+                if not done:
+                    raise SessionRefused(f"{MAX_SESSIONS} check sessions are running: finish one first")
+                done[0].release(registered=True)
+            try:
+                if self.own_device:
+                    self._pair()
+                self._write_files()
+                self._pause_id = self.model.store.pause(self.device.id, None, *self.pause)
+                self._write_credentials()
+            except BaseException:  # (its files' folder cannot be written, say): nothing of it stays
+                self._give_back()
+                if self.own_device and hasattr(self, "device"):
+                    self.model.delete_device(self.device.id)
+                raise
+            self.since = self.model.recorder.count(self.device.id)
+            self.model.recorder.hook(self.device.id, self)
+            self.model.checks[self.id] = self
+        return self
+
+    def _write_files(self) -> None:
         self.started_at = time.time()
         self.pause = (self.started_at - 7200, self.started_at - 3600)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.files = [
-            _write(self.directory, self.seed, f, self.pause[0] + 1800 if f.role == "paused" else self.started_at - 10)
-            for f in plan(self.seed)
-        ]
-        self.model.store.pause(self.device.id, None, *self.pause)
-        self.since = self.model.recorder.count(self.device.id)
-        self.model.recorder.hook(self.device.id, self)
-        self.model.checks[self.id] = self
-        return self
+        made = {f.name: self.pause[0] + 1800 if f.role == "paused" else self.started_at - 10 for f in plan(self.seed)}
+        self.files = [_write(self.directory, self.seed, f, made[f.name]) for f in plan(self.seed)]
+
+    def _write_credentials(self) -> None:
+        """The session's variables, credentials included, in a file beside its files (owner-only, as the data
+        dir): where the page points instead of showing them."""
+        if self.credentials:
+            self.env_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.writelines(f"{k}={shlex.quote(v)}\n" for k, v in self.environment().items())
+
+    def _pair(self) -> None:
+        model, settings, client_id = self.model, self.model.settings, f"{CHECK_CLIENT_PREFIX}{self.id}"
+        device = model.store.ensure_device(client_id, f"Scorecard device {self.seed}", "Scorecard")
+        access, refresh = model.store.issue_tokens(
+            device.id, "asset_create offline", settings.token_ttl, settings.refresh_ttl
+        )
+        self.device = device
+        self.credentials = {
+            "access_token": access,
+            "refresh_token": refresh,
+            "client_id": device.client_id,
+            "client_secret": model.client_secret,
+        }
+
+    def release(self, *, registered: bool = False) -> None:
+        """Finish (if it runs), then give back all it holds: its files, its pause window, its device (when
+        it paired one, with the device's tokens, assets and log); it leaves the sandbox's sessions."""
+        self.finish(settle=0)
+        if self.own_device:
+            self.model.delete_device(self.device.id)
+        if registered:
+            self.model.checks.pop(self.id, None)
+        else:
+            with _REGISTRY:
+                self.model.checks.pop(self.id, None)
+
+    def sweep(self) -> None:
+        """The sandbox's janitor: finish a session idle for :attr:`idle` seconds, release one finished
+        :attr:`keep` seconds ago."""
+        if self.running and time.monotonic() - self.last_seen >= self.idle:
+            self.finish()
+        elif not self.running and time.time() - self.ended_at >= self.keep:
+            self.release()
 
     @property
     def running(self) -> bool:
         return self.card is None
 
     def finish(self, settle: float = 5.0) -> Scorecard:
-        """Stop playing the script, let the last assemblies finish, grade what the device did."""
-        if self.card is not None:
-            return self.card
-        self.model.recorder.hook(self.device.id, None)
-        self.ended_at = time.time()
-        for asset in self._assets():
-            if asset.status == "processing":
-                with contextlib.suppress(TimeoutError):
-                    self.model.wait_for_asset(asset.id, settle)
-        self._final = self._transcript()
-        self.card = grade(self._final)
-        return self.card
+        """Stop playing the script, let the last assemblies finish, grade what the device did. Whatever
+        happens on the way, the session ends: it has a scorecard afterwards (and is no longer running)."""
+        with self._finishing:
+            if self.card is not None:
+                return self.card
+            self.model.recorder.unhook(self.device.id, self)
+            self.ended_at = time.time()
+            card = None
+            try:
+                for asset in self._assets():
+                    if asset.status == "processing":
+                        with contextlib.suppress(TimeoutError, LookupError):
+                            self.model.wait_for_asset(asset.id, settle)
+                self._final = self._transcript()
+                card = grade(self._final)
+            finally:
+                if card is None:  # the transcript could not be read: nothing can be judged
+                    why = "could not be judged: the session's requests could not be read"
+                    card = Scorecard(self._device(), self.scenario(), [Item(*i[:3], detail=why) for i in ITEMS])
+                try:
+                    self._give_back()
+                finally:
+                    self.card = card  # only now is it no longer running: what it held is given back
+            return card
+
+    def _give_back(self) -> None:
+        """What a finished session no longer needs: its pause window, its credentials file, and its files when
+        they are its own."""
+        if self._pause_id is not None:
+            self.model.store.delete_pause(self._pause_id)
+        self.env_file.unlink(missing_ok=True)
+        if self.own_files:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     # -- what is graded ---------------------------------------------------------------------------------
     def _assets(self) -> list[Any]:
@@ -234,16 +323,20 @@ class Session:
                 "filesize": a.filesize,
                 "filetype": a.filetype,
                 "parts": a.parts,
+                "realtime": a.realtime,
             }
             for a in self._assets()
         ]
         return {
             "format": "c2c-scorecard-transcript/1",
-            "device": {"id": self.device.id, "name": self.device.name},
+            "device": self._device(),
             "scenario": self.scenario(),
             "requests": self.model.recorder.requests(self.device.id, since=self.since),
             "assets": assets,
         }
+
+    def _device(self) -> dict[str, str]:
+        return {"id": self.device.id, "name": self.device.name}
 
     def report(self, *, evidence: bool = True) -> str:
         """The Markdown report (:func:`c2c_sandbox.scorecard.report.markdown`) of the finished session."""
@@ -266,36 +359,28 @@ class Session:
 
     def environment(self) -> dict[str, str]:
         """The variables a device command gets from ``c2c check -- COMMAND``."""
-        env = {
-            "C2C_API_URL": self.model.base_url,
-            "C2C_CHECK_DIR": str(self.directory),
-            "C2C_CHECK_MINUTE": f"{self.minute:g}",
-        }
-        names = {
-            "access_token": "C2C_ACCESS_TOKEN",
-            "refresh_token": "C2C_REFRESH_TOKEN",
-            "client_id": "C2C_CLIENT_ID",
-            "client_secret": "C2C_CLIENT_SECRET",
-        }
-        env.update({names[k]: v for k, v in self.credentials.items()})
+        env = {"C2C_API_URL": self.model.base_url, "C2C_CHECK_DIR": str(self.directory)}
+        env["C2C_CHECK_MINUTE"] = f"{self.minute:g}"
+        env.update({f"C2C_{k.upper()}": v for k, v in self.credentials.items()})  # C2C_ACCESS_TOKEN, ...
         return env
 
-    def instructions(self) -> str:
-        """What the integrator is asked to do."""
+    def instructions(self, *, secrets: bool = True) -> str:
+        """What the integrator is asked to do; ``secrets=False`` (the page): where the credentials are, not them."""
         lines = [
             f"A graded session (seed {self.seed}) has started for device {self.device.name!r}.",
             f"Upload these {len(self.files)} files from {self.directory} as your device would, in name order:",
             *(f"  {f.name}  {f.size:,} bytes" for f in self.files),
             f"API: {self.model.base_url}",
         ]
-        if self.credentials:
+        if self.credentials and secrets:
+            hidden = ("C2C_API_URL", "C2C_CHECK_DIR", "C2C_CHECK_MINUTE")
             lines.append(
-                "Credentials: "
-                + " ".join(
-                    f"{k}={v}"
-                    for k, v in self.environment().items()
-                    if k not in ("C2C_API_URL", "C2C_CHECK_DIR", "C2C_CHECK_MINUTE")
-                )
+                "Credentials: " + " ".join(f"{k}={v}" for k, v in self.environment().items() if k not in hidden)
+            )
+        elif self.credentials:  # a page shows no secret: they are in a file only this user can read
+            lines.append(
+                f"Credentials (and the variables above): in {self.env_file}, readable by you only;"
+                f" in the device's shell: set -a; . {shlex.quote(str(self.env_file))}; set +a"
             )
         else:
             lines.append("Use the tokens your device got when it was paired.")
@@ -308,6 +393,7 @@ class Session:
 
     # -- the script (called by the recorder, before the app sees the request) ----------------------------
     def before(self, entry: dict[str, Any], environ: dict[str, Any]) -> Action | None:
+        self.last_seen = time.monotonic()
         if entry.get("create") is None:
             return None
         f = next((f for f in self.files if f.size == entry["create"].get("filesize")), None)

@@ -60,8 +60,9 @@ def test_parsing_names_pairs_and_units() -> None:
     assert custom.response == 0.5 and custom.stall_rate == pytest.approx(0.02) and custom.seed == 3
     changed = parse_network("bonded-cellular,uplink=none,device_uplink=20Mbps")
     assert changed.uplink is None and changed.device_uplink == 20 * MBPS and changed.name == "bonded-cellular"
-    assert parse_network("per_connection=1000").per_connection == 1000.0  # bytes per second without a unit
-    for bad in ("", "no-such-preset", "uplink=fast", "uplink=5parsecs", "colour=blue", "uplink", "drop_rate=2"):
+    assert parse_network("per_connection=100000").per_connection == 100_000.0  # bytes per second without a unit
+    bad_ones = ("", "no-such-preset", "uplink=fast", "uplink=5parsecs", "colour=blue", "uplink", "drop_rate=2")
+    for bad in (*bad_ones, "per_connection=1000"):  # (slower than MIN_RATE: no part would get through)
         with pytest.raises(ValueError):
             parse_network(bad)
     with pytest.raises(ValueError):
