@@ -54,7 +54,7 @@ log = logging.getLogger("c2c_sandbox")
 http_log = logging.getLogger("c2c_sandbox.http")
 
 IDLE_TIMEOUT = 20.0  # seconds of silence after which S3 answers RequestTimeout and closes (about 20 s)
-JANITOR_EVERY = 1.0  # seconds between two looks at the check sessions (idle ones finish, old ones are released)
+JANITOR_EVERY = 1.0  # seconds between two looks at check sessions (idle ones finish, old ones go) and expired tokens
 
 
 class RemoteHostRefused(ValueError):
@@ -246,13 +246,15 @@ class Sandbox:
         return self
 
     def _sweep(self) -> None:
-        """Now and then, what nobody comes back for: idle check sessions finish, finished ones are released."""
+        """Now and then, what nobody comes back for: idle check sessions finish, finished ones are released,
+        expired tokens and pairing codes are deleted."""
         model = self.model
         while not self._stop.wait(JANITOR_EVERY):
             try:
                 model.sweep_checks()
-            except Exception:  # keep sweeping; a session that cannot be released is logged, not fatal
-                log.exception("sweeping the check sessions")
+                model.purge_expired()
+            except Exception:  # keep sweeping; what cannot be released now is logged, not fatal
+                log.exception("sweeping the check sessions and expired tokens")
 
     def _open(self) -> None:
         store = Store(self.data_dir)

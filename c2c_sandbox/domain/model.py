@@ -38,6 +38,10 @@ MAX_POLL_INTERVAL = 120  # seconds: a device code lives at most 120 s, so a long
 #: The client id prefix of the devices check sessions pair, and where under the data dir they write their files:
 #: both belong to the sessions (:mod:`c2c_sandbox.scorecard.scenario`), which die with the process that ran them.
 CHECK_CLIENT_PREFIX = "scorecard-"
+#: Seconds an expired token or pairing code is kept before it is deleted: a request with a token that expired is
+#: still its device's (the scorecard grades token refresh on such 401s); a day later nobody sends it any more.
+EXPIRED_KEEP = 86400.0
+PURGE_EVERY = 60.0  # seconds between two purges of expired tokens and codes
 CHECKS_DIR = "checks"
 
 
@@ -121,6 +125,7 @@ class Model:
         #: (:mod:`c2c_sandbox.scorecard.scenario`) by id.
         self.recorder = Recorder(store, client_secret=client_secret)
         self.checks: dict[str, Any] = {}
+        self.expired_keep, self.purge_every, self._purged = EXPIRED_KEEP, PURGE_EVERY, time.monotonic()
 
     # -- pairing and devices --------------------------------------------------------------------------
     def approve(self, user_code: str, project: str | None = None) -> Device:
@@ -215,6 +220,16 @@ class Model:
         """Finish the idle check sessions, release those finished long ago (the sandbox's janitor calls it)."""
         for session in list(self.checks.values()):
             session.sweep()
+
+    def purge_expired(self) -> int:
+        """Every :attr:`purge_every` seconds (the janitor calls it), delete the tokens and pairing codes expired
+        :attr:`expired_keep` seconds ago: a device refreshing, or anyone asking for codes, adds rows for good."""
+        if time.monotonic() - self._purged < self.purge_every:
+            return 0
+        self._purged, cutoff = time.monotonic(), time.time() - self.expired_keep
+        with self.store.transaction() as db:
+            codes = db.execute("DELETE FROM device_codes WHERE expires_at < ?", (cutoff,)).rowcount
+            return int(codes + db.execute("DELETE FROM tokens WHERE expires_at < ?", (cutoff,)).rowcount)
 
     def forget_checks(self) -> None:
         """What check sessions of an earlier run left (it stopped without releasing them): their devices and

@@ -1,4 +1,4 @@
-"""The sandbox refuses what Frame.io refuses, so code learned here works on a real device (issue 12).
+"""The sandbox refuses what Frame.io refuses, so code learned here works on a real device.
 
 Each test meets the sandbox as a device would: HTTP over loopback (requests, a raw socket, curl), or the kit's
 client against it. What the sandbox decides where Frame.io's pages are silent is in docs/sandbox-and-frameio.md.

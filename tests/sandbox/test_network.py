@@ -1,4 +1,4 @@
-"""Network conditions (issue 14): profiles and presets, the model, shaping that matches it, the controls, a fleet.
+"""Network conditions: profiles and presets, the model, shaping that matches it, the controls, a fleet.
 
 Timing tests are tolerant (±25% of the model; the benchmark holds ±15%) and time-compressed: each preset runs
 ``faster(k)`` so that one worker's upload of the test clip takes about a second, which keeps the model's shape.

@@ -18,6 +18,7 @@ import psutil
 import requests
 
 from c2c_sandbox import Sandbox
+from c2c_sandbox.domain.model import EXPIRED_KEEP, PURGE_EVERY
 from c2c_sandbox.s3.livefile import MAX_OPEN_ORIGINALS, ORIGINAL_IDLE
 from c2c_sandbox.scorecard.recorder import LIMIT, MAX_ENTRIES
 
@@ -196,3 +197,29 @@ def test_the_recorder_keeps_at_most_max_entries_in_all(tmp_path: Path) -> None:
             d.id: s.get(f"{sb.api_url}/sandbox/devices/{d.id}/requests", timeout=10).json()["requests"] for d in devices
         }
         assert [len(kept[d.id]) for d in devices] == [0, 5, 5]  # the least recently heard from went first
+
+
+# -- tokens and pairing codes ---------------------------------------------------------------------------------
+def test_expired_tokens_and_pairing_codes_are_deleted_after_expired_keep(tmp_path: Path) -> None:
+    assert (EXPIRED_KEEP, PURGE_EVERY) == (86400.0, 60.0)  # the documented times; shortened below
+    with Sandbox(data_dir=tmp_path / "sb", code_ttl=1, token_ttl=1, poll_interval=0) as sb, requests.Session() as s:
+        form = {"client_id": "SN-PURGE", "client_secret": sb.client_secret, "scope": "asset_create"}
+        codes = [s.post(f"{sb.api_url}/v2/auth/device/code", data=form, timeout=10).json() for _ in range(5)]
+        time.sleep(1.2)  # the codes and the sandbox's own access token have expired
+
+        def poll(code: dict[str, str]) -> str:
+            grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "SN-PURGE"}
+            answer = s.post(
+                f"{sb.api_url}/v2/auth/token", data={**grant, "device_code": code["device_code"]}, timeout=10
+            )
+            return str(answer.json()["error"])
+
+        def beat() -> int:
+            s.post(f"{sb.api_url}/v2/devices/heartbeat", headers=auth(sb), timeout=10)
+            return int(s.get(f"{sb.api_url}/sandbox/devices/{sb.device.id}/requests", timeout=10).json()["recorded"])
+
+        assert {poll(c) for c in codes} == {"expired_token"} and beat() == 1  # known, expired: still its
+        sb.model.expired_keep, sb.model.purge_every = 0.0, 0.0
+        assert until(lambda: poll(codes[0]) == "invalid_grant"), "expired codes were kept"
+        assert {poll(c) for c in codes} == {"invalid_grant"}
+        assert beat() == 1  # an unknown token is nobody's: the expired one was deleted

@@ -303,7 +303,7 @@ def test_s3_side_answers_xml_errors_to_anything_unsigned(
     assert requests.get(f"{target.api_url}/health", timeout=5).status_code == 200
 
 
-# -- hostile bodies and framing (issue 11; one regression test per case in test_sandbox_hostile.py) ------------
+# -- hostile bodies and framing (one regression test per case in test_sandbox_hostile.py) ----------------------
 surrogates = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
 hostile_text = st.lists(st.characters() | surrogates, max_size=12).map("".join)  # lone surrogates included
 

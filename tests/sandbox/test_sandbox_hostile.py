@@ -1,4 +1,4 @@
-"""Hostile input, one regression test per case (issue 11): the sandbox answers 4xx, never 5xx, and frees its threads.
+"""Hostile input, one regression test per case: the sandbox answers 4xx, never 5xx, and frees its threads.
 
 Deep JSON, lone surrogates (in JSON, in forms, in a bearer token, in a path), malformed ``Content-Length`` (API and
 S3 side), JSON without a content type, idle and half-sent bodies (400 ``RequestTimeout`` after the idle timeout,
