@@ -5,6 +5,7 @@
 - :mod:`~c2c_helpers.lab.recording`: a stand-in camera writing a file at a bitrate;
 - :mod:`~c2c_helpers.lab.transcript`: each exchange as curl and its answer, secrets replaced;
 - :mod:`~c2c_helpers.lab.widgets`, :mod:`~c2c_helpers.lab.player`: ipywidgets views and the asset player;
+- :mod:`~c2c_helpers.lab.charts`: bar charts and labelled widgets with a static twin for saved pages;
 - :mod:`~c2c_helpers.lab.exercises`: the exercises' checks (a pass, or a hint).
 
 Importing this package is light: the widgets and the player (ipywidgets) load on first use of their names.
@@ -35,6 +36,9 @@ from c2c_helpers.lab.transcript import Transcript, curl
 #: names whose modules import ipywidgets: loaded when first asked for
 _LAZY = {
     "AssetForm": "widgets",
+    "BarChart": "charts",
+    "Labelled": "charts",
+    "show_chart": "charts",
     "ChunkMap": "widgets",
     "UploadProgress": "widgets",
     "show": "widgets",
@@ -49,7 +53,9 @@ __all__ = [
     "TEST_CLIP_SHA256",
     "TEST_CLIP_SIZE",
     "AssetForm",
+    "BarChart",
     "ChunkMap",
+    "Labelled",
     "Transcript",
     "UploadProgress",
     "check_copied_offset",
@@ -68,6 +74,7 @@ __all__ = [
     "record_test_clip",
     "sandbox_controls",
     "show",
+    "show_chart",
     "show_player",
     "start_recording",
     "still_frame",

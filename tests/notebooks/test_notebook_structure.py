@@ -4,7 +4,7 @@
   that calls the same check;
 - 03 sends a part with a hand-written ``requests.put`` carrying both headers before any helper uploads one;
   04 writes the guide's loop by hand before it calls ``upload_file``;
-- outputs stay short (no output over 40 lines, no traceback over 15), 00-06 hold no error output at all and no
+- outputs stay short (no output over 20 lines, no traceback over 15), 00-06 hold no error output at all and no
   ``raises-exception`` tag (Run All in JupyterLab stops at the first error);
 - no output holds a ``http://127.0.0.1:<port>`` or ``http://localhost:<port>`` URL: the sandbox that served it is
   gone, and JupyterLab would show it as a link (print ``$C2C_API_URL`` instead, show a still frame, not a player);
@@ -28,7 +28,7 @@ WITH_EXERCISE = [n for n in OURS if int(n.name[:2]) >= 1]
 GUIDE = "https://developer.frame.io/camera-to-cloud/how-to-basic-upload"
 CHECK_CALL = re.compile(r"^\s*(check_\w+)\(", re.MULTILINE)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-MAX_OUTPUT_LINES = 40
+MAX_OUTPUT_LINES = 20
 MAX_TRACEBACK_LINES = 15
 
 
@@ -111,6 +111,36 @@ def test_outputs_hold_no_link_to_a_local_port(notebook: Path) -> None:
     for n, cell in enumerate(cells(notebook)):
         found = DEAD_LINK.findall(json.dumps(cell.get("outputs", [])))
         assert not found, f"cell {n}: an output links {found[0]}, a port that died with its sandbox"
+
+
+def widget_state(notebook: Path) -> str:
+    return json.dumps(json.loads(notebook.read_text())["metadata"].get("widgets", {}))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_saved_widget_state_holds_no_link_to_a_local_port(notebook: Path) -> None:
+    found = DEAD_LINK.findall(widget_state(notebook))
+    assert not found, f"metadata.widgets holds {found[0]}: a page opened later shows a dead player or link"
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_REPR = re.compile(r"^\s*[A-Z]\w*\(")  # ipywidgets' own repr: VBox(children=(HBox(..., IntSlider(value=...
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_every_widget_output_has_a_static_twin(notebook: Path) -> None:
+    """Where no kernel runs (GitHub, nbviewer, the site) a widget is its saved form: it must say what it shows."""
+    for n, cell in enumerate(cells(notebook)):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data:
+                text = "".join(data.get("text/plain", ""))
+                assert text.strip() and not WIDGET_REPR.match(text), f"cell {n}: a widget saved as {text[:40]!r}"
+        if re.search(r"^\s*(?:\w+\.)?[VH]Box\(", cell["text"], re.MULTILINE) and cell["cell_type"] == "code":
+            pytest.fail(f"cell {n} builds a VBox/HBox by hand: use a c2c_helpers.lab view with a saved form")
+        if cell["cell_type"] == "code" and "show_chart(" in cell["text"] and cell.get("outputs"):
+            images = [o for o in cell["outputs"] if "image/png" in o.get("data", {})]
+            assert images, f"cell {n}: a chart without its PNG beside it"
 
 
 @pytest.mark.parametrize("notebook", OURS, ids=ids(OURS))
