@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet -c requirements/constraints.txt
 comma  := ,
 
-.PHONY: lab test check bench regen constraints clean
+.PHONY: lab test check bench regen site constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench: $(VENV)/.installed-sandbox+clip      ## prints a Markdown table, writes b
 regen: $(VENV)/.installed-test              ## re-execute the notebooks and rewrite their committed outputs
 	-$(BIN)/python -m pytest tests/notebooks/test_notebooks.py --nb-force-regen -q
 	$(BIN)/python -m pytest tests/notebooks/test_notebooks.py -q
+
+site: $(VENV)/.installed-lab                ## the lessons as static HTML in build/site/ (from the committed outputs)
+	$(BIN)/python -m c2c_helpers.lab.site --out build/site
 
 constraints:                                ## re-pin everything `.[test]` brings, from a fresh venv
 	rm -rf build/constraints-venv

@@ -5,7 +5,8 @@
 - :mod:`~c2c_helpers.lab.recording`: a stand-in camera writing a file at a bitrate;
 - :mod:`~c2c_helpers.lab.transcript`: each exchange as curl and its answer, secrets replaced;
 - :mod:`~c2c_helpers.lab.widgets`, :mod:`~c2c_helpers.lab.player`: ipywidgets views and the asset player;
-- :mod:`~c2c_helpers.lab.exercises`: the exercises' checks (a pass, or a hint).
+- :mod:`~c2c_helpers.lab.charts`: bar charts and labelled widgets with a static twin for saved pages;
+- :mod:`~c2c_helpers.lab.exercises`, :mod:`~c2c_helpers.lab.side_trips`: the exercises' checks (a pass, or a hint).
 
 Importing this package is light: the widgets and the player (ipywidgets) load on first use of their names.
 """
@@ -20,8 +21,6 @@ from c2c_helpers.lab.exercises import (
     RETRY_CASES,
     check_copied_offset,
     check_create_body,
-    check_final_registration,
-    check_items,
     check_jain_index,
     check_part_sizes,
     check_retry_choices,
@@ -29,12 +28,16 @@ from c2c_helpers.lab.exercises import (
     check_workers_to_fill,
 )
 from c2c_helpers.lab.recording import TEST_CLIP_RATE, record_test_clip, start_recording
+from c2c_helpers.lab.side_trips import check_final_registration, check_items, check_put_part
 from c2c_helpers.lab.testclip import TEST_CLIP_NAME, TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
 from c2c_helpers.lab.transcript import Transcript, curl
 
 #: names whose modules import ipywidgets: loaded when first asked for
 _LAZY = {
     "AssetForm": "widgets",
+    "BarChart": "charts",
+    "Labelled": "charts",
+    "show_chart": "charts",
     "ChunkMap": "widgets",
     "UploadProgress": "widgets",
     "show": "widgets",
@@ -49,7 +52,9 @@ __all__ = [
     "TEST_CLIP_SHA256",
     "TEST_CLIP_SIZE",
     "AssetForm",
+    "BarChart",
     "ChunkMap",
+    "Labelled",
     "Transcript",
     "UploadProgress",
     "check_copied_offset",
@@ -58,6 +63,7 @@ __all__ = [
     "check_items",
     "check_jain_index",
     "check_part_sizes",
+    "check_put_part",
     "check_retry_choices",
     "check_tail_head",
     "check_workers_to_fill",
@@ -68,6 +74,7 @@ __all__ = [
     "record_test_clip",
     "sandbox_controls",
     "show",
+    "show_chart",
     "show_player",
     "start_recording",
     "still_frame",

@@ -13,12 +13,10 @@ check                             notebook  the question
 :func:`check_workers_to_fill`     05        how many parallel parts fill an uplink
 :func:`check_retry_choices`       06        which failures to retry
 :func:`check_jain_index`          07        a function giving Jain's fairness index of throughputs
-:func:`check_final_registration`  08        the body of the parts call that ends a real-time upload
 ================================  ========  ============================================================
 
-:func:`check_final_registration` returns its verdict as text instead (``"correct: ..."`` or ``"not yet: ..."``),
-for the notebook to print. The expected answers are worked out here, not asked of the kit's own functions: the
-tests check that both agree.
+The side trips' checks (08, 09) are in :mod:`~c2c_helpers.lab.side_trips`. The expected answers are worked out
+here, not asked of the kit's own functions: the tests check that both agree.
 
 >>> check_tail_head(None)
 ✗ no answer yet: set answer = (OFFSET, SIZE), two whole numbers
@@ -38,8 +36,6 @@ __all__ = [
     "RETRY_CASES",
     "check_copied_offset",
     "check_create_body",
-    "check_final_registration",
-    "check_items",
     "check_jain_index",
     "check_part_sizes",
     "check_retry_choices",
@@ -255,7 +251,7 @@ def check_workers_to_fill(answer: Any, *, per_connection: float = 200, uplink: f
 
 # -- 06 ------------------------------------------------------------------------------------------------------
 #: The failures of notebook 06's exercise: whether to retry each one, and why.
-RETRY_CASES: dict[str, tuple[bool, str]] = {
+_RETRY_ANSWERS: dict[str, tuple[bool, str]] = {
     "part PUT: 503 SlowDown": (True, "a transient S3 error: wait (backoff) and send the part again"),
     "part PUT: 500 InternalError": (True, "a transient S3 error: re-sending a part replaces it, so it is safe"),
     "part PUT: the connection dropped": (True, "the part may be half there; sending it again replaces it"),
@@ -275,10 +271,14 @@ RETRY_CASES: dict[str, tuple[bool, str]] = {
 }
 
 
+#: the failures of the exercise, by name only (the answers stay in this module, out of the learner's cell)
+RETRY_CASES: tuple[str, ...] = tuple(_RETRY_ANSWERS)
+
+
 def check_retry_choices(answer: Any) -> bool:
     """06: ``{failure: True or False}`` for every failure in :data:`RETRY_CASES`: retry it or not.
 
-    >>> check_retry_choices({case: right for case, (right, _) in RETRY_CASES.items()})
+    >>> check_retry_choices({case: right for case, (right, _) in _RETRY_ANSWERS.items()})
     ✓ right on all 7: retry what can succeed next time and cannot do harm; stop on the rest
     True
     """
@@ -291,7 +291,7 @@ def check_retry_choices(answer: Any) -> bool:
         return _verdict(False, "no answer yet: replace each None with True (retry) or False (don't)")
     if open_cases:
         return _verdict(False, f"still to decide: {'; '.join(open_cases)}")
-    wrong = [(case, why) for case, (right, why) in RETRY_CASES.items() if answer[case] != right]
+    wrong = [(case, why) for case, (right, why) in _RETRY_ANSWERS.items() if answer[case] != right]
     if wrong:
         lines = [f"{len(wrong)} of {len(RETRY_CASES)} to think again:"]
         lines += [f"  - {case}: {why}" for case, why in wrong]
@@ -342,71 +342,3 @@ def check_jain_index(candidate: Callable[[Sequence[float]], float]) -> bool:
     return _verdict(
         True, f"right on all {len(JAIN_CASES)} cases: equal shares give 1.0, one camera taking everything gives 1/n"
     )
-
-
-# -- 08 ------------------------------------------------------------------------------------------------------
-MIB = 1024 * 1024
-#: ``(filesize, part_size, sent)``: the clip with two parts sent and with one (a full part still to cut), a
-#: recording that ended on a part boundary, and one smaller than a part.
-FINAL_CASES = ((CLIP_SIZE, 8 * MIB, 2), (CLIP_SIZE, 8 * MIB, 1), (16 * MIB, 8 * MIB, 1), (1_000, 8 * MIB, 0))
-
-
-def _final_call(filesize: int, part_size: int, sent: int) -> dict[str, Any]:
-    """The parts call that ends an upload (the rule of :mod:`c2c_helpers.realtime.growing`: the final part is
-    never empty, so a recording that ends on a boundary ends with a full final part)."""
-    last = max(1, math.ceil(filesize / part_size))
-    parts = [{"number": n, "size": part_size, "is_final": False} for n in range(sent + 1, last)]
-    parts.append({"number": last, "size": filesize - (last - 1) * part_size, "is_final": True})
-    return {"parts": parts, "asset_filesize": filesize}
-
-
-def check_final_registration(fn: Callable[[int, int, int], dict[str, Any]]) -> str:
-    """08: ``fn(filesize, part_size, sent)`` returns the parts call's body that ends an upload whose first
-    ``sent`` full parts are registered. Returns a verdict (and raises nothing), so the notebook can print it.
-
-    >>> print(check_final_registration(_final_call))
-    correct: 4 cases, among them a recording that ended on a part boundary and one smaller than a part
-    >>> print(check_final_registration(lambda size, part, sent: {"asset_filesize": size}))  # doctest: +ELLIPSIS
-    not yet: filesize=21,136,250, part_size=8,388,608, 2 part(s) sent: expected parts [{'number': 3, ...}], got None
-    """
-    if not callable(fn):
-        return "not yet: no answer yet: define final_call(filesize, part_size, sent) returning the body"
-    for filesize, part_size, sent in FINAL_CASES:
-        expected = _final_call(filesize, part_size, sent)
-        try:
-            got = fn(filesize, part_size, sent)
-        except Exception as exc:  # a learner's error is a hint, not a traceback
-            return f"not yet: fn({filesize:,}, {part_size:,}, {sent}) raised {type(exc).__name__}: {exc}"
-        if isinstance(got, str | bytes):
-            return "not yet: return the body as a dict: requests.post(..., json=body) turns it into JSON"
-        if not isinstance(got, dict) or got.get("asset_filesize") != filesize:
-            return f"not yet: for a {filesize:,}-byte file the body needs asset_filesize={filesize} with the final part"
-        if got.get("parts") != expected["parts"]:
-            return (
-                f"not yet: filesize={filesize:,}, part_size={part_size:,}, {sent} part(s) sent: expected parts "
-                f"{expected['parts']}, got {got.get('parts')}"
-            )
-    return (
-        f"correct: {len(FINAL_CASES)} cases, among them a recording that ended on a part boundary and one smaller "
-        "than a part"
-    )
-
-
-def check_items(device: Any, items: Sequence[str], *, seed: int = 1) -> bool:
-    """The scorecard's exercise: run a check session against `device` (a callable given the session's
-    environment, or a command) and print, for each of `items`, its verdict and, unless it passed, what the
-    traffic showed and what to change; True when all of them passed. Starts a sandbox of its own."""
-    from c2c_sandbox.scorecard import run_check  # the sandbox only when the exercise runs
-
-    session = run_check(device, seed=seed)
-    passed = True
-    for item_id in items:
-        item = session.card.item(item_id) if session.card is not None else None
-        if item is None:
-            raise ValueError(f"no item {item_id!r}")
-        print(f"{item.title}: {item.verdict}: {item.detail}")
-        if item.verdict != "pass":
-            passed = False
-            print(f"  hint: {item.fix or 'make the device meet this condition (it sent nothing for it)'}")
-    print("all passed" if passed else "not yet")
-    return passed

@@ -1,9 +1,10 @@
 """Play an uploaded asset in a notebook, with a saved form that holds no link.
 
-:func:`show_player` displays a ``<video>`` (or ``<audio>``) player that streams the asset's original from a
-sandbox while the kernel runs. What a notebook *saves* of that output (what GitHub, a reviewer and a JupyterLab
-that has not run the cell yet see) is a one-line note and, for video, a still frame taken from the uploaded
-bytes: never the player's URL, whose port dies with the sandbox that served it.
+:func:`show_player` displays a still frame and a play button; pressed, it becomes a ``<video>`` (or ``<audio>``)
+player that streams the asset's original from a sandbox while the kernel runs. What a notebook *saves* of that
+output (what GitHub, a reviewer and a JupyterLab that has not run the cell yet see, and its widget state)
+is a one-line note and, for video, a still frame taken from the uploaded bytes: never the player's URL, whose
+port dies with the sandbox that served it.
 
 >>> show_player(sandbox_controls(), asset.id)  # doctest: +SKIP
 
@@ -59,8 +60,12 @@ def plays_in_browser(filetype: str) -> bool:
     return filetype.split(";")[0].strip().lower() in PLAYABLE
 
 
-class Player(w.HTML):  # type: ignore[misc]
-    """A player for one asset of a sandbox: live, the media element; saved, :meth:`text` and a still frame."""
+class Player(w.VBox):  # type: ignore[misc]
+    """A player for one asset of a sandbox: a still frame and a play button; saved, :meth:`text` and the still.
+
+    The media element (and with it the sandbox's URL) exists only after the button is pressed, in the live
+    kernel: the widget state a notebook saves holds the still frame and the note, never a link to a port.
+    """
 
     def __init__(self, controls: Controls | None, asset_id: str, *, width: int = 480, still_at: float = 1.0) -> None:
         self.detail = controls.asset_detail(asset_id) if controls is not None else None
@@ -71,11 +76,28 @@ class Player(w.HTML):  # type: ignore[misc]
         self._still = None
         if controls is not None and self.url and self.detail and self.detail["filetype"].lower().startswith("video/"):
             self._still = still_frame(controls, asset_id, at=still_at, width=width)
-        super().__init__(value=self._element(width) if self.playable else f"<p>{html.escape(self.text())}</p>")
+        self.screen = w.HTML(value=f"<p>{html.escape(self.text())}</p>")
+        children: list[w.Widget] = [self.screen]
+        if self._still is not None:
+            children = [w.Image(value=self._still.data, format="jpeg", width=width), self.screen]
+        if self.playable:
+            self.button = w.Button(description="play", icon="play", tooltip="stream the clip from the sandbox")
+            self.button.on_click(self._play)
+            children.append(self.button)
+        super().__init__(children)
 
     @property
     def playable(self) -> bool:
         return bool(self.url and self.detail and plays_in_browser(self.detail["filetype"]))
+
+    @property
+    def value(self) -> str:
+        """The HTML the player shows once played: the media element, or the note when there is nothing to play."""
+        return self._element(self.width) if self.playable else f"<p>{html.escape(self.text())}</p>"
+
+    def _play(self, _button: Any = None) -> None:
+        """Swap the still for the media element (live only: the URL is the running sandbox's)."""
+        self.children = [w.HTML(value=self.value)]
 
     def _element(self, width: int) -> str:
         assert self.detail is not None and self.url is not None
@@ -83,7 +105,7 @@ class Player(w.HTML):  # type: ignore[misc]
         size = f' width="{width}"' if tag == "video" else ""
         name = html.escape(self.detail["name"], quote=True)
         src = html.escape(self.url, quote=True)
-        return f'<{tag} controls preload="metadata" src="{src}" aria-label="{name}"{size}></{tag}>'
+        return f'<{tag} controls autoplay preload="metadata" src="{src}" aria-label="{name}"{size}></{tag}>'
 
     def text(self) -> str:
         """The saved note: what the cell shows when it runs, with no URL."""

@@ -18,11 +18,13 @@ from c2c_helpers.lab import (
     check_final_registration,
     check_jain_index,
     check_part_sizes,
+    check_put_part,
     check_retry_choices,
     check_tail_head,
     check_workers_to_fill,
 )
-from c2c_helpers.lab.exercises import FINAL_CASES, _final_call
+from c2c_helpers.lab.exercises import _RETRY_ANSWERS
+from c2c_helpers.lab.side_trips import FINAL_CASES, _final_call
 from c2c_helpers.realtime import plan_cuts
 from c2c_helpers.tools.fleet import jain_index
 
@@ -36,7 +38,7 @@ CHECKS = (
     check_workers_to_fill,
 )
 BODY = {"name": "A001_C003_0101AB.mov", "filetype": "video/quicktime", "filesize": 52_428_800, "offset": 3600}
-RIGHT_RETRIES = {case: right for case, (right, _) in RETRY_CASES.items()}
+RIGHT_RETRIES = {case: right for case, (right, _) in _RETRY_ANSWERS.items()}
 
 
 def verdict(capsys: pytest.CaptureFixture[str], check, answer) -> tuple[bool, str]:
@@ -138,7 +140,7 @@ def test_retry_choices(capsys) -> None:
     assert not passed and "second one" in out and "expired URL" in out
     half = {**RIGHT_RETRIES, "part PUT: 503 SlowDown": None}
     assert "still to decide: part PUT: 503 SlowDown" in verdict(capsys, check_retry_choices, half)[1]
-    assert sum(right for right, _ in RETRY_CASES.values()) == 4  # both kinds are in the quiz
+    assert sum(right for right, _ in _RETRY_ANSWERS.values()) == 4  # both kinds are in the quiz
 
 
 def test_jain_index_agrees_with_the_fleet_s(capsys) -> None:
@@ -197,13 +199,17 @@ def _floor(filesize: int, part_size: int, sent: int) -> list[dict]:
     return [{"number": last, "size": filesize - (last - 1) * part_size, "is_final": True}]
 
 
+def _final_numbered_9(filesize: int, part_size: int, sent: int) -> list[dict]:
+    rest = _rest(filesize, part_size, sent)  # a gap before the final part, where the call has two or more parts
+    return rest if len(rest) < 2 else [*rest[:-1], {**rest[-1], "number": 9}]
+
+
 def test_the_final_call_from_the_kit_passes() -> None:
     def solution(filesize: int, part_size: int, sent: int) -> dict:
         rest = [p.registration() for p in plan_cuts(filesize, part_size, cut=sent, final=True)]
         return {"parts": rest, "asset_filesize": filesize}
 
-    assert check_final_registration(solution).startswith("correct: 4 cases")
-    assert check_final_registration(_final_call).startswith("correct")
+    assert check_final_registration(solution) and check_final_registration(_final_call)
 
 
 @pytest.mark.parametrize(
@@ -211,31 +217,107 @@ def test_the_final_call_from_the_kit_passes() -> None:
     [
         (_with_parts(_floor_and_one_more), "filesize=16,777,216"),  # the boundary: an empty final part
         (_with_parts(_floor), "filesize=21,136,250"),
-        (_with_parts(lambda f, p, s: _rest(f, p, 0)), "2 part(s) sent"),  # registers the sent parts again
-        (_with_parts(lambda f, p, s: _rest(f, p, s)[-1:]), "1 part(s) sent"),  # the full part still to cut forgotten
-        (_with_parts(lambda f, p, s: [{**x, "size": p} for x in _rest(f, p, s)]), "expected parts"),  # final = full
-        (_with_parts(lambda f, p, s: [{**x, "is_final": False} for x in _rest(f, p, s)]), "expected parts"),
-        (_with_parts(lambda f, p, s: [{**x, "is_final": True} for x in _rest(f, p, s)]), "1 part(s) sent"),
-        (_with_parts(lambda f, p, s: [{**x, "number": x["number"] - 1} for x in _rest(f, p, s)]), "expected parts"),
-        (lambda f, p, s: {"parts": _rest(f, p, s)}, "asset_filesize=21136250"),  # asset_filesize forgotten
+        (_with_parts(lambda f, p, s: _rest(f, p, 0)), "registered already"),  # registers the sent parts again
+        (_with_parts(lambda f, p, s: _rest(f, p, s)[-1:]), "the next number"),  # the full part still to cut forgotten
+        (_with_parts(lambda f, p, s: [{**x, "size": p} for x in _rest(f, p, s)]), "the rest of the file"),
+        (_with_parts(lambda f, p, s: [{**x, "is_final": False} for x in _rest(f, p, s)]), "exactly one part"),
+        (_with_parts(lambda f, p, s: [{**x, "is_final": True} for x in _rest(f, p, s)]), "exactly one part"),
+        (_with_parts(lambda f, p, s: [{**x, "number": x["number"] - 1} for x in _rest(f, p, s)]), "the next number"),
+        (
+            _with_parts(lambda f, p, s: [x if x["is_final"] else {**x, "size": p - 1} for x in _rest(f, p, s)]),
+            "full part",
+        ),
+        (_with_parts(_final_numbered_9), "without a gap"),
+        (lambda f, p, s: {"parts": _rest(f, p, s)}, "needs asset_filesize"),  # asset_filesize forgotten
         (lambda f, p, s: {"parts": (r := _rest(f, p, s)), "asset_filesize": sum(x["size"] for x in r)}, "needs"),
         (lambda f, p, s: {"parts": _rest(f, p, s), "filesize": f}, "asset_filesize"),  # the create call's name
         (lambda f, p, s: json.dumps(_final_call(f, p, s)), "as a dict"),  # the JSON text, not the body
         (lambda f, p, s: None, "needs asset_filesize"),  # the learner's cell as given
+        (lambda f, p, s: {"parts": [], "asset_filesize": f}, "exactly one part"),
         (lambda f, p, s: f // 0, "raised ZeroDivisionError"),
         (lambda f, p: {}, "raised TypeError"),
         (None, "no answer yet"),
         (..., "no answer yet"),
     ],
 )
-def test_final_call_mistakes(wrong, hint) -> None:
-    said = check_final_registration(wrong)
-    assert said.startswith("not yet: ") and hint in said, said
+def test_final_call_mistakes(capsys, wrong, hint) -> None:
+    passed, said = verdict(capsys, check_final_registration, wrong)
+    assert not passed and hint in said, said
+    assert "'number'" not in said and "is_final': " not in said, "the hint gives the expected parts away"
 
 
-def test_the_module_uses_the_standard_library_only() -> None:
+# -- 09: a part upload that retries ---------------------------------------------------------------------------
+def _retrying(*, first: float = 0.2, factor: float = 2, attempts: int | None = 5, retry_403: bool = False,
+              retry_timeout: bool = True, sleep_after_success: bool = False):  # fmt: skip
+    """A learner's ``put_part`` with knobs for the usual mistakes (``attempts=None``: no limit)."""
+
+    def put_part(url, data, filetype):
+        wait, made = first, 0
+        while attempts is None or made < attempts:
+            answer = put_once(url, data, filetype)  # noqa: F821  # replaced by the check's scripted one
+            made += 1
+            transient = answer is None or answer.status_code >= 500
+            transient |= retry_timeout and answer is not None and b"RequestTimeout" in answer.content
+            transient |= retry_403 and answer is not None and answer.status_code == 403
+            if not transient:
+                if sleep_after_success:
+                    time.sleep(wait)  # noqa: F821
+                return answer
+            time.sleep(wait)  # noqa: F821
+            wait *= factor
+        return answer
+
+    return put_part
+
+
+def test_a_right_put_part_passes(capsys) -> None:
+    assert verdict(capsys, check_put_part, _retrying())[0]
+    assert verdict(capsys, check_put_part, _retrying(first=0.5, factor=3))[0]  # more patient is fine
+
+
+def _once(url, data, filetype):
+    return put_once(url, data, filetype)  # noqa: F821
+
+
+def _sleep_first(url, data, filetype):  # waits before the first attempt too, then never again
+    time.sleep(0.2)  # noqa: F821
+    return put_once(url, data, filetype)  # noqa: F821
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (_retrying(factor=1), "each wait should double"),  # a constant sleep(0.2)
+        (_retrying(attempts=None), "stop after 5"),  # unlimited attempts
+        (_retrying(attempts=10), "10 attempt(s)"),
+        (_retrying(attempts=3), "up to 5 attempts"),
+        (_retrying(first=0), "at least 0.2 s"),  # no wait at all
+        (_retrying(first=0.05), "at least 0.2 s"),
+        (_retrying(retry_403=True), "a 200 or a 403 ends it"),  # retries an expired URL
+        (_retrying(retry_timeout=False), "RequestTimeout, then 200: 1 attempt"),
+        (_retrying(factor=0.5), "each wait should double"),
+        (_once, "503 SlowDown, then 200: 1 attempt"),  # the naive client's put_once
+        (_sleep_first, "503 SlowDown, then 200: 1 attempt"),
+        (lambda url, data, filetype: requests_put(url), "raised NameError"),  # noqa: F821
+        (None, "no answer yet"),
+        (..., "no answer yet"),
+        (print, "no answer yet"),  # a builtin has no code to run with the scripted put_once
+    ],
+)
+def test_put_part_mistakes(capsys, wrong, hint) -> None:
+    passed, said = verdict(capsys, check_put_part, wrong)
+    assert not passed and hint in said, said
+
+
+# -- 06: the answers stay out of the learner's cell -----------------------------------------------------------
+def test_the_retry_cases_name_the_failures_only() -> None:
+    assert tuple(_RETRY_ANSWERS) == RETRY_CASES and all(isinstance(case, str) for case in RETRY_CASES)
+
+
+@pytest.mark.parametrize("module", ["exercises", "side_trips"])
+def test_the_module_uses_the_standard_library_only(module: str) -> None:
     """At import: only the standard library (the scorecard's exercise loads the sandbox when it runs)."""
-    source = Path(__file__).resolve().parents[2] / "c2c_helpers" / "lab" / "exercises.py"
+    source = Path(__file__).resolve().parents[2] / "c2c_helpers" / "lab" / f"{module}.py"
     tree = ast.parse(source.read_text())
     names = {a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module.split(".")[0] for n in tree.body if isinstance(n, ast.ImportFrom) and n.module}
@@ -243,4 +325,4 @@ def test_the_module_uses_the_standard_library_only() -> None:
     deferred = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} - {
         n.module for n in tree.body if isinstance(n, ast.ImportFrom)
     }
-    assert deferred == {"c2c_sandbox.scorecard"}, deferred
+    assert deferred == ({"c2c_sandbox.scorecard"} if module == "side_trips" else set()), deferred
