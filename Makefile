@@ -9,8 +9,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet -c requirements/constraints.txt
 comma  := ,
+# two workers; a module sharing a module-scoped fixture (and each xdist_group) is one unit; tests/conftest.py
+# orders the long units first (--no-loadscope-reorder keeps that order)
+XDIST  := -n 2 --dist loadgroup --no-loadscope-reorder
+FAST   := not (notebooks or ui or soak or packaging)
 
-.PHONY: lab test check bench regen site constraints clean
+.PHONY: lab test test-fast check bench regen site constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +34,10 @@ check: $(VENV)/.installed-test              ## lint, format and types only
 	$(BIN)/mypy -p c2c_helpers -p c2c_sandbox
 
 test: check                                 ## the checks, then every test (unit, sandbox, notebooks, browser)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
+
+test-fast: $(VENV)/.installed-test          ## every test but the notebooks, browser, soak and packaging ones
+	$(BIN)/python -m pytest $(XDIST) -m '$(FAST)'
 
 bench: $(VENV)/.installed-sandbox+clip      ## prints a Markdown table, writes benchmarks/results/latest.json
 	$(BIN)/python -m benchmarks

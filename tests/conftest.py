@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import http.server
+import json
+import os
 import random
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,14 +26,18 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
-    """One sandbox for the session; faults reset per test.
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """One sandbox for the session (under xdist: one per worker, on its own port and data dir); faults reset
+    per test.
 
     Pairing polls every second so tests are quick, and asset creation is not rate limited to 5/s as in
-    Frame.io (tests create assets back to back; ``fresh_sandbox`` keeps the real limit).
+    Frame.io (tests create assets back to back; ``fresh_sandbox`` keeps the real limit). Its data dir lives
+    under the session's (the worker's) base temp dir and is removed afterwards, as a sandbox's own temp dir is.
     """
-    with Sandbox(poll_interval=1, create_rate=10_000) as sb:
+    data_dir = tmp_path_factory.mktemp("sandbox")
+    with Sandbox(data_dir=data_dir, poll_interval=1, create_rate=10_000) as sb:
         yield sb
+    shutil.rmtree(data_dir, ignore_errors=True)  # every asset the session uploaded: hundreds of MB
 
 
 @pytest.fixture(autouse=True)
@@ -161,6 +169,113 @@ def stub_server() -> Iterator[StubServer]:
     server.close()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests (marked ``ui``) run after all the others, as CI wants them."""
-    items.sort(key=lambda item: item.get_closest_marker("ui") is not None)
+TESTS = Path(__file__).resolve().parent
+#: Every test under these layers carries the marker, a file added there later too (see pyproject's markers).
+LAYER_MARKERS = {"notebooks": "notebooks", "ui": "ui"}
+#: Under xdist, tests carrying an earlier marker of this list are handed out first (they hold the long units).
+XDIST_FIRST = ("notebooks", "ui", "soak", "packaging")
+#: Modules whose tests share an expensive module- or session-scoped fixture of their own: under xdist each is
+#: one work unit (an ``xdist_group``), so that the fixture is set up once rather than once in each worker.
+SHARED_SETUP = {
+    "tests/sandbox/test_scorecard.py": "kit: a whole scorecard session recorded",
+    "tests/unit/test_media.py": "clip: the test clip encoded into a fresh cache",
+    "tests/ui/test_lab.py": "lab: one JupyterLab and its sandbox for every notebook",
+}
+
+
+def _layer(item: pytest.Item) -> str:
+    try:
+        return item.path.relative_to(TESTS).parts[0]
+    except ValueError:  # a doctest in c2c_helpers/
+        return ""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by its layer (``notebooks``, ``ui``) and group it for xdist, then order the tests.
+
+    Under ``--dist loadgroup`` each module of ``SHARED_SETUP`` is one work unit, run in one worker. Run in one
+    process, the browser tests (marked ``ui``) run after all the others, as CI wants them; on xdist workers
+    the long units are handed out first (``XDIST_FIRST``, then the groups) and the short tests fill in
+    around them, so that no worker is left alone with a long one at the end.
+    """
+    xdist = config.pluginmanager.hasplugin("xdist")
+    for item in items:
+        marker = LAYER_MARKERS.get(_layer(item))
+        if marker is not None and item.get_closest_marker(marker) is None:
+            item.add_marker(marker)
+        module = item.nodeid.split("::", 1)[0]
+        if xdist and module in SHARED_SETUP and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(module))
+
+    def rank(item: pytest.Item) -> tuple[int, bool]:
+        first = next((n for n, name in enumerate(XDIST_FIRST) if item.get_closest_marker(name)), len(XDIST_FIRST))
+        return first, item.get_closest_marker("xdist_group") is None
+
+    if hasattr(config, "workerinput"):
+        items.sort(key=rank)  # stable: collection order within each rank
+    else:
+        items.sort(key=lambda item: item.get_closest_marker("ui") is not None)
+
+
+# -- xdist: each xdist_group one work unit -------------------------------------------------------------------
+# pytest-xdist 3.8's `--dist loadgroup` reads a test's group from a suffix it appends to the test's nodeid in
+# the worker, which pytest 9.2's structured node ids no longer let it change: the groups are silently ignored
+# (pytest-xdist issue 1386). So each worker writes down its tests' groups, and the controller's scheduler,
+# which sees nothing but nodeids, reads them from there. The scheduling itself is xdist's own.
+UNITS = pytest.StashKey[Path]()
+UNITS_INPUT = "c2c_xdist_units"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if UNITS in config.stash:
+        shutil.rmtree(config.stash[UNITS], ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Controller: tell each worker where to write its tests' groups."""
+    if UNITS not in node.config.stash:
+        node.config.stash[UNITS] = Path(tempfile.mkdtemp(prefix="c2c-xdist-units-"))
+    node.workerinput[UNITS_INPUT] = str(node.config.stash[UNITS])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Worker: write ``{nodeid: group}`` for every test with an ``xdist_group`` mark (after every hook that
+    changes nodeids)."""
+    directory = getattr(session.config, "workerinput", {}).get(UNITS_INPUT)
+    if directory is None:
+        return
+    groups = {}
+    for item in session.items:
+        names = sorted(
+            {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+        )
+        if names:
+            groups[item.nodeid] = "group:" + "_".join(names)
+    path = Path(directory) / f"{os.environ.get('PYTEST_XDIST_WORKER', 'worker')}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(groups))
+    tmp.replace(path)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup`: xdist's own scheduler, told the groups the workers wrote down."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    directory = config.stash[UNITS]
+
+    class WrittenGroupScheduling(LoadGroupScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # first called once every worker has collected (and written its file)
+                self.groups = {}
+                for path in sorted(directory.glob("*.json")):
+                    self.groups.update(json.loads(path.read_text()))
+            return self.groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return WrittenGroupScheduling(config, log)

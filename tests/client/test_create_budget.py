@@ -74,7 +74,7 @@ def test_threads_share_one_bucket_each_in_a_slot_of_its_own() -> None:
     assert slots == [0.0] * 9 + [round(0.1 * k, 1) for k in range(1, 12)]
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.timeout(120)
 def test_100_threads_creating_through_one_client_all_succeed(fresh_sandbox: Sandbox) -> None:
     """Frame.io's 5 creates per second, 100 threads, one client: no RateLimited, no 429, about 20 s."""

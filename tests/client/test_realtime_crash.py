@@ -47,7 +47,7 @@ def _record(path: Path, size: int, rng: random.Random, stop: threading.Event) ->
         f.write(b"HEADER-AT-CLOSE")  # the muxer's last word: the file's first bytes, rewritten at the end
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_killed_and_restarted_mid_recording_every_take_ends_exact(sandbox: Sandbox, tmp_path: Path) -> None:
     rng = random.Random(SEED)
     env = {**os.environ, "C2C_API_URL": sandbox.api_url, "C2C_ACCESS_TOKEN": sandbox.access_token}

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 WAYS = ["curl", "naive", "bare ×1", "bare ×2", "upload_file ×1", "upload_file ×2"]
 
@@ -16,6 +18,7 @@ def cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
+@pytest.mark.soak  # a load run: every way of sending, on the sandbox and a sink
 def test_quick_run_prints_the_tables_and_writes_the_json(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
     done = subprocess.run(

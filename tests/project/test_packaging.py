@@ -22,6 +22,8 @@ from packaging.requirements import Requirement
 
 from c2c_sandbox import Sandbox
 
+pytestmark = pytest.mark.packaging
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "c2c-upload-kit"
 #: what `pip install .` may bring: the client needs requests, its CLI draws bars with tqdm

@@ -150,7 +150,7 @@ def wait_done(box: SandboxProcess, asset_id: str, timeout: float = 30) -> dict:
         time.sleep(0.02)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.timeout(170)
 def test_sigkill_at_random_points_loses_no_acknowledged_part(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rng = random.Random(SEED)

@@ -7,7 +7,6 @@ import re
 import time
 from typing import Any
 
-import jsonschema
 import pytest
 import requests
 
@@ -23,6 +22,9 @@ def spec(sandbox: Sandbox) -> dict[str, Any]:
 
 
 def check(spec: dict[str, Any], schema: str, value: Any) -> None:
+    import jsonschema  # here, not at the top: its import takes 2 s (rfc3987-syntax compiles a grammar), which
+    # every xdist worker would pay while collecting, whether or not it runs these tests
+
     resolver = {"components": spec["components"], **spec["components"]["schemas"][schema]}
     jsonschema.validate(value, resolver)
 
@@ -101,6 +103,8 @@ def test_real_answers_match_the_schemas(sandbox: Sandbox, spec: dict[str, Any]) 
         body = {"name": "a.mp4", "filetype": "video/mp4", "filesize": 21136250, **bad}
         check(spec, "Error", requests.post(f"{base}/v2/devices/assets", headers=auth, json=body, timeout=5).json())
     check(spec, "Error", requests.get(f"{base}/v2/devices/me", timeout=5).json())
+    import jsonschema
+
     with pytest.raises(jsonschema.ValidationError):
         check(spec, "Asset", {"_type": "file", "id": "x"})  # the schemas do refuse what is wrong
 

@@ -218,6 +218,7 @@ def test_recovery_assembles_what_a_crash_left_in_processing(tmp_path: Path) -> N
         assert done.sha256 == hashlib.sha256(data).hexdigest()
         assert (tmp_path / "originals" / asset.id).read_bytes() == data
         assert [p.name for p in (tmp_path / "originals").iterdir()] == [asset.id]
+        parts.close()  # drains the queue: the assembly removes the parts just after it marks the asset complete
         assert not (tmp_path / "parts" / asset.id).exists()
     finally:
         parts.close()

@@ -5,7 +5,7 @@ Run it alone (it prints its figures; about a minute on a 2-core machine)::
 
     .venv/bin/python -m pytest tests/sandbox/test_soak.py -s -q -p no:cacheprovider
 
-It is marked ``slow`` but nothing deselects ``slow`` by default, so ``make test`` (and CI) run it.
+It is marked ``soak``: ``make test-fast`` leaves it out, ``make test`` (and CI) run it.
 
 Each upload keeps a resume manifest and is run again from it after a failure, as a camera's queue would, up to
 :data:`RUNS` times. Around one upload in :data:`RESTART_EVERY` the sandbox is stopped mid-upload and a new one is
@@ -83,7 +83,7 @@ class Restartable:
         self.sb.stop()
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.timeout(240)
 def test_soak_uploads_under_faults_and_restarts(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rng = random.Random(SEED)
