@@ -1,4 +1,4 @@
-"""A client's asset-create budget: one token bucket shared by its threads (issue 11, item 6).
+"""A client's asset-create budget: one token bucket shared by its threads.
 
 The bucket's arithmetic is checked with a fake clock; everything that sends a request talks to a real sandbox
 that keeps Frame.io's limit of 5 creates per second (``fresh_sandbox``).

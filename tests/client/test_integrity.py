@@ -1,5 +1,5 @@
 """Nothing silently wrong: each part checked against S3's ETag, resumed parts re-hashed, URLs bound to their part
-number, one resume at a time per manifest (issue 11, items 2 and 3). Every request goes to the real sandbox.
+number, one resume at a time per manifest. Every request goes to the real sandbox.
 
 How these tests know which parts a run sent: a planned fault on a part is consumed by the first attempt at it,
 so a fault still pending after a run proves the run never tried that part.

@@ -1,4 +1,4 @@
-"""Every notebook twice in a row against ONE sandbox, the way ``c2c lab`` runs them (issue 13 item 5).
+"""Every notebook twice in a row against ONE sandbox, the way ``c2c lab`` runs them.
 
 ``c2c lab`` starts one sandbox and hands every kernel its address through the environment, so a notebook that
 left a pause, a fault, a one-second URL lifetime or a slow network behind would break the next one (or its

@@ -173,7 +173,7 @@ def problems(cells: list[dict[str, Any]]) -> list[str]:
 
 
 def leftovers(sb: Sandbox, network: str, url_ttl: int) -> list[str]:
-    """What a notebook left behind in the shared lab sandbox (issue 13: restore it in ``finally``)."""
+    """What a notebook left behind in the shared lab sandbox (each notebook restores it in ``finally``)."""
     found = [f"a planned fault: {fault}" for fault in sb.faults.pending()]
     for device in sb.state()["devices"]:
         if device["status"] == "paused" or device["paused_channels"]:
