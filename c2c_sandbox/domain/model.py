@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from c2c_sandbox.domain import registrations
+from c2c_sandbox.domain import channels, registrations
 from c2c_sandbox.domain.records import Asset, Device, Registered
 from c2c_sandbox.domain.store import Store
 from c2c_sandbox.network.profiles import PRESETS, NetworkProfile, resolve_network
@@ -120,6 +120,7 @@ class Model:
         self.settings = settings
         self.base_url = ""  # set once the server listens: upload URLs point at it
         #: The device every sandbox has paired from the start (``Sandbox.access_token`` is one of its tokens).
+        channels.ensure_schema(store)
         self.device = store.ensure_device(DEFAULT_CLIENT_ID, DEFAULT_DEVICE_NAME, DEFAULT_PROJECT)
         #: Each device's recent requests (in memory; the server wraps its app with it), and the check sessions
         #: (:mod:`c2c_sandbox.scorecard.scenario`) by id.
@@ -200,12 +201,14 @@ class Model:
         sessions paired (the sessions are released first). Returns how many assets were deleted."""
         self.release_checks()
         ids = self.store.delete_assets()
+        channels.forget(self.store, asset_ids=ids)
         self.parts.clear(ids)
         return len(ids)
 
     def delete_device(self, device_id: str) -> int:
         """Forget a device: its tokens, codes, pauses, log, and its assets with their files. Returns how many."""
         ids = self.store.delete_device(device_id)
+        channels.forget(self.store, device_id=device_id, asset_ids=ids)
         self.parts.clear(ids)
         self.recorder.forget(device_id)
         return len(ids)
@@ -363,6 +366,9 @@ class Model:
                 for n in numbers
             ],
             "original": f"/sandbox/assets/{asset.id}/original" if asset.status == "complete" else None,
+            # the part numbers the original was assembled from, in order (a real-time upload may skip some)
+            "assembled_from": sorted(received) if asset.status == "complete" else None,
+            "comments": [{k: c[k] for k in ("text", "timestamp")} for c in channels.comments(self.store, asset.id)],
         }
 
     # -- what the page shows --------------------------------------------------------------------------
@@ -401,6 +407,11 @@ class Model:
                     "project": device.project_name,
                     "status": "paused" if None in paused else "online",
                     "paused_channels": sorted(c for c in paused if c is not None),
+                    "channels": [
+                        {k: c[k] for k in ("id", "external_index", "name", "status")}
+                        for c in channels.channels(self.store, device)
+                    ],
+                    "log_events": channels.events(self.store, device.id),
                 }
             )
         return {
