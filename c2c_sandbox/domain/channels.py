@@ -139,7 +139,8 @@ def events(store: Store, device_id: str) -> list[dict[str, Any]]:
     """The device's newest logging events, newest first."""
     with store.transaction() as db:
         rows = db.execute(
-            "SELECT * FROM log_events WHERE device_id = ? ORDER BY inserted_at DESC LIMIT ?", (device_id, SHOWN_EVENTS)
+            "SELECT * FROM log_events WHERE device_id = ? ORDER BY inserted_at DESC, rowid DESC LIMIT ?",
+            (device_id, SHOWN_EVENTS),
         ).fetchall()
     return [{**dict(r), "start": json.loads(r["start"]), "duration": json.loads(r["duration"])} for r in rows]
 
@@ -156,7 +157,9 @@ def comment(store: Store, device: Device, asset_id: str, text: str, timestamp: f
 def comments(store: Store, asset_id: str) -> list[dict[str, Any]]:
     """The comments on an asset, oldest first."""
     with store.transaction() as db:
-        rows = db.execute("SELECT * FROM comments WHERE asset_id = ? ORDER BY inserted_at", (asset_id,)).fetchall()
+        rows = db.execute(
+            "SELECT * FROM comments WHERE asset_id = ? ORDER BY inserted_at, rowid", (asset_id,)
+        ).fetchall()
     return [dict(r) for r in rows]
 
 

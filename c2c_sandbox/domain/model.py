@@ -396,6 +396,15 @@ class Model:
 
     def state(self) -> dict[str, Any]:
         """Devices (with their pause state), the folder tree, pending pairings, the URL lifetime."""
+        return {
+            "devices": self.devices_state(),
+            "tree": self.tree(),
+            "pending_pairings": len(self.store.pending_codes()),
+            "url_ttl": self.settings.url_ttl,
+        }
+
+    def devices_state(self) -> list[dict[str, Any]]:
+        """Each device with its pause state, its channels and its newest real-time logging events."""
         devices = []
         for device in self.store.devices():
             paused = self.paused_channels(device.id)
@@ -414,9 +423,4 @@ class Model:
                     "log_events": channels.events(self.store, device.id),
                 }
             )
-        return {
-            "devices": devices,
-            "tree": self.tree(),
-            "pending_pairings": len(self.store.pending_codes()),
-            "url_ttl": self.settings.url_ttl,
-        }
+        return devices
