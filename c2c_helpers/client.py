@@ -304,7 +304,7 @@ class C2CClient:
         return self._post("/v2/devices/channels", {"client_id": client_id, "device_model_id": device_model_id})
 
     def disconnect_channel(self, channel_id: str | None = None) -> dict[str, Any]:
-        """``POST /v2/devices/channels/{id}/disconnect`` (the channel), or with no id ``.../disconnect`` (all: {})."""
+        """``POST /v2/devices/channels/{id}/disconnect``, or with no id ``.../disconnect`` (all); both 204: ``{}``."""
         return self._post(f"/v2/devices/channels/{quote(channel_id, safe='') + '/' if channel_id else ''}disconnect")
 
     def trigger_input(self, channel_id: str, input_index: int, start: str, duration: str = "00:00:00:01", *,

@@ -52,7 +52,7 @@ def create_app(model: Model, *, remote: bool = False) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = model
     app.extensions[f"{EXTENSION}.create"] = LeakyBucket(model.settings.create_rate, 1000)
-    app.extensions[f"{EXTENSION}.general"] = LeakyBucket(100, 1000)
+    app.extensions[f"{EXTENSION}.general"] = LeakyBucket(model.settings.api_rate, 1000)
     for blueprint in (oauth, devices, realtime, channels, controls, page):
         app.register_blueprint(blueprint)
     guard.install(app, remote=remote)

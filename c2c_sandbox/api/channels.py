@@ -5,7 +5,7 @@
                                                                        ``device_model_id``): a
                                                                        ``project_device_channel``; 409 "Device
                                                                        channel already exists"
-``POST /v2/devices/channels/<channel_id>/disconnect``                  disconnect one channel (200, 401, 404)
+``POST /v2/devices/channels/<channel_id>/disconnect``                  disconnect one channel (204, 401, 404)
 ``POST /v2/devices/channels/disconnect``                               disconnect all of them (204)
 ``POST /v2/devices/channels/<channel_id>/inputs/<index>/trigger``      a button pressed: a real-time logging event
                                                                        (``action_type`` ``single_press``,
@@ -105,12 +105,12 @@ def connect_channel() -> Response:
 @rate_limited("general", by_client)
 @authenticated()
 def disconnect_channel(channel_id: str) -> Response:
-    """Disconnect a specific device channel: the channel, now offline."""
+    """Disconnect a specific device channel (204; 404 for a channel this device does not have)."""
     try:
-        (channel,) = store_channels.disconnect(model().store, g.device, channel_id)
+        store_channels.disconnect(model().store, g.device, channel_id)
     except store_channels.NoChannel:
         return api_error(404, f"No channel with id {channel_id[:64]!r} on this device", "Not Found")
-    return jsonify(channel_json(channel, g.device))
+    return Response(status=204)
 
 
 @channels.post("/v2/devices/channels/disconnect")

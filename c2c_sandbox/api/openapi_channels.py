@@ -192,7 +192,7 @@ PATHS: dict[str, Any] = {
     "/v2/devices/channels/{channel_id}/disconnect": _post(
         "Disconnect a specific device channel",
         "disconnectDeviceChannel",
-        {"200": _json(_ref("ProjectDeviceChannel"), "the channel, offline"), "404": _error("no such channel")},
+        {"204": {"description": "done: the channel is offline"}, "404": _error("no such channel")},
         parameters=[_CHANNEL],
     ),
     "/v2/devices/channels/disconnect": _post(

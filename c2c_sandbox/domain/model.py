@@ -51,7 +51,8 @@ class Settings:
 
     ``url_ttl``: lifetime of upload URLs in seconds (Frame.io: 24 h); ``token_ttl``, ``refresh_ttl``: access
     tokens (8 h) and refresh tokens (14 days); ``poll_interval``, ``code_ttl``: the pairing poll interval and
-    the life of a device code (at most 120 s); ``create_rate``: asset creations per second and device (5).
+    the life of a device code (at most 120 s); ``create_rate``: asset creations per second and device (5);
+    ``api_rate``: every other device call, per second and device (100: the sandbox's inference).
     """
 
     url_ttl: int = 86400
@@ -60,6 +61,7 @@ class Settings:
     poll_interval: int = 5
     code_ttl: int = 120
     create_rate: int = 5
+    api_rate: int = 100
 
     def __post_init__(self) -> None:
         if not 1 <= self.code_ttl <= 120:
@@ -70,8 +72,9 @@ class Settings:
                 raise ValueError(f"{name} must be between 1 second and {MAX_TOKEN_TTL // 86400} days")
         if not 0 <= self.poll_interval <= MAX_POLL_INTERVAL:
             raise ValueError(f"poll_interval must be between 0 and {MAX_POLL_INTERVAL} seconds (a code's life)")
-        if not 1 <= self.create_rate <= 1_000_000:
-            raise ValueError("create_rate must be between 1 and 1,000,000 creates per second")
+        for name in ("create_rate", "api_rate"):
+            if not 1 <= getattr(self, name) <= 1_000_000:
+                raise ValueError(f"{name} must be between 1 and 1,000,000 calls per second")
 
 
 def _check_url_ttl(seconds: int) -> None:

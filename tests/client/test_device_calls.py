@@ -25,7 +25,8 @@ def test_a_channel_connects_once_and_disconnects(fresh_sandbox: Sandbox) -> None
         with pytest.raises(ChannelExists, match="Device channel already exists") as caught:
             client.connect_channel(**ids)
         assert caught.value.status == 409 and isinstance(caught.value, APIError)
-        assert client.disconnect_channel(channel["id"])["status"] == "offline"
+        assert client.disconnect_channel(channel["id"]) == {}  # 204
+        assert [c["status"] for c in client.me()["channels"]] == ["online", "offline"]
         client.connect_channel(**ids)  # back online
         assert client.disconnect_channel() == {}  # all of them: 204
         assert [c["status"] for c in client.me()["channels"]] == ["online", "offline"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -84,7 +83,7 @@ def test_a_channel_connects_once_disconnects_and_shows_in_me(fresh_sandbox: Sand
     one = f"/v2/devices/channels/{channel['id']}/disconnect"
     gone = post(sb, "/v2/devices/channels/{channel_id}/disconnect".replace("{channel_id}", channel["id"]))
     documented(spec, "/v2/devices/channels/{channel_id}/disconnect", gone)
-    assert gone.json()["status"] == "offline" and post(sb, one).status_code == 200  # offline again: still 200
+    assert gone.status_code == 204 and post(sb, one).status_code == 204  # offline already: 204 again
     assert {c["external_index"]: c["status"] for c in me(sb)["channels"]} == {0: "online", 1: "offline"}
     back = post(sb, path, body)  # the same sub-device connects again: its channel comes back online
     assert back.status_code == 200 and back.json()["id"] == channel["id"] and back.json()["status"] == "online"
@@ -223,15 +222,13 @@ def test_a_comment_on_an_unknown_asset_is_404(sandbox: Sandbox, spec: dict[str, 
     assert answer.status_code == 404
 
 
-def test_comments_are_rate_limited(fresh_sandbox: Sandbox, spec: dict[str, Any]) -> None:
-    sb = fresh_sandbox
-    asset_id = new_asset(sb)
-    with ThreadPoolExecutor(8) as pool:
-        answers = list(
-            pool.map(lambda _: post(sb, f"/v2/devices/assets/{asset_id}/comments", {"text": "x"}), range(400))
-        )
+def test_comments_are_rate_limited(tmp_path, spec: dict[str, Any]) -> None:
+    """429 is one of the comment reference's statuses; the sandbox applies its general limit (here 1 a second)."""
+    with Sandbox(data_dir=tmp_path, api_rate=1) as sb:
+        asset_id = new_asset(sb)  # asset create has its own limit
+        answers = [post(sb, f"/v2/devices/assets/{asset_id}/comments", {"text": "x"}) for _ in range(3)]
     limited = [a for a in answers if a.status_code == 429]
-    assert limited and {a.status_code for a in answers} <= {200, 429}
+    assert limited and {a.status_code for a in answers} <= {200, 429}, [a.status_code for a in answers]
     documented(spec, "/v2/devices/assets/{asset_id}/comments", limited[0])
 
 
