@@ -31,7 +31,7 @@ SCHEMA = (
     id TEXT PRIMARY KEY, device_id TEXT NOT NULL, channel_id TEXT NOT NULL, input_index INTEGER NOT NULL,
     action_type TEXT NOT NULL, "offset" INTEGER NOT NULL, start TEXT, duration TEXT, inserted_at REAL NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS comments (
-    id TEXT PRIMARY KEY, device_id TEXT NOT NULL, asset_id TEXT NOT NULL, text TEXT NOT NULL, timestamp REAL,
+    id TEXT PRIMARY KEY, device_id TEXT NOT NULL, asset_id TEXT NOT NULL, text TEXT NOT NULL, timestamp NUMERIC,
     inserted_at REAL NOT NULL)""",
 )
 MAX_INDEX = 100  # the reference: external_index 0-100
