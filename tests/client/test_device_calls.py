@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from c2c_helpers import APIError, C2CClient, ChannelExists, InvalidArgument, pair_client, pair_device
+from c2c_helpers import APIError, AuthError, C2CClient, ChannelExists, InvalidArgument, pair_client, pair_device
 from c2c_sandbox import Sandbox
 
 
@@ -131,3 +131,18 @@ def test_a_poll_needs_the_client_secret(sandbox: Sandbox) -> None:
         sleep=lambda seconds: None,
     )
     assert tokens.access_token
+
+
+def test_a_401_during_a_refresh_says_to_pair_again(stub_server: Any) -> None:
+    """Frame.io's authorization guide: a 401 while refreshing means the device must start a new authorization
+    (the sandbox never answers a refresh with 401, so a stub does)."""
+
+    def answer(method: str, path: str, headers: Any, body: Any) -> tuple[int, dict[str, str], bytes]:
+        stub_server.read_body(headers, body)
+        return 401, {"Content-Type": "application/json"}, b'{"error": "invalid_client"}'
+
+    stub_server.handler = answer
+    client = C2CClient(stub_server.url, "old-access", refresh_token="r", client_id="SN-1", client_secret="s")
+    with client, pytest.raises(AuthError, match="pair the device again") as caught:
+        client.refresh()
+    assert caught.value.status == 401
