@@ -34,7 +34,7 @@ import requests
 
 from c2c_helpers._http import CLIENT_VERSION, DEFAULT_TIMEOUT, Timeout, post_form
 from c2c_helpers.client import C2CClient, SandboxControls
-from c2c_helpers.errors import AuthError, PairingExpired
+from c2c_helpers.errors import AuthError, InvalidArgument, PairingExpired
 from c2c_helpers.tokens import Tokens
 
 __all__ = [
@@ -211,16 +211,19 @@ def poll_for_tokens(
 
     Raises
     ------
+    InvalidArgument
+        No `client_secret` (checked before the first poll).
     PairingExpired
         The code expired (the service said ``expired_token``, or ``expires_in`` passed).
     AuthError
         Any other OAuth error (``access_denied``, ``invalid_grant``, ``invalid_client``...).
     """
+    if not client_secret:  # the service answers invalid_client to every poll without it
+        raise InvalidArgument("client_secret is required: the token reference asks for it on the device-code grant")
     interval = max(0.0, code.interval)
     deadline = clock() + code.expires_in
     form = {"grant_type": DEVICE_CODE_GRANT, "client_id": client_id, "device_code": code.device_code}
-    if client_secret:
-        form["client_secret"] = client_secret
+    form["client_secret"] = client_secret
     secrets = (code.device_code, client_secret)
     while True:
         if clock() + interval > deadline:

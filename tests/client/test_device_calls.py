@@ -146,3 +146,11 @@ def test_a_401_during_a_refresh_says_to_pair_again(stub_server: Any) -> None:
     with client, pytest.raises(AuthError, match="pair the device again") as caught:
         client.refresh()
     assert caught.value.status == 401
+
+
+def test_a_poll_without_the_client_secret_is_refused_before_it_is_sent(sandbox: Sandbox) -> None:
+    from c2c_helpers.pairing import poll_for_tokens, request_device_code
+
+    code = request_device_code(sandbox.api_url, "SN-NO-SECRET", sandbox.client_secret)
+    with pytest.raises(InvalidArgument, match="client_secret is required"):
+        poll_for_tokens(sandbox.api_url, code, "SN-NO-SECRET", sleep=lambda seconds: None)
