@@ -295,3 +295,26 @@ def test_a_refreshed_token_gets_no_fresh_allowance(tmp_path) -> None:
         assert first.status_code == 200 and second.headers["x-ratelimit-limit"] == "1"
         if time.monotonic() - started < 0.9:  # the bucket (1 per second) had no time to drain
             assert second.status_code == 429, second.text
+
+
+def test_every_new_route_answers_429_in_its_documented_shape(tmp_path, spec: dict[str, Any]) -> None:
+    """The general limit (here 1 a second) covers channels, the trigger and comments alike."""
+    with Sandbox(data_dir=tmp_path, api_rate=1) as sb:
+        asset_id = new_asset(sb)  # asset create has its own limit
+        channel = channel_0(sb)  # a GET /v2/devices/me: it takes the one call a second
+        trigger = "/v2/devices/channels/{channel_id}/inputs/{input_index}/trigger"
+        for route, concrete, body in [
+            ("/v2/devices/channels", "/v2/devices/channels", {"client_id": str(uuid.uuid4())}),
+            ("/v2/devices/channels/{channel_id}/disconnect", f"/v2/devices/channels/{uuid.uuid4()}/disconnect", None),
+            ("/v2/devices/channels/disconnect", "/v2/devices/channels/disconnect", None),
+            (trigger, f"/v2/devices/channels/{channel}/inputs/0/trigger", {}),
+            ("/v2/devices/assets/{asset_id}/comments", f"/v2/devices/assets/{asset_id}/comments", {"text": "x"}),
+        ]:
+            answers = [post(sb, concrete, body) for _ in range(2)]
+            for _ in range(5):  # bounded: two calls within a second nearly always meet the limit at once
+                if answers[-1].status_code == 429:
+                    break
+                answers.append(post(sb, concrete, body))
+            for answer in answers:
+                documented(spec, route, answer)
+            assert answers[-1].status_code == 429, (route, [a.status_code for a in answers])
