@@ -31,6 +31,7 @@ from c2c_helpers._redact import redact
 from c2c_helpers.errors import (
     APIError,
     AuthError,
+    ChannelExists,
     ChannelPaused,
     InvalidArgument,
     PairingExpired,
@@ -181,10 +182,11 @@ def post_form(
     finally:
         if session is None:
             http.close()
-    if response.status_code >= 400:
-        raise api_error_from_response(response, context=context, secrets=secrets)
+    if response.status_code >= 400:  # a 401 from an auth endpoint (a refresh): the device must be paired again
+        hint = " (401: this authorization is gone; pair the device again)" if response.status_code == 401 else ""
+        raise api_error_from_response(response, context=context + hint, secrets=secrets)
     try:
-        return response.json()
+        return response.json() if response.content else {}  # revoke answers 200 with no body
     except ValueError:
         raise AuthError(f"{context}: {response.status_code} but the body is not JSON", response=response) from None
 
@@ -269,7 +271,8 @@ def api_error_from_response(
     -------
     APIError
         ``PairingExpired`` for OAuth ``expired_token``, ``AuthError`` for 401 and other OAuth errors,
-        ``ChannelPaused`` for 409, ``RateLimited`` for 429, ``APIError`` otherwise; ``retryable`` is true for
+        ``ChannelExists`` for 409 "Device channel already exists", ``ChannelPaused`` for another 409,
+        ``RateLimited`` for 429, ``APIError`` otherwise; ``retryable`` is true for
         408, 429 and 5xx.
     """
     status = response.status_code
@@ -293,7 +296,7 @@ def api_error_from_response(
     if status == 401 or oauth:
         return AuthError(message, **kwargs)
     if status == 409:
-        return ChannelPaused(message, **kwargs)
+        return (ChannelExists if "already exists" in (detail or "") else ChannelPaused)(message, **kwargs)
     if status >= 500 and not_repeatable:
         return APIError(f"{message}. Not retried: {not_repeatable}", retryable=False, **kwargs)
     return APIError(message, retryable=status == 408 or status >= 500, **kwargs)

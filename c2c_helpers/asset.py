@@ -1,4 +1,4 @@
-"""A C2C asset as the API returns it.
+"""A C2C asset as the API returns it, and what a sandbox's controls can show of it (no C2C call can).
 
 The fields the kit uses are attributes of :class:`Asset`; everything else stays in ``raw``. Its presigned
 ``upload_urls`` carry signatures, so the repr only counts them and :meth:`Asset.redacted_json` removes them.
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from c2c_helpers._redact import redact_url
 
-__all__ = ["Asset"]
+__all__ = ["Asset", "SandboxControls"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -104,3 +104,20 @@ class Asset:
             f"status={self.status!r}, upload_urls={urls}, "
             f"upload_completed_at={self.upload_completed_at!r})"
         )
+
+
+class SandboxControls(Protocol):
+    """What a sandbox's controls offer that no C2C call does: an asset's state (the kit's ``Sandbox`` and
+    ``RemoteSandbox`` have these methods; the real service has nothing like them).
+
+    C2C is "write, but don't read": a device's token has no ``asset_read`` (``/v2/devices/me`` says
+    ``"asset_read": false``), and Frame.io assembles a file on its own once every part is in, so for a device an
+    upload is done when every part PUT got its 200. ``wait_for_asset`` blocks until the sandbox has assembled
+    the asset (or failed it), raising :class:`TimeoutError` after `timeout` seconds and :class:`LookupError` for
+    an unknown id; ``asset_detail`` is the state the sandbox shows (``status``, ``upload_completed_at``,
+    ``sha256``, ...), or None.
+    """
+
+    def wait_for_asset(self, asset_id: str, timeout: float = ...) -> object: ...
+
+    def asset_detail(self, asset_id: str) -> dict[str, Any] | None: ...

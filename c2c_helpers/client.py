@@ -7,10 +7,8 @@ endpoints; errors come back as the typed exceptions of :mod:`c2c_helpers.errors`
 Part uploads do not go through this session: they go straight to S3 with a presigned URL and must never
 carry the bearer token (see :mod:`c2c_helpers.parts`).
 
-There is no call to read an asset back: C2C is "write, but don't read" (a device's token has no
-``asset_read``), so for a device an upload is done when every part PUT got its 200. A client for the kit's
-sandbox may carry that sandbox's :class:`SandboxControls` (``controls``), which can
-show the assembly; no C2C call does.
+No call reads an asset back (C2C is "write, but don't read"); only a sandbox's :class:`SandboxControls`
+(``controls``) can show the assembly. Beyond the upload: channels, the logging trigger, comments.
 
 Examples
 --------
@@ -25,11 +23,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -44,7 +43,7 @@ from c2c_helpers._http import (
     transport_error,
 )
 from c2c_helpers._redact import redact_url
-from c2c_helpers.asset import Asset
+from c2c_helpers.asset import Asset, SandboxControls
 from c2c_helpers.chunks import MAX_PARTS
 from c2c_helpers.errors import APIError, ConfigurationError, InvalidArgument, RateLimited
 from c2c_helpers.retry import CREATE_LIMIT, CREATE_WINDOW, TokenBucket, rate_limit_wait
@@ -54,32 +53,16 @@ __all__ = ["CREATE_NOT_REPEATABLE", "RATE_LIMIT_RETRIES", "C2CClient", "SandboxC
 
 logger = logging.getLogger("c2c_helpers")
 
-#: How many times ``create_asset`` waits and repeats after a 429. Asset create allows 5 requests per second;
-#: a 429 means the bucket is full and one window later it has drained, so a few waits absorb any burst a
-#: single device makes. More would hide a real problem (many devices sharing a token) behind long stalls.
+#: How many times ``create_asset`` waits and repeats after a 429 (5 creates per second: a full bucket drains
+#: in a window, so a few waits absorb one device's burst; more would hide many devices sharing a token).
 RATE_LIMIT_RETRIES = 5
 #: Why the asset-create POST is never repeated after a 5xx or no answer.
 CREATE_NOT_REPEATABLE = (
     "the service may have created the asset anyway and a second POST could duplicate it; look in the device "
     "folder before creating it again"
 )
-
-
-class SandboxControls(Protocol):
-    """What a sandbox's controls offer that no C2C call does: an asset's state (the kit's ``Sandbox`` and
-    ``RemoteSandbox`` have these methods; the real service has nothing like them).
-
-    C2C is "write, but don't read": a device's token has no ``asset_read`` (``/v2/devices/me`` says
-    ``"asset_read": false``), and Frame.io assembles a file on its own once every part is in, so for a device an
-    upload is done when every part PUT got its 200. ``wait_for_asset`` blocks until the sandbox has assembled
-    the asset (or failed it), raising :class:`TimeoutError` after `timeout` seconds and :class:`LookupError` for
-    an unknown id; ``asset_detail`` is the state the sandbox shows (``status``, ``upload_completed_at``,
-    ``sha256``, ...), or None.
-    """
-
-    def wait_for_asset(self, asset_id: str, timeout: float = ...) -> object: ...
-
-    def asset_detail(self, asset_id: str) -> dict[str, Any] | None: ...
+#: An SMPTE timecode, ``HH:MM:SS:FF`` (``;`` before the frames: drop-frame), as the logging trigger takes it.
+SMPTE = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d([:;])(\d\d)")
 
 
 class C2CClient:
@@ -170,6 +153,8 @@ class C2CClient:
         self.create_budget = TokenBucket(CREATE_LIMIT, CREATE_WINDOW)
         self.on_tokens = on_tokens
         self.controls = controls
+        #: What ``/v2/devices/me`` said after the last grant or refresh (the status guide asks for that call).
+        self.device: dict[str, Any] | None = None
         self._credentials = Credentials(token, refresh_token, client_id, client_secret)
         self._owns_session = session is None
         self.session = session if session is not None else new_session()
@@ -273,18 +258,15 @@ class C2CClient:
             raise error
 
     def refresh(self) -> Tokens:
-        """Renew the access token with the refresh token (which rotates: the old one stops working).
-
-        Returns the new :class:`~c2c_helpers.tokens.Tokens` (also passed to ``on_tokens``); raises
-        :class:`~c2c_helpers.errors.AuthError` without refresh token and client credentials, or if the service
-        refused them.
-        """
+        """Renew the access token with the refresh token (which rotates: the old one stops working), then ask
+        ``/v2/devices/me`` (:attr:`device`). Returns the new :class:`~c2c_helpers.tokens.Tokens` (also given to
+        ``on_tokens``); :class:`~c2c_helpers.errors.AuthError` without refresh credentials, or if refused."""
         tokens = self._renew(stale=None)
         assert tokens is not None  # only a stale token can be skipped
         return tokens
 
     def _renew(self, *, stale: str | None) -> Tokens | None:
-        return self._credentials.renew(
+        tokens = self._credentials.renew(
             self.api_url,
             stale=stale,
             on_tokens=self.on_tokens,
@@ -292,6 +274,10 @@ class C2CClient:
             timeout=self.timeout,
             client_version=self.client_version,
         )
+        # the status guide: GET /v2/devices/me after every refresh (a 401 here is no reason to refresh again)
+        if tokens is not None and (answer := self.request("GET", "/v2/devices/me", expected=(200, 401))).ok:
+            self.device = json_answer(answer, "GET /v2/devices/me")
+        return tokens
 
     # -- the API -----------------------------------------------------------------------------------------
 
@@ -300,18 +286,42 @@ class C2CClient:
         return json_answer(self.request("GET", "/health"), "GET /health")  # type: ignore[no-any-return]
 
     def me(self) -> dict[str, Any]:
-        """``GET /v2/devices/me``: this device, a ``project_device``.
-
-        ``id``, ``name``, ``project_id``, ``status`` (online, offline, paused), ``authorization.scopes`` (a map
-        of booleans: ``asset_create``, ``offline``, and ``asset_read``, always false for a device), ``channels``
-        (``project_device_channel`` objects with ``external_index`` and ``status``),
-        ``last_known_firmware_version`` (what ``x-client-version`` said), ``last_seen_at``, ``project``...
-        """
+        """``GET /v2/devices/me``: this device, a ``project_device``: ``id``, ``name``, ``status`` (online,
+        offline), ``authorization`` (``expires_at``, ``scopes``: ``asset_read`` always false), ``channels``..."""
         return json_answer(self.request("GET", "/v2/devices/me"), "GET /v2/devices/me")  # type: ignore[no-any-return]
 
     def heartbeat(self) -> None:
         """``POST /v2/devices/heartbeat``: tell the service the device is online (at most once a minute)."""
         self.request("POST", "/v2/devices/heartbeat", expected=(200, 204))
+
+    def _post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One device call: its JSON answer, ``{}`` for a 204."""
+        response = self.request("POST", path, json=body, expected=(200, 204))
+        return dict(json_answer(response, f"POST {path}")) if response.status_code == 200 else {}
+
+    def connect_channel(self, client_id: str, device_model_id: str) -> dict[str, Any]:
+        """``POST /v2/devices/channels`` (two UUIDs): a ``project_device_channel``; ``ChannelExists`` if connected."""
+        return self._post("/v2/devices/channels", {"client_id": client_id, "device_model_id": device_model_id})
+
+    def disconnect_channel(self, channel_id: str | None = None) -> dict[str, Any]:
+        """``POST /v2/devices/channels/{id}/disconnect``, or with no id ``.../disconnect`` (all); both 204: ``{}``."""
+        return self._post(f"/v2/devices/channels/{quote(channel_id, safe='') + '/' if channel_id else ''}disconnect")
+
+    def trigger_input(self, channel_id: str, input_index: int, start: str, duration: str = "00:00:00:01", *,
+                      offset: int = 0, rate: tuple[int, int] = (24000, 1001)) -> dict[str, Any]:  # fmt: skip
+        """``POST /v2/devices/channels/{id}/inputs/{index}/trigger``: input (button) `input_index` pressed at SMPTE
+        `start` (``HH:MM:SS:FF``, frames under `rate`'s whole fps) for `duration`; checked before it is sent."""
+        for name, value in (("input_index", input_index), ("offset", offset)):
+            _check_int(name, value, minimum=0)
+        times = {"start": _smpte("start", start, rate), "duration": _smpte("duration", duration, rate)}
+        path = f"/v2/devices/channels/{quote(channel_id, safe='')}/inputs/{input_index}/trigger"
+        return self._post(path, {"action_type": "single_press", "offset": offset, **times})
+
+    def comment(self, asset_id: str, text: str, timestamp: int | None = None) -> dict[str, Any]:
+        """``POST /v2/devices/assets/{id}/comments``: `text` at frame `timestamp` (from 0), or on the whole asset."""
+        _check_int("timestamp", 0 if timestamp is None else timestamp, minimum=0)
+        body = {"text": text} | ({} if timestamp is None else {"timestamp": timestamp})
+        return self._post(f"/v2/devices/assets/{quote(asset_id, safe='')}/comments", body)
 
     def create_asset(
         self,
@@ -332,14 +342,10 @@ class C2CClient:
         filetype : str or None
             MIME type, e.g. ``"video/mp4"``; every part must be sent with the answer's ``filetype`` as
             ``Content-Type``. None leaves it out (optional for a basic upload: the service decides).
-        filesize : int
-            Size in bytes, at least 1.
-        offset : int
-            Seconds since the file was created; the service refuses files created while paused.
-        parts : int, optional
-            How many upload URLs to ask for (1..10,000); the service chooses when omitted.
-        channel : int, optional
-            Channel index (the service's default is 0).
+        filesize, offset : int
+            Size in bytes (at least 1); seconds since the file was created (refused if made while paused).
+        parts, channel : int, optional
+            How many upload URLs to ask for (1..10,000; the service chooses when omitted); the channel (0).
 
         Raises
         ------
@@ -350,8 +356,7 @@ class C2CClient:
         RateLimited
             429 still, after ``rate_limit_retries`` waits (a 429 was not processed: waiting is safe).
         APIError, TransportError
-            Any other error, or no answer. Neither a 5xx nor a missing answer is retried: the service may have
-            created the asset anyway, and a second POST would make a duplicate.
+            Any other error, or no answer; neither is retried (the asset may exist: a second POST duplicates).
         """
         body = asset_body(name, filetype, filesize, offset, parts=parts, channel=channel)
         response = self.send_create(body, "create asset (POST /v2/devices/assets)")
@@ -429,3 +434,12 @@ def _check_int(name: str, value: object, *, minimum: int, maximum: int | None = 
     if value < minimum or (maximum is not None and value > maximum):
         bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
         raise InvalidArgument(f"{name} must be {bound}, got {value}")
+
+
+def _smpte(name: str, value: object, rate: tuple[int, int]) -> dict[str, Any]:
+    """An SMPTE time as the trigger takes it: ``HH:MM:SS:FF``, hours under 24, frames under the rate's fps."""
+    fps = round(rate[0] / rate[1]) if len(rate) == 2 and all(isinstance(n, int) and n > 0 for n in rate) else 0
+    if not fps or not (match := SMPTE.fullmatch(str(value))) or int(match[3]) >= fps:
+        raise InvalidArgument(f"{name} must be an SMPTE timecode HH:MM:SS:FF, frames under {fps}, got {value!r}")
+    ntsc = ("drop" if match[2] == ";" else "non_drop") if rate[1] == 1001 else None
+    return {"smpte_timecode": value, "rate": {"playback": list(rate), "ntsc": ntsc}}

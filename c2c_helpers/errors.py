@@ -12,6 +12,7 @@ The tree is shallow; catch the base to catch everything the client raises on pur
     │   ├── AuthError             401, or an OAuth error from the auth endpoints
     │   │   └── PairingExpired    the six-digit code expired before anybody entered it
     │   ├── ChannelPaused         409: the file was created while the device/channel was paused
+    │   ├── ChannelExists         409: a channel of that client id is connected already
     │   └── RateLimited           429: too many requests; ``retry_after`` says how long to wait
     └── UploadError               an upload was started and did not finish: ``asset``, ``parts_sent``
         ├── PartUploadError       one part failed for good: part, S3 code, attempts, redacted URL
@@ -59,6 +60,7 @@ __all__ = [
     "AssetIncomplete",
     "AuthError",
     "C2CError",
+    "ChannelExists",
     "ChannelPaused",
     "ConfigurationError",
     "FileChanged",
@@ -207,6 +209,11 @@ class AuthError(APIError):
 
 class PairingExpired(AuthError):
     """The device code expired before a person entered it in Frame.io: request a new code."""
+
+
+class ChannelExists(APIError):
+    """409 "Device channel already exists": ``POST /v2/devices/channels`` for a sub-device whose channel is
+    connected already; disconnect it first, or keep using the channel ``/v2/devices/me`` lists."""
 
 
 class ChannelPaused(APIError):

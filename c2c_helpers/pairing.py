@@ -34,7 +34,7 @@ import requests
 
 from c2c_helpers._http import CLIENT_VERSION, DEFAULT_TIMEOUT, Timeout, post_form
 from c2c_helpers.client import C2CClient, SandboxControls
-from c2c_helpers.errors import AuthError, PairingExpired
+from c2c_helpers.errors import AuthError, InvalidArgument, PairingExpired
 from c2c_helpers.tokens import Tokens
 
 __all__ = [
@@ -198,7 +198,8 @@ def poll_for_tokens(
     client_id : str
         The same id the code was requested with.
     client_secret : str, optional
-        Sent too when given (newer samples do).
+        The device model's secret: the token reference requires it on this grant too, and Frame.io (and the
+        sandbox) refuse a poll without it (``invalid_client``).
     session, timeout, client_version
         As for :class:`~c2c_helpers.client.C2CClient`.
     sleep, clock : callable
@@ -210,16 +211,19 @@ def poll_for_tokens(
 
     Raises
     ------
+    InvalidArgument
+        No `client_secret` (checked before the first poll).
     PairingExpired
         The code expired (the service said ``expired_token``, or ``expires_in`` passed).
     AuthError
         Any other OAuth error (``access_denied``, ``invalid_grant``, ``invalid_client``...).
     """
+    if not client_secret:  # the service answers invalid_client to every poll without it
+        raise InvalidArgument("client_secret is required: the token reference asks for it on the device-code grant")
     interval = max(0.0, code.interval)
     deadline = clock() + code.expires_in
     form = {"grant_type": DEVICE_CODE_GRANT, "client_id": client_id, "device_code": code.device_code}
-    if client_secret:
-        form["client_secret"] = client_secret
+    form["client_secret"] = client_secret
     secrets = (code.device_code, client_secret)
     while True:
         if clock() + interval > deadline:
@@ -341,14 +345,16 @@ def pair_client(
 ) -> C2CClient:
     """Pair a device with :func:`pair_device` and return a :class:`~c2c_helpers.client.C2CClient` holding its
     tokens. The client renews them itself when the service sent a refresh token, which it does only when
-    `scope` includes ``offline`` (``client.can_refresh`` says which); `on_tokens` gets every new pair."""
+    `scope` includes ``offline`` (``client.can_refresh`` says which); `on_tokens` gets every new pair. Right after
+    the grant it calls ``/v2/devices/me``, as Frame.io's status guide asks (the answer is ``client.device``), and
+    so does the client after every refresh."""
     tokens = pair_device(
         api_url, client_id, client_secret, show_code=show_code, client_version=client_version, timeout=timeout,
         scope=scope,
     )  # fmt: skip
     if on_tokens is not None:
         on_tokens(tokens)
-    return C2CClient(
+    client = C2CClient(
         api_url,
         tokens.access_token,
         client_version=client_version,
@@ -359,6 +365,8 @@ def pair_client(
         on_tokens=on_tokens,
         controls=controls,
     )
+    client.device = client.me()  # the status guide: GET /v2/devices/me right after every new authorization
+    return client
 
 
 def _number(value: Any) -> float:

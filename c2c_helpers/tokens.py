@@ -159,7 +159,8 @@ def refresh_tokens(
 ) -> Tokens:
     """Trade a refresh token for a new access token and a new refresh token.
 
-    Refresh tokens are single-use: the old one is refused from now on (``invalid_request``).
+    Refresh tokens are single-use: the old one is refused from now on (``{"error": "invalid_request"}``). A 401
+    here means the authorization is gone: the device must pair again.
 
     Raises
     ------

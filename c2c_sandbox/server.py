@@ -136,7 +136,7 @@ class Sandbox:
         loopback raises :class:`RemoteHostRefused` unless ``allow_remote=True``.
     data_dir
         Where the database, the parts and the assembled originals live; a temporary directory when None.
-    url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate
+    url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate, api_rate
         See :class:`~c2c_sandbox.domain.model.Settings`; :meth:`reset` goes back to these values.
     idle_timeout
         Seconds a connection may stay silent (mid-request or mid-body) before it is answered 400
@@ -162,6 +162,7 @@ class Sandbox:
         poll_interval: int = 5,
         code_ttl: int = 120,
         create_rate: int = 5,
+        api_rate: int = 100,
         idle_timeout: float = IDLE_TIMEOUT,
         allow_remote: bool = False,
         network: str | NetworkProfile | None = None,
@@ -177,7 +178,7 @@ class Sandbox:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be a whole number from 0 (any free port) to 65535, got {port!r}")
         self.idle_timeout, self.allow_remote = float(idle_timeout), allow_remote
-        self.settings = Settings(url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate)
+        self.settings = Settings(url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate, api_rate)
         profile = resolve_network(network)  # (all checked before a temporary data dir is made)
         self.host, self.port = host, port
         self._requested_port = port

@@ -28,7 +28,7 @@ from c2c_helpers.lab.exercises import (
     check_workers_to_fill,
 )
 from c2c_helpers.lab.recording import TEST_CLIP_RATE, record_test_clip, start_recording
-from c2c_helpers.lab.side_trips import check_final_registration, check_items, check_put_part
+from c2c_helpers.lab.side_trips import check_final_registration, check_items, check_put_part, check_timecode
 from c2c_helpers.lab.testclip import TEST_CLIP_NAME, TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
 from c2c_helpers.lab.transcript import Transcript, curl
 
@@ -66,6 +66,7 @@ __all__ = [
     "check_put_part",
     "check_retry_choices",
     "check_tail_head",
+    "check_timecode",
     "check_workers_to_fill",
     "connect",
     "curl",

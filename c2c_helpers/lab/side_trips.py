@@ -1,4 +1,4 @@
-"""The checks of the optional side trips: 08 (real-time uploads) and 09 (the scorecard).
+"""The checks of the optional side trips: 08 (real-time uploads), 09 (the scorecard) and 10 (logging, comments).
 
 Like :mod:`~c2c_helpers.lab.exercises`: each ``check_*`` prints a pass (``✓``) or a hint (``✗``) and returns a
 bool; a hint says what is wrong, never the expected answer. The standard library only at import: the
@@ -10,6 +10,7 @@ check                             notebook  the question
 :func:`check_final_registration`  08        the body of the parts call that ends a real-time upload
 :func:`check_put_part`            09        a part upload that retries what can be retried, with backoff
 :func:`check_items`               09        the scorecard's items for a device built with that upload
+:func:`check_timecode`            10        a frame count as the SMPTE timecode a logging trigger sends
 ================================  ========  ============================================================
 """
 
@@ -21,7 +22,14 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["FINAL_CASES", "check_final_registration", "check_items", "check_put_part"]
+__all__ = [
+    "FINAL_CASES",
+    "TIMECODE_CASES",
+    "check_final_registration",
+    "check_items",
+    "check_put_part",
+    "check_timecode",
+]
 
 CLIP_SIZE = 21_136_250  # the guide's test clip
 MIB = 1024 * 1024
@@ -217,3 +225,51 @@ def check_items(device: Any, items: Sequence[str], *, seed: int = 1) -> bool:
             print(f"  hint: {item.fix or 'make the device meet this condition (it sent nothing for it)'}")
     print("all passed" if passed else "not yet")
     return passed
+
+
+# -- 10 ------------------------------------------------------------------------------------------------------
+#: ``(frames, fps)``: the first frame, the last of a second, a whole second, an hour and a bit, the last frame of
+#: a day, and the same count at another rate.
+TIMECODE_CASES = ((0, 24), (23, 24), (24, 24), (86_400 + 49, 24), (24 * 86_400 - 1, 24), (86_400 + 49, 25))
+
+
+def _timecode(frames: int, fps: int) -> str:
+    """A frame count from 0 as a non-drop SMPTE timecode ``HH:MM:SS:FF`` at a whole frame rate."""
+    seconds, frame = divmod(frames, fps)
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{frame:02d}"
+
+
+def _timecode_hint(got: object, frames: int, fps: int) -> str:
+    expected = _timecode(frames, fps)
+    if not isinstance(got, str) or len(got.split(":")) != 4:
+        return "return a string HH:MM:SS:FF: four two-digit fields joined by colons"
+    if got.split(":")[3] != expected.split(":")[3]:
+        return f"the frames field counts the frames within one second: it runs from 00 to {fps - 1:02d}"
+    if got[:8] != expected[:8]:
+        return "hours, minutes and seconds come from the whole seconds (frames // fps); each field has two digits"
+    return "compare your fields with the rule: HH:MM:SS from the seconds, FF the frames left over"
+
+
+def check_timecode(fn: Callable[[int, int], str] | None) -> bool:
+    """10: ``fn(frames, fps)`` turns a frame count (a comment's ``timestamp``) into the SMPTE timecode a trigger
+    sends (``start``), non-drop, at a whole frame rate; tried on each of :data:`TIMECODE_CASES`.
+
+    >>> check_timecode(_timecode)
+    ✓ right on 6 cases, among them the last frame of a day and the same count at 25 fps
+    True
+    >>> check_timecode(lambda frames, fps: f"00:00:00:{frames:02d}")  # doctest: +ELLIPSIS
+    ✗ timecode(24, 24) gave '00:00:00:24': the frames field counts the frames within one second: it runs ...
+    False
+    """
+    if not callable(fn):
+        return _verdict(False, "no answer yet: define timecode(frames, fps) returning 'HH:MM:SS:FF'")
+    for frames, fps in TIMECODE_CASES:
+        try:
+            got = fn(frames, fps)
+        except Exception as exc:  # a learner's error is a hint, not a traceback
+            return _verdict(False, f"timecode({frames}, {fps}) raised {type(exc).__name__}: {exc}")
+        if got != _timecode(frames, fps):
+            return _verdict(False, f"timecode({frames:,}, {fps}) gave {got!r}: {_timecode_hint(got, frames, fps)}")
+    return _verdict(
+        True, f"right on {len(TIMECODE_CASES)} cases, among them the last frame of a day and the same count at 25 fps"
+    )

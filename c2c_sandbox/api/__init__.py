@@ -1,9 +1,10 @@
 """The API side: a Flask app with Frame.io's C2C device endpoints, the ``/sandbox/*`` controls and the web page.
 
 One blueprint per surface: :mod:`~c2c_sandbox.api.oauth` (pairing and tokens), :mod:`~c2c_sandbox.api.devices`
-(the C2C surface: the device, assets, health, OpenAPI), :mod:`~c2c_sandbox.api.controls` (``/sandbox/*``) and
-:mod:`~c2c_sandbox.api.page` (the web page). Shapes as in ``C2C_API.md``; every refusal is a Frame.io-shaped
-JSON error (the detailed shape; ``{"error": ...}`` on the OAuth endpoints), never a stack trace.
+(the C2C surface: the device, assets, health, OpenAPI), :mod:`~c2c_sandbox.api.realtime` (real-time parts),
+:mod:`~c2c_sandbox.api.channels` (channels, real-time logging, comments), :mod:`~c2c_sandbox.api.controls`
+(``/sandbox/*``) and :mod:`~c2c_sandbox.api.page` (the web page). Every refusal is a Frame.io-shaped JSON
+error (the detailed shape; ``{"error": ...}`` on the OAuth endpoints), never a stack trace.
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from c2c_sandbox.api import checks as checks  # the scorecard's routes join the controls and page blueprints
 from c2c_sandbox.api import guard
+from c2c_sandbox.api.channels import channels
 from c2c_sandbox.api.common import EXTENSION, Invalid, LeakyBucket, api_error
 from c2c_sandbox.api.controls import controls
-from c2c_sandbox.api.devices import devices
+from c2c_sandbox.api.devices import check_client_version, devices
 from c2c_sandbox.api.oauth import oauth
 from c2c_sandbox.api.page import html, page, render_page
 from c2c_sandbox.api.realtime import realtime
 from c2c_sandbox.domain.model import Model
 
 __all__ = ["create_app"]
+
+for _blueprint in (realtime, channels):  # every C2C call checks x-client-version, as the devices blueprint does
+    _blueprint.before_request(check_client_version)
 
 log = logging.getLogger("c2c_sandbox.api")
 
@@ -47,8 +52,8 @@ def create_app(model: Model, *, remote: bool = False) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = model
     app.extensions[f"{EXTENSION}.create"] = LeakyBucket(model.settings.create_rate, 1000)
-    app.extensions[f"{EXTENSION}.general"] = LeakyBucket(100, 1000)
-    for blueprint in (oauth, devices, realtime, controls, page):
+    app.extensions[f"{EXTENSION}.general"] = LeakyBucket(model.settings.api_rate, 1000)
+    for blueprint in (oauth, devices, realtime, channels, controls, page):
         app.register_blueprint(blueprint)
     guard.install(app, remote=remote)
     app.after_request(_add_headers)

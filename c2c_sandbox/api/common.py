@@ -57,13 +57,18 @@ def api_error(status: int, detail: str, title: str | None = None) -> Response:
     return response
 
 
+#: A sandbox-only response header: why an OAuth error was answered (Frame.io's body is only ``{"error"}``).
+OAUTH_DETAIL = "x-sandbox-error-detail"
+
+
 def oauth_error(error: str, description: str | None = None, status: int = 400) -> Response:
-    """The OAuth endpoints' simple shape, ``{"error": ...}`` (RFC 6749 section 5.2)."""
-    body = {"error": error}
-    if description:
-        body["error_description"] = description
-    response = jsonify(body)
+    """The OAuth endpoints' simple shape, exactly as Frame.io answers: ``{"error": ...}`` and nothing else (a
+    reused refresh token answers ``{"error": "invalid_request"}``, no ``error_description``). The sandbox's own
+    explanation, when it has one, goes into the sandbox-only :data:`OAUTH_DETAIL` header, never the body."""
+    response = jsonify({"error": error})
     response.status_code = status
+    if description:
+        response.headers[OAUTH_DETAIL] = description.encode("ascii", "replace").decode()[:300]
     return response
 
 

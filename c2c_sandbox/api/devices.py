@@ -26,6 +26,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from c2c_sandbox.api import realtime as realtime_api
+from c2c_sandbox.api.channels import channel_json
 from c2c_sandbox.api.common import (
     Invalid,
     api_error,
@@ -40,6 +41,7 @@ from c2c_sandbox.api.common import (
     str_field,
 )
 from c2c_sandbox.api.openapi import document as openapi_document
+from c2c_sandbox.domain import channels as store_channels
 from c2c_sandbox.domain.model import iso
 from c2c_sandbox.domain.records import Asset, Device
 from c2c_sandbox.s3.partstore import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
@@ -48,7 +50,6 @@ DEFAULT_PART_SIZE = 20 * 1024 * 1024  # 20 MiB: fits both of Frame.io's publishe
 MAX_OBJECT_SIZE = 5 * 1024**4  # 5 TiB: S3's largest object
 MAX_NAME = 255
 MAX_OFFSET = 100 * 365 * 86400  # a century, either way
-EXTENSION = re.compile(r"^\.?[A-Za-z0-9]{1,16}$")
 #: The standard library's built-in table only (not the machine's /etc/mime.types): the same answer everywhere.
 MIME_TYPES = mimetypes.MimeTypes()
 #: Response header naming what the sandbox decided for itself on this call (not a Frame.io header).
@@ -123,47 +124,46 @@ def check_client_version() -> Response | None:
     return api_error(400, bad_client_version_detail())
 
 
-def _channel(device: Device, index: int, status: str) -> dict[str, Any]:
-    """A ``project_device_channel``; its id is stable for a device and index (inferred)."""
-    return {
-        "_type": "project_device_channel",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"c2c-sandbox/{device.id}/channel/{index}")),
-        "external_index": index,
-        "status": status,
-    }
-
-
 @devices.get("/v2/devices/me")
 @rate_limited("general", by_client)
 @authenticated()
 def me() -> Response:
-    """The ``project_device`` as a real device's answer shows it (C2C_API.md); values no source gives are the
-    sandbox's: ``asset_type`` null, ``timezone`` UTC, the ids of the hardware device and the channels."""
+    """The ``project_device`` as the device-information reference and a real device's answer show it; values no
+    source gives are the sandbox's: ``asset_type`` video, ``timezone`` UTC, the ids it derives, the creator."""
     device: Device = model().store.device(g.device.id) or g.device  # with the last_seen just recorded
-    paused = model().paused_channels(device.id)
-    status = "paused" if None in paused else "online"
-    indexes = sorted({0} | {c for c in paused if c is not None})
     scopes = g.token.scope.split()
+    creator = str(uuid.uuid5(uuid.NAMESPACE_URL, f"c2c-sandbox/user/{device.project_id}"))
+    channels = [channel_json(c, device) for c in store_channels.channels(model().store, device)]
     return jsonify(
         {
             "_type": "project_device",
             "id": device.id,
             "name": device.name,
             "project_id": device.project_id,
-            "status": status,
-            "asset_type": None,
+            "status": "online",  # it is calling: online (Frame.io's statuses are online and offline)
+            "asset_type": "video",
+            "creator_id": creator,
             "device_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"c2c-sandbox/device/{device.client_id}")),
+            "inserted_at": iso(device.created_at),
+            "updated_at": iso(device.last_seen or device.created_at),
+            "deleted_at": None,
             "last_seen_at": iso(device.last_seen),
             "last_known_firmware_version": device.firmware,
             "timezone": "UTC",
             "authorization": {
+                "_type": "project_device_authorization",
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"c2c-sandbox/grant/{g.token.grant_id}")),
+                "creator": {"_type": "user", "id": creator, "name": "Sandbox User"},
+                "expires_at": iso(store_channels.grant_expiry(model().store, g.token.grant_id)),
+                "project_device_id": device.id,
                 "scopes": {
                     "asset_create": "asset_create" in scopes,
                     "offline": "offline" in scopes,
                     "asset_read": False,
-                }
+                },
             },
-            "channels": [_channel(device, i, "paused" if None in paused or i in paused else "online") for i in indexes],
+            "channels": channels,
+            "channel_count": len(channels),
             "project": {"id": device.project_id, "name": device.project_name},
         }
     )
@@ -201,18 +201,13 @@ def _served_routes() -> list[tuple[str, list[str], str]]:
 
 
 def _filetype(body: dict[str, Any], name: str) -> tuple[str, bool]:
-    """The asset's MIME type, and whether the sandbox derived it: from the name, else from ``extension``, else
+    """The asset's MIME type, and whether the sandbox derived it: from the name, else
     ``application/octet-stream`` (the reference makes ``filetype`` optional for a basic upload; how Frame.io
-    fills it in is not documented)."""
-    extension = body.get("extension")
-    if extension is not None and (not isinstance(extension, str) or not EXTENSION.match(extension)):
-        raise Invalid(f"extension must look like .mp4, got {str(extension)[:40]!r}")
+    fills it in is not documented). ``extension`` plays no part: the reference ignores it unless the upload is
+    real-time (where :mod:`~c2c_sandbox.api.realtime` checks it)."""
     given = body.get("filetype")
     if given is None or (isinstance(given, str) and not given.strip()):
-        guess = MIME_TYPES.guess_type(name)[0]
-        if guess is None and extension:
-            guess = MIME_TYPES.guess_type("file." + extension.lstrip("."))[0]
-        return guess or "application/octet-stream", True
+        return MIME_TYPES.guess_type(name)[0] or "application/octet-stream", True
     filetype = str_field(body, "filetype").strip()
     if not FILETYPE.match(filetype):
         raise Invalid(f"filetype must be a MIME type such as video/mp4, got {filetype[:60]!r}")

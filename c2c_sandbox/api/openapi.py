@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from c2c_sandbox.api import openapi_channels as channels
 from c2c_sandbox.api import openapi_realtime as realtime
 
 _FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -104,7 +105,10 @@ SCHEMAS: dict[str, Any] = {
     "OAuthError": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+        "additionalProperties": False,
+        "description": "exactly Frame.io's body: no error_description (the sandbox's reason, when it has one, is "
+        "in the sandbox-only x-sandbox-error-detail header)",
+        "properties": {"error": {"type": "string"}},
     },
     "DeviceCodeRequest": {
         "type": "object",
@@ -162,60 +166,6 @@ SCHEMAS: dict[str, Any] = {
             "token": {"type": "string"},
         },
     },
-    "ProjectDevice": {
-        "type": "object",
-        "required": [
-            "_type",
-            "id",
-            "name",
-            "project_id",
-            "status",
-            "asset_type",
-            "device_id",
-            "last_seen_at",
-            "last_known_firmware_version",
-            "timezone",
-            "authorization",
-            "channels",
-            "project",
-        ],
-        "properties": {
-            "_type": {"const": "project_device"},
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "project_id": {"type": "string"},
-            "status": {"enum": ["online", "offline", "paused"]},
-            "asset_type": {"type": ["string", "null"]},
-            "device_id": {"type": "string"},
-            "last_seen_at": {"type": ["string", "null"]},
-            "last_known_firmware_version": {"type": ["string", "null"]},
-            "timezone": {"type": ["string", "null"]},
-            "authorization": {
-                "type": "object",
-                "required": ["scopes"],
-                "properties": {
-                    "scopes": {
-                        "type": "object",
-                        "additionalProperties": {"type": "boolean"},
-                        "required": ["asset_create", "offline", "asset_read"],
-                        "properties": {"asset_read": {"const": False}},
-                    }
-                },
-            },
-            "channels": {"type": "array", "items": _ref("ProjectDeviceChannel")},
-            "project": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
-        },
-    },
-    "ProjectDeviceChannel": {
-        "type": "object",
-        "required": ["_type", "id", "external_index", "status"],
-        "properties": {
-            "_type": {"const": "project_device_channel"},
-            "id": {"type": "string"},
-            "external_index": {"type": "integer", "minimum": 0},
-            "status": {"enum": ["online", "offline", "paused"]},
-        },
-    },
     "AssetCreate": {
         "type": "object",
         "required": [],
@@ -228,7 +178,7 @@ SCHEMAS: dict[str, Any] = {
                 "the sandbox derives it from the name (or extension) and says so in x-sandbox-inferred",
             },
             "filesize": {**_INT, "description": "bytes, 1 to 5 TiB"},
-            "extension": {"type": "string", "examples": [".mp4"]},
+            "extension": {"type": "string", "examples": [".mp4"], "description": "ignored unless real-time"},
             "auto_version_id": {"type": "string", "description": "accepted; the sandbox does not version"},
             "offset": {
                 **_INT,
@@ -340,7 +290,7 @@ PATHS: dict[str, Any] = {
             "parameters": [_VERSION],
             "requestBody": _form("RevokeRequest"),
             "responses": {
-                "200": _json({"type": "object"}, "done (also for unknown tokens)"),
+                "200": {"description": "done, no body (also for unknown tokens)"},
                 "400": _OAUTH_ERROR,
                 "429": _ERRORS["429"],
             },
@@ -407,7 +357,7 @@ def sandbox_only(routes: Iterable[Route]) -> dict[str, Any]:
     """Path items for the routes that are not part of C2C, each marked ``x-sandbox-only`` and tagged."""
     paths: dict[str, Any] = {}
     for path, methods, summary in routes:
-        if path in PATHS:
+        if path in PATHS or path in channels.PATHS:
             continue
         for method in methods:
             paths.setdefault(path, {})[method.lower()] = {
@@ -435,9 +385,9 @@ def document(server_url: str, routes: Iterable[Route] = ()) -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "tags": [{"name": "sandbox-only", "description": "the sandbox's own routes: no real device can call them"}],
         "components": {
-            "schemas": {**SCHEMAS, **realtime.SCHEMAS},
+            "schemas": {**SCHEMAS, **realtime.SCHEMAS, **channels.SCHEMAS},
             "parameters": PARAMETERS,
             "securitySchemes": SECURITY_SCHEMES,
         },
-        "paths": {**PATHS, **sandbox_only(routes)},
+        "paths": {**PATHS, **channels.PATHS, **sandbox_only(routes)},
     }

@@ -46,11 +46,11 @@ SCHEMAS: dict[str, Any] = {
                 "minItems": 1,
                 "items": {
                     "type": "object",
-                    "required": ["number", "size"],
+                    "required": ["number", "size", "is_final"],
                     "properties": {
                         "number": {**_INT, "description": "1..10,000, any order; a repeat replaces"},
                         "size": {**_INT, "description": "bytes; at least 5 MiB unless is_final"},
-                        "is_final": {"type": "boolean", "default": False},
+                        "is_final": {"type": "boolean", "description": "required on every part"},
                     },
                 },
             },

@@ -1,4 +1,5 @@
-"""The web page: the device folders, each asset's state and parts, a player, and the pairing form.
+"""The web page: the devices with their channels and logged events, the device folders, each asset's state,
+parts and comments, a player, and the pairing form.
 
 Players are shown only for media a browser plays (:data:`PLAYABLE`); the rest get a download link. The page's
 Reset form posts to ``/sandbox/assets/clear`` (:mod:`~c2c_sandbox.api.controls`).
@@ -67,6 +68,7 @@ def render_page(*, error: str | None = None, code: str = "") -> str:
         code=code[:6] if code.isdigit() else "",
         paired=device,
         pending=len(sb.store.pending_codes()),
+        devices=sb.devices_state(),
         cleared=request.args.get("cleared", type=int),
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(),

@@ -155,9 +155,9 @@ def _parts(body: dict[str, Any]) -> list[Registered]:
         if not isinstance(item, dict):
             raise Invalid(f"{where} must be an object with number, size and is_final")
         number = int_field(item, "number", required=True, minimum=1, maximum=MAX_PARTS)
-        final = item.get("is_final", False)
-        if not isinstance(final, bool):
-            raise Invalid(f"{where}.is_final must be true or false")
+        final = item.get("is_final")
+        if not isinstance(final, bool):  # required: the reference's schema does not mark it optional
+            raise Invalid(f"{where}.is_final is required: true or false")
         size = int_field(item, "size", required=True, minimum=0 if final else 1, maximum=MAX_PART_SIZE)
         assert number is not None and size is not None
         if not final and size < MIN_PART_SIZE:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from c2c_sandbox.domain import registrations
+from c2c_sandbox.domain import channels, registrations
 from c2c_sandbox.domain.records import Asset, Device, Registered
 from c2c_sandbox.domain.store import Store
 from c2c_sandbox.network.profiles import PRESETS, NetworkProfile, resolve_network
@@ -51,7 +51,8 @@ class Settings:
 
     ``url_ttl``: lifetime of upload URLs in seconds (Frame.io: 24 h); ``token_ttl``, ``refresh_ttl``: access
     tokens (8 h) and refresh tokens (14 days); ``poll_interval``, ``code_ttl``: the pairing poll interval and
-    the life of a device code (at most 120 s); ``create_rate``: asset creations per second and device (5).
+    the life of a device code (at most 120 s); ``create_rate``: asset creations per second and device (5);
+    ``api_rate``: every other device call, per second and device (100: the sandbox's inference).
     """
 
     url_ttl: int = 86400
@@ -60,6 +61,7 @@ class Settings:
     poll_interval: int = 5
     code_ttl: int = 120
     create_rate: int = 5
+    api_rate: int = 100
 
     def __post_init__(self) -> None:
         if not 1 <= self.code_ttl <= 120:
@@ -70,8 +72,9 @@ class Settings:
                 raise ValueError(f"{name} must be between 1 second and {MAX_TOKEN_TTL // 86400} days")
         if not 0 <= self.poll_interval <= MAX_POLL_INTERVAL:
             raise ValueError(f"poll_interval must be between 0 and {MAX_POLL_INTERVAL} seconds (a code's life)")
-        if not 1 <= self.create_rate <= 1_000_000:
-            raise ValueError("create_rate must be between 1 and 1,000,000 creates per second")
+        for name in ("create_rate", "api_rate"):
+            if not 1 <= getattr(self, name) <= 1_000_000:
+                raise ValueError(f"{name} must be between 1 and 1,000,000 calls per second")
 
 
 def _check_url_ttl(seconds: int) -> None:
@@ -120,6 +123,7 @@ class Model:
         self.settings = settings
         self.base_url = ""  # set once the server listens: upload URLs point at it
         #: The device every sandbox has paired from the start (``Sandbox.access_token`` is one of its tokens).
+        channels.ensure_schema(store)
         self.device = store.ensure_device(DEFAULT_CLIENT_ID, DEFAULT_DEVICE_NAME, DEFAULT_PROJECT)
         #: Each device's recent requests (in memory; the server wraps its app with it), and the check sessions
         #: (:mod:`c2c_sandbox.scorecard.scenario`) by id.
@@ -200,12 +204,14 @@ class Model:
         sessions paired (the sessions are released first). Returns how many assets were deleted."""
         self.release_checks()
         ids = self.store.delete_assets()
+        channels.forget(self.store, asset_ids=ids)
         self.parts.clear(ids)
         return len(ids)
 
     def delete_device(self, device_id: str) -> int:
         """Forget a device: its tokens, codes, pauses, log, and its assets with their files. Returns how many."""
         ids = self.store.delete_device(device_id)
+        channels.forget(self.store, device_id=device_id, asset_ids=ids)
         self.parts.clear(ids)
         self.recorder.forget(device_id)
         return len(ids)
@@ -363,6 +369,9 @@ class Model:
                 for n in numbers
             ],
             "original": f"/sandbox/assets/{asset.id}/original" if asset.status == "complete" else None,
+            # the part numbers the original was assembled from, in order (a real-time upload may skip some)
+            "assembled_from": sorted(received) if asset.status == "complete" else None,
+            "comments": [{k: c[k] for k in ("text", "timestamp")} for c in channels.comments(self.store, asset.id)],
         }
 
     # -- what the page shows --------------------------------------------------------------------------
@@ -390,6 +399,15 @@ class Model:
 
     def state(self) -> dict[str, Any]:
         """Devices (with their pause state), the folder tree, pending pairings, the URL lifetime."""
+        return {
+            "devices": self.devices_state(),
+            "tree": self.tree(),
+            "pending_pairings": len(self.store.pending_codes()),
+            "url_ttl": self.settings.url_ttl,
+        }
+
+    def devices_state(self) -> list[dict[str, Any]]:
+        """Each device with its pause state, its channels and its newest real-time logging events."""
         devices = []
         for device in self.store.devices():
             paused = self.paused_channels(device.id)
@@ -401,11 +419,11 @@ class Model:
                     "project": device.project_name,
                     "status": "paused" if None in paused else "online",
                     "paused_channels": sorted(c for c in paused if c is not None),
+                    "channels": [
+                        {k: c[k] for k in ("id", "external_index", "name", "status")}
+                        for c in channels.channels(self.store, device)
+                    ],
+                    "log_events": channels.events(self.store, device.id),
                 }
             )
-        return {
-            "devices": devices,
-            "tree": self.tree(),
-            "pending_pairings": len(self.store.pending_codes()),
-            "url_ttl": self.settings.url_ttl,
-        }
+        return devices

@@ -118,8 +118,7 @@ class Store:
 
     def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         with self._lock:
-            row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
-            return row
+            return self._db.execute(sql, args).fetchone()  # type: ignore[no-any-return]
 
     def _all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         with self._lock:
@@ -129,7 +128,6 @@ class Store:
         with self._lock:
             return self._db.execute(sql, args).rowcount
 
-    # -- meta ---------------------------------------------------------------------------------------
     def meta_or_create(self, key: str, make: Any) -> str:
         with self.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -139,7 +137,7 @@ class Store:
             db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
             return value
 
-    # -- devices ------------------------------------------------------------------------------------
+    # -- meta, devices --------------------------------------------------------------------------------
     def device(self, device_id: str) -> Device | None:
         row = self._one("SELECT * FROM devices WHERE id = ?", device_id)
         return Device(**row) if row else None
@@ -376,10 +374,12 @@ class Store:
     def _claim(db: sqlite3.Connection, asset_id: str, parts: int) -> bool:
         if parts < 1:  # a real-time upload whose final part is not registered yet
             return False
-        (have,) = db.execute(
-            "SELECT COUNT(*) FROM parts WHERE asset_id = ? AND part_number BETWEEN 1 AND ?", (asset_id, parts)
+        have, want = db.execute(  # real-time: every registered number is wanted, and a skipped number is no gap
+            "SELECT (SELECT COUNT(*) FROM parts WHERE asset_id = ?1 AND part_number BETWEEN 1 AND ?2), IIF(realtime, "
+            "(SELECT COUNT(*) FROM realtime_parts WHERE asset_id = ?1), ?2) FROM assets WHERE id = ?1",
+            (asset_id, parts),
         ).fetchone()
-        if have != parts:
+        if have != want:
             return False
         db.execute("UPDATE assets SET status = 'processing' WHERE id = ?", (asset_id,))
         return True

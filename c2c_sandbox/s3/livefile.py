@@ -81,9 +81,12 @@ class LiveOriginals:
         self._growing: dict[str, _Growing] = {}
         self._lock = threading.Lock()  # guards _growing and every descriptor in it (see the module docstring)
 
-    def advance(self, asset_id: str, parts: list[Part], final: int = 0) -> int:
+    def advance(self, asset_id: str, parts: list[Part], final: int = 0, numbers: list[int] | None = None) -> int:
         """Append every leading part of `parts` (the asset's received parts, in number order) not yet appended;
         return how many parts the growing original holds. A changed prefix starts it again from part 1.
+
+        `numbers` are the registered part numbers in order (1, 2, 3, ... unless told): a number nobody registered
+        is no gap, since Frame.io concatenates the registered parts in number order, skipped numbers and all.
 
         `final` is the final part's number (0 while none is registered): a part before it under 5 MiB can be in
         no complete upload (S3's ``EntityTooSmall``), so the original stops growing before such a part, and an
@@ -94,7 +97,7 @@ class LiveOriginals:
             if growing is not None and not _same_prefix(growing, parts):
                 self._discard(asset_id)
                 growing = None
-            todo = _appendable(parts, len(growing.appended) if growing else 0, final)
+            todo = _appendable(parts, len(growing.appended) if growing else 0, final, numbers)
             if not todo:
                 return len(growing.appended) if growing else 0
             growing = self._open(asset_id, growing)
@@ -134,7 +137,8 @@ class LiveOriginals:
 
     def finish(self, asset_id: str, parts: list[Part], final: Path) -> str:
         """Append what is left of `parts` (all of them are in), rename the original to `final`; its SHA-256."""
-        if self.advance(asset_id, parts, final=len(parts)) != len(parts):
+        numbers = [p.part_number for p in parts]
+        if self.advance(asset_id, parts, final=numbers[-1] if numbers else 0, numbers=numbers) != len(parts):
             raise OSError("the parts are not all in")
         with self._lock:
             growing = self._growing.pop(asset_id, None)
@@ -188,12 +192,14 @@ def _live(growing: _Growing) -> int:
     return growing.fd
 
 
-def _appendable(parts: list[Part], done: int, final: int) -> list[Part]:
-    """The parts after the first `done` that can be appended now: up to the first gap or the first part under
-    5 MiB that is not the final one."""
+def _appendable(parts: list[Part], done: int, final: int, numbers: list[int] | None = None) -> list[Part]:
+    """The parts after the first `done` that can be appended now: up to the first gap in `numbers` (the
+    registered numbers; 1, 2, 3, ... when None) or the first part under 5 MiB that is not the final one."""
     todo: list[Part] = []
     for part in parts[done:]:
-        if part.part_number != done + len(todo) + 1 or (part.size < MIN_PART_SIZE and part.part_number != final):
+        at = done + len(todo)
+        expected = (numbers[at] if at < len(numbers) else -1) if numbers is not None else at + 1
+        if part.part_number != expected or (part.size < MIN_PART_SIZE and part.part_number != final):
             break
         todo.append(part)
     return todo

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from c2c_sandbox.domain import registrations
 from c2c_sandbox.domain.records import OPEN_STATES, Asset, Part, UploadClosed
 from c2c_sandbox.domain.store import Store
 from c2c_sandbox.s3.livefile import MIN_PART_SIZE as MIN_PART_SIZE  # S3's limits live here, with the others
@@ -203,7 +204,8 @@ class PartStore:
         asset = self.store.asset(asset_id)
         if asset is not None and asset.realtime and asset.status in OPEN_STATES:
             try:
-                self.live.advance(asset_id, self.store.parts(asset_id), final=asset.parts)
+                numbers = [r.number for r in registrations.registered_parts(self.store, asset_id)]
+                self.live.advance(asset_id, self.store.parts(asset_id), final=asset.parts, numbers=numbers)
             except OSError:  # a part replaced or forgotten meanwhile: start again with the next part
                 log.debug("growing the original of %s: starting again", asset_id, exc_info=True)
                 self.live.discard(asset_id)
@@ -292,8 +294,8 @@ class PartStore:
 
 def _refusal(asset: Asset, parts: list[Part]) -> str | None:
     """Why S3 would not complete these parts into this asset, or None."""
-    numbers = [p.part_number for p in parts]
-    if numbers != list(range(1, asset.parts + 1)):
+    numbers = [p.part_number for p in parts]  # a real-time upload's registered numbers may skip some
+    if numbers != list(range(1, asset.parts + 1)) and not (asset.realtime and numbers and numbers[-1] == asset.parts):
         return f"parts missing: expected 1..{asset.parts}, have {numbers}"
     for part in parts[:-1]:
         if part.size < MIN_PART_SIZE:

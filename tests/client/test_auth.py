@@ -113,6 +113,7 @@ def test_code_expiring_on_the_server_stops_polling(sandbox: Sandbox) -> None:
                 short.api_url,
                 code,
                 client_id,
+                client_secret=short.client_secret,
                 sleep=lambda s: time.sleep(next(naps)),
                 clock=lambda: 0.0,  # only the server's clock decides here
             )
@@ -126,7 +127,14 @@ def test_code_expiring_locally_stops_without_asking_again(sandbox: Sandbox) -> N
     ticks = itertools.count(0, 50)  # each look at the clock: 50 s later
     polls: list[float] = []
     with pytest.raises(PairingExpired, match=f"pairing code {code.user_code} expired"):
-        poll_for_tokens(sandbox.api_url, code, client_id, sleep=polls.append, clock=lambda: float(next(ticks)))
+        poll_for_tokens(
+            sandbox.api_url,
+            code,
+            client_id,
+            client_secret=sandbox.client_secret,
+            sleep=polls.append,
+            clock=lambda: float(next(ticks)),
+        )
     assert len(polls) < 3
 
 

@@ -208,7 +208,7 @@ def test_expired_tokens_and_pairing_codes_are_deleted_after_expired_keep(tmp_pat
         time.sleep(1.2)  # the codes and the sandbox's own access token have expired
 
         def poll(code: dict[str, str]) -> str:
-            grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "SN-PURGE"}
+            grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "SN-PURGE", **form}
             answer = s.post(
                 f"{sb.api_url}/v2/auth/token", data={**grant, "device_code": code["device_code"]}, timeout=10
             )

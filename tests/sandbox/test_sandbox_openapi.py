@@ -84,6 +84,7 @@ def test_real_answers_match_the_schemas(sandbox: Sandbox, spec: dict[str, Any]) 
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
             "client_id": "SN-OPENAPI",
             "device_code": code["device_code"],
+            "client_secret": sandbox.client_secret,
         },
     )
     check(spec, "OAuthError", pending.json())
@@ -96,6 +97,7 @@ def test_real_answers_match_the_schemas(sandbox: Sandbox, spec: dict[str, Any]) 
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
             "client_id": "SN-OPENAPI",
             "device_code": code["device_code"],
+            "client_secret": sandbox.client_secret,
         },
     ).json()
     check(spec, "Tokens", tokens)
@@ -141,6 +143,7 @@ def test_a_token_answer_without_offline_matches_the_schema(sandbox: Sandbox, spe
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
             "client_id": "SN-OPENAPI-2",
             "device_code": code["device_code"],
+            "client_secret": sandbox.client_secret,
         },
     ).json()
     assert "refresh_token" not in tokens

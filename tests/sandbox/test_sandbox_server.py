@@ -248,6 +248,7 @@ def test_the_page_pairs_a_device_with_the_six_digit_code(sandbox: Sandbox) -> No
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
             "client_id": "SN-page",
             "device_code": code["device_code"],
+            "client_secret": sandbox.client_secret,
         },
     )
     assert token.status_code == 200 and token.json()["access_token"]

@@ -77,8 +77,12 @@ def register(sb: Sandbox, asset_id: str, body: Any) -> requests.Response:
     "parts",
     [
         [{"number": 1, "size": 10, "is_final": True}, {"number": 1, "size": 5 * MiB, "is_final": False}],
-        [{"number": 2, "size": 5 * MiB}, {"number": 2, "size": 5 * MiB}],
-        [{"number": 3, "size": 5 * MiB}, {"number": 1, "size": 5 * MiB}, {"number": "3", "size": 6 * MiB}],
+        [{"number": 2, "size": 5 * MiB, "is_final": False}, {"number": 2, "size": 5 * MiB, "is_final": False}],
+        [
+            {"number": 3, "size": 5 * MiB, "is_final": False},
+            {"number": 1, "size": 5 * MiB, "is_final": False},
+            {"number": "3", "size": 6 * MiB, "is_final": False},
+        ],
     ],
 )
 def test_a_part_number_twice_in_one_call_is_a_400(sb: Sandbox, parts: list[dict[str, Any]]) -> None:

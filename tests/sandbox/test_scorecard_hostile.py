@@ -280,7 +280,8 @@ def pair(sb: Sandbox, client_id: str) -> dict[str, Any]:
     code = requests.post(f"{sb.api_url}/v2/auth/device/code", data=form, timeout=10).json()
     assert requests.post(f"{sb.api_url}/sandbox/pair", json={"user_code": code["user_code"]}, timeout=10).ok
     grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": code["device_code"]}
-    return dict(requests.post(f"{sb.api_url}/v2/auth/token", data={**grant, "client_id": client_id}, timeout=10).json())
+    grant |= {"client_id": client_id, "client_secret": sb.client_secret}
+    return dict(requests.post(f"{sb.api_url}/v2/auth/token", data=grant, timeout=10).json())
 
 
 def raw(sb: Sandbox, method: str, path: str, headers: dict[str, str]) -> bytes:

@@ -45,8 +45,10 @@ def sb(tmp_path) -> Iterator[Sandbox]:
 def test_pairing_by_keyboard_then_upload_then_play(sb: Sandbox, page) -> None:
     code = request_device_code(sb.api_url, "SN-UI-0001", sb.client_secret)
     tokens: dict[str, object] = {}
+    secret = sb.client_secret
     poller = threading.Thread(
-        target=lambda: tokens.update(result=poll_for_tokens(sb.api_url, code, "SN-UI-0001")), daemon=True
+        target=lambda: tokens.update(result=poll_for_tokens(sb.api_url, code, "SN-UI-0001", client_secret=secret)),
+        daemon=True,
     )
     poller.start()
 

@@ -326,3 +326,27 @@ def test_the_module_uses_the_standard_library_only(module: str) -> None:
         n.module for n in tree.body if isinstance(n, ast.ImportFrom)
     }
     assert deferred == ({"c2c_sandbox.scorecard"} if module == "side_trips" else set()), deferred
+
+
+# -- 10: a frame count as an SMPTE timecode -------------------------------------------------------------------
+def test_check_timecode_passes_a_right_answer_and_hints_at_each_mistake(capsys: pytest.CaptureFixture[str]) -> None:
+    from c2c_helpers.lab import check_timecode
+
+    def right(frames: int, fps: int) -> str:
+        seconds, frame = divmod(frames, fps)
+        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{frame:02d}"
+
+    assert verdict(capsys, check_timecode, right)[0]
+    for wrong, words in [
+        (None, "no answer yet"),
+        (lambda frames, fps: frames, "HH:MM:SS:FF"),
+        (lambda frames, fps: f"00:00:00:{frames:02d}", "frames within one second"),
+        (lambda frames, fps: right(frames, 24), "frames within one second"),  # 24 fps whatever the rate
+        (
+            lambda frames, fps: right(frames, fps).replace("01:", "1:", 1) if frames > 86_000 else right(frames, fps),
+            "two digits",
+        ),
+        (lambda frames, fps: 1 / 0, "raised ZeroDivisionError"),
+    ]:
+        passed, said = verdict(capsys, check_timecode, wrong)
+        assert not passed and words in said, said

@@ -39,6 +39,7 @@ PINNED = [
     "AuthError",
     "C2CClient",
     "C2CError",
+    "ChannelExists",
     "ChannelPaused",
     "Chunk",
     "ConfigurationError",
