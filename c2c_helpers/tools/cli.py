@@ -310,12 +310,8 @@ def _clip(args: argparse.Namespace) -> int:
     return 0
 
 
-def _upload(args: argparse.Namespace) -> int:
-    bar: Any = None
-    secrets: tuple[str, ...] = ()
-    manifest = None if args.resume is None else Path(args.resume)
-    if args.resume == _DEFAULT_MANIFEST:
-        manifest = default_manifest_path(args.file)
+def _upload_lacks_a_service() -> bool:
+    """Neither a service configured nor the sandbox extra installed: say so in one line."""
     missing = missing_module("sandbox") if uses_embedded_sandbox() else None
     if missing:
         print(
@@ -323,6 +319,17 @@ def _upload(args: argparse.Namespace) -> int:
             f"extra installed for an embedded sandbox ({missing} is not installed): {install_hint('sandbox')}",
             file=sys.stderr,
         )
+        return True
+    return False
+
+
+def _upload(args: argparse.Namespace) -> int:
+    bar: Any = None
+    secrets: tuple[str, ...] = ()
+    manifest = None if args.resume is None else Path(args.resume)
+    if args.resume == _DEFAULT_MANIFEST:
+        manifest = default_manifest_path(args.file)
+    if _upload_lacks_a_service():
         return 1
     try:
         client = connect()
