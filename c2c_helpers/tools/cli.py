@@ -170,7 +170,7 @@ def _add_upload(sub: Any) -> None:
     up = sub.add_parser(
         "upload", help="upload a file (to an embedded sandbox [sandbox] when C2C_API_URL/C2C_ACCESS_TOKEN are unset)"
     )
-    up.add_argument("file", type=Path, help="the file to upload")
+    up.add_argument("file", type=Path, nargs="?", help="the file to upload")
     up.add_argument(
         "--workers",
         type=_ranged(int, 1, MAX_WORKERS),
@@ -201,7 +201,7 @@ def _add_upload(sub: Any) -> None:
         default=None,
         metavar="MANIFEST",
         help="keep a resume manifest (default FILE.c2c-resume.json; private: it holds presigned URLs) and, if it "
-        "exists, send only the parts it does not list",
+        "exists, send only the parts it does not list; `--resume FILE` alone means FILE with the default manifest",
     )
     up.add_argument(
         "--realtime",
@@ -282,7 +282,19 @@ def _run(args_list: list[str]) -> int:
         return _clip(args)
     if args.command == "record":
         return _record(args)
+    _check_upload(parser, args)
     return _upload(args)
+
+
+def _check_upload(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The file, in either order with ``--resume``: ``--resume FILE`` alone means FILE with the default manifest."""
+    upload = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["upload"]
+    if args.file is None:
+        if args.resume in (None, _DEFAULT_MANIFEST):
+            upload.error("the following arguments are required: file")
+        args.file, args.resume = Path(args.resume), _DEFAULT_MANIFEST  # `--resume FILE`: FILE is what to upload
+    elif args.resume not in (None, _DEFAULT_MANIFEST) and Path(args.resume) == args.file:
+        upload.error(f"--resume takes the manifest's path (default FILE.c2c-resume.json), not the file: {args.file}")
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -415,7 +427,8 @@ def _progress_bar(path: Path) -> tuple[Any, Any]:
         total = path.stat().st_size
     except OSError:
         total = 0  # upload_file reports the problem; a real-time upload's file may not exist yet
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name, file=sys.stderr)
+    # decimal units (MB = 10^6 bytes, MB/s), as the summary line counts them
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000, desc=path.name, file=sys.stderr)
     totals = ProgressTotals()
 
     def progress(event: PartProgress | ProgressEvent) -> None:
