@@ -34,7 +34,6 @@ standard error, ``c2c <command>: what is wrong``, and exit status 2: never a tra
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -58,6 +57,7 @@ from c2c_helpers.request import DEFAULT_WORKERS
 from c2c_helpers.resume import default_manifest_path
 from c2c_helpers.retry import RetryPolicy
 from c2c_helpers.tools import fleet as fleet_module
+from c2c_helpers.tools.extras import COMMAND_EXTRA, EPILOG, extra_of, install_hint, missing_module, needs_extra
 from c2c_helpers.upload import upload_file
 
 __all__ = ["main"]
@@ -78,43 +78,6 @@ _DELEGATED = {
         "grade a device against Frame.io's uploader checklist (exit 0 only if nothing fails) [sandbox]",
     ),
 }
-#: The modules each extra brings (``pip install .`` alone has none of them), and what each command needs.
-EXTRA_MODULES = {
-    "sandbox": ("flask", "werkzeug", "botocore"),
-    "clip": ("imageio_ffmpeg",),
-    "lab": ("jupyterlab", "ipywidgets", "flask", "werkzeug", "botocore", "imageio_ffmpeg"),
-}
-_COMMAND_EXTRA = {"sandbox": "sandbox", "check": "sandbox", "lab": "lab", "fleet": "sandbox"}
-_EPILOG = """\
-`pip install .` alone is the client: `c2c upload` to the service in C2C_API_URL / C2C_ACCESS_TOKEN.
-The other commands need an extra, marked [extra] above:
-  sandbox, check, fleet        [sandbox]   pip install '.[sandbox]'
-  lab                          [lab]       pip install '.[lab]'   (or: make lab)
-  clip, record                 [clip]      pip install '.[clip]'  (until the clip is in the cache)
-  upload, with neither C2C_API_URL nor C2C_ACCESS_TOKEN set: an embedded sandbox [sandbox]
-"""
-
-
-def install_hint(extra: str) -> str:
-    """How to install ``extra``, in the words a command's one-line refusal uses."""
-    return f"pip install '.[{extra}]' in the kit's folder"
-
-
-def missing_module(extra: str) -> str | None:
-    """The first module of ``extra`` that cannot be imported here, or None when the extra is installed."""
-    return next((m for m in EXTRA_MODULES[extra] if importlib.util.find_spec(m) is None), None)
-
-
-def _extra_of(module: str | None) -> str | None:
-    """The extra that brings ``module`` (a top-level name, as ModuleNotFoundError.name gives it), if one does."""
-    top = (module or "").partition(".")[0]
-    return next((extra for extra in ("sandbox", "clip", "lab") if top in EXTRA_MODULES[extra]), None)
-
-
-def _needs_extra(command: str, extra: str, module: str) -> int:
-    hint = install_hint(extra)
-    print(f"c2c {command}: needs the {extra!r} extra ({module} is not installed): {hint}", file=sys.stderr)
-    return 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="c2c",
         description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks.",
-        epilog=_EPILOG,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,record,upload,fleet,sandbox,lab,check}")
@@ -254,18 +217,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``c2c`` command with `argv` (``sys.argv[1:]`` by default); return the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = args_list[0] if args_list else ""
-    needed = _COMMAND_EXTRA.get(command)
+    needed = COMMAND_EXTRA.get(command)
     if needed:
         missing = missing_module(needed)
         if missing:
-            return _needs_extra(command, needed, missing)
+            return needs_extra(command, needed, missing)
     try:
         return _run(args_list)
     except ModuleNotFoundError as exc:  # a module an extra brings, imported only when a command needs it
-        extra = _extra_of(exc.name)
+        extra = extra_of(exc.name)
         if extra is None:
             raise
-        return _needs_extra(command or "c2c", extra, exc.name or "?")
+        return needs_extra(command or "c2c", extra, exc.name or "?")
 
 
 def _run(args_list: list[str]) -> int:
