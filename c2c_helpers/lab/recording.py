@@ -9,10 +9,12 @@ is fsynced when the recording ends, and then :attr:`Recording.done` is set: the 
 uploader when it stops recording (``upload_growing_file(done=recording.done)``).
 
 >>> import tempfile, pathlib
->>> out = pathlib.Path(tempfile.mkdtemp()) / "take.bin"
+>>> scratch = tempfile.TemporaryDirectory()  # removed at the end of the example
+>>> out = pathlib.Path(scratch.name) / "take.bin"
 >>> rec = start_recording(out, size=300_000, block=65_536)
 >>> rec.wait(10) and out.stat().st_size, rec.bytes_written
 (300000, 300000)
+>>> scratch.cleanup()
 """
 
 from __future__ import annotations
