@@ -280,7 +280,7 @@ def test_a_second_run_of_a_manifest_in_use_fails_at_once_naming_the_holder(
         started = time.monotonic()
         with C2CClient(sandbox.api_url, sandbox.access_token) as client, pytest.raises(ManifestInUse) as info:
             upload_file(path, client=client, workers=1, resume=manifest)
-        assert time.monotonic() - started < 1  # at once, not after a wait
+        assert time.monotonic() - started < 3  # at once, not after waiting for the first run (stalled)
         assert f"held by pid {first.pid} on " in str(info.value) and str(lock) in str(info.value)
         assert info.value.retryable
     finally:

@@ -130,6 +130,14 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
     return value
 
 
+def command_line(process: psutil.Process) -> list[str]:
+    """The process's command line, or [] once it has ended (a zombie or gone)."""
+    try:
+        return process.cmdline()
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return []
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_a_signal_stops_jupyterlab_its_kernels_and_the_sandbox(tmp_path: Path, signum: signal.Signals) -> None:
     env = {k: v for k, v in os.environ.items() if k not in C2C_VARIABLES}
@@ -154,14 +162,22 @@ def test_a_signal_stops_jupyterlab_its_kernels_and_the_sandbox(tmp_path: Path, s
         sandbox_url = (tmp_path / "lab.out").read_text().split("C2C_SANDBOX_URL=", 1)[1].split()[0]
         assert requests.get(f"{sandbox_url}/health", timeout=5).ok
         requests.post(f"{url}/api/kernels", json={"name": "python3"}, timeout=30).raise_for_status()
-        family = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-        assert any("ipykernel" in " ".join(p.cmdline()) for p in family), [p.cmdline() for p in family]
+
+        def family() -> list[psutil.Process]:
+            root = psutil.Process(process.pid)
+            return [root, *root.children(recursive=True)]
+
+        # the lab's short-lived helpers come and go (and may be zombies for a moment): look for the kernel until
+        # it is there, reading each command line only while its process is still a live one
+        wait_for(lambda: any("ipykernel" in " ".join(command_line(p)) for p in family()), 30, "no kernel started")
+        family_before = [p for p in family() if command_line(p)]
 
         started = time.monotonic()
         process.send_signal(signum)
         assert process.wait(timeout=30) == 0
-        _, alive = psutil.wait_procs(family, timeout=5)
-        assert alive == [], [p.cmdline() for p in alive]
+        _, alive = psutil.wait_procs(family_before, timeout=5)
+        alive = [p for p in alive if command_line(p)]  # an unreaped zombie has ended: only live ones count
+        assert alive == [], [command_line(p) for p in alive]
         assert time.monotonic() - started < 20
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{sandbox_url}/health", timeout=2)

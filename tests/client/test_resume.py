@@ -258,10 +258,10 @@ def test_expired_manifest_urls_raise_by_default_and_recreate_on_request(
 ) -> None:
     path = make_file()
     manifest = tmp_path / "m.json"
-    sandbox.set_url_ttl(1)
+    sandbox.set_url_ttl(2)  # signed to the second: alive 1 to 2 s, time enough for part 1 on a loaded machine
     first = fail_after_part_1(path, client, sandbox, manifest).asset.id
     sandbox.set_url_ttl(86400)
-    time.sleep(2.1)  # the signing time has a one-second resolution
+    time.sleep(3.1)  # the signing time has a one-second resolution
 
     with pytest.raises(UploadURLExpired) as info:
         upload_file(path, client=client, resume=manifest, retry=FAIL_FAST)
@@ -283,10 +283,11 @@ def test_expired_manifest_urls_raise_by_default_and_recreate_on_request(
 def test_urls_expiring_mid_upload_recreate_the_asset_and_say_so(
     make_file: Callable[..., Path], client: C2CClient, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Part 1 is answered late (a 1.5 s delay); by then part 2's one-second URL has expired."""
+    """Part 1 is answered late (a 3 s delay); by then part 2's URL, alive for 1 to 2 s (a 2 s lifetime signed to
+    the second), has expired, while part 1 was sent in time even on a loaded machine."""
     path = make_file()
-    sandbox.set_url_ttl(1)
-    sandbox.faults.inject("delay", part=1, times=1, seconds=1.5)
+    sandbox.set_url_ttl(2)
+    sandbox.faults.inject("delay", part=1, times=1, seconds=3)
     states: list[tuple[int, str]] = []
 
     def progress(event: ProgressEvent) -> None:
@@ -309,8 +310,8 @@ def test_by_default_urls_expiring_mid_upload_raise(
     make_file: Callable[..., Path], client: C2CClient, sandbox: Sandbox
 ) -> None:
     path = make_file()
-    sandbox.set_url_ttl(1)
-    sandbox.faults.inject("delay", part=1, times=1, seconds=1.5)
+    sandbox.set_url_ttl(2)  # alive 1 to 2 s: part 1 goes in time, part 2 goes after part 1's 3 s delay
+    sandbox.faults.inject("delay", part=1, times=1, seconds=3)
     assets = len(sandbox.store.assets())
     with pytest.raises(UploadURLExpired) as info:
         upload_file(path, client=client, parts=2, workers=1, timeout=(5, 5))

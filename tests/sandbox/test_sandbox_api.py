@@ -541,10 +541,19 @@ def test_pause_over_http(fresh_sandbox: Sandbox) -> None:
 
 # -- rate limit ---------------------------------------------------------------------------------------------
 def test_asset_create_is_rate_limited_5_per_second(fresh_sandbox: Sandbox) -> None:
-    answers = [create(fresh_sandbox, filesize=1) for _ in range(7)]
+    # The bucket leaks back one place every 200 ms, so the countdown is exact only for a burst whose first six
+    # creates fit in 200 ms; on a loaded machine a burst may be slower: let the bucket refill and try again.
+    for _ in range(5):
+        started = time.monotonic()
+        answers = [create(fresh_sandbox, filesize=1) for _ in range(6)]
+        if time.monotonic() - started < 0.2:
+            break
+        time.sleep(1.1)  # empty again: every place back
+    else:
+        pytest.fail("no burst of six creates fitted in 200 ms in five tries: the machine is too loaded to tell")
     statuses = [a.status_code for a in answers]
-    assert statuses[:5] == [200] * 5 and 429 in statuses[5:]
-    limited = next(a for a in answers if a.status_code == 429)
+    assert statuses == [200] * 5 + [429]
+    limited = answers[5]
     assert_detailed(limited, 429, "Too Many Requests")
     assert limited.headers["x-ratelimit-limit"] == "5" and limited.headers["x-ratelimit-window"] == "1000"
     assert limited.headers["x-ratelimit-remaining"] == "0"
