@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,9 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=12, help="test files to list, the biggest writers first")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument(
+        "--disk", action="store_true", help="keep the run's temp root on disk, even if /dev/shm has room"
+    )
     args, pytest_args = parser.parse_known_args(argv)
     pytest_args = pytest_args or MAKE_TEST
-    with tempfile.TemporaryDirectory(prefix="c2c-disk-") as scratch:
+    # where the suite would keep its temp root (tests/conftest.py: memory when /dev/shm has room, else the disk)
+    ram = Path("/dev/shm")
+    in_ram = not args.disk and ram.is_dir() and shutil.disk_usage(ram).free >= 8 * 1024**3
+    with tempfile.TemporaryDirectory(prefix="c2c-disk-", dir=ram if in_ram else None) as scratch:
         log, tmp = Path(scratch) / "tests.jsonl", Path(scratch) / "tmp"
         tmp.mkdir()
         before = snapshot(tmp)
@@ -111,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = sorted(root.glob("pytest-[0-9]*")) if root.exists() else []
         under_root = sum(sum(_walk(r).values()) for r in runs)
     outside = {place: sum(found.values()) for place, found in left.items() if found}
-    print(f"pytest exit status {status}")
+    print(f"pytest exit status {status}; temp root {'in memory (/dev/shm)' if in_ram else 'on disk'}")
     print(f"written: {written:,} bytes ({written / 1e9:.2f} GB; target at most {WRITTEN_TARGET / 1e9:.0f} GB)")
     print(
         f"left under pytest's temp root ({', '.join(r.name for r in runs) or 'no new run dir'}): {under_root:,} bytes"
@@ -126,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         figures = {
             "status": status,
+            "temp_root_in_memory": in_ram,
             "written": written,
             "left_under_pytest_root": under_root,
             "left_outside": outside,

@@ -294,3 +294,17 @@ def test_clicking_each_kind_of_link_in_a_lesson_opens_its_page(lab: tuple[str, S
     finally:
         page.context.unroute(outside_web)
         shut_down_kernels(url)
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_reset_gives_back_what_the_lessons_stored(lab: tuple[str, Sandbox]) -> None:
+    """After the lessons ran, the page's Reset (every asset deleted, devices and tokens kept) gives the lab
+    sandbox's data dir back to a few MB, however many times they ran: its size stays bounded."""
+    _, sb = lab
+    sb.clear_assets()
+    assert _size(Path(sb.data_dir)) < 20 * 1024**2, sorted(
+        (p.stat().st_size, str(p)) for p in Path(sb.data_dir).rglob("*") if p.is_file()
+    )[-5:]
