@@ -3,10 +3,17 @@ resolve in a clone, and no internal issue numbers, planning history or paths out
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from c2c_sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", ROOT / "ARCHITECTURE.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -50,3 +57,33 @@ def test_every_relative_link_of_a_page_resolves_in_a_clone(page: Path) -> None:
             continue
         target = (page.parent / link.split("#")[0]).resolve()
         assert target.is_relative_to(ROOT) and target.exists(), f"{page.name}: {link}"
+
+
+def curl_flow() -> str:
+    """The README's bash block under "The guide's curl flow, by hand"."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("#### The guide's curl flow, by hand")
+    block = text.index("```bash\n", start) + len("```bash\n")
+    return text[block : text.index("```", block)]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the README's flow is curl's")
+def test_the_readme_s_curl_flow_uploads_the_clip_and_leaves_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Run as written (from the kit's folder, the sandbox's exported variables set): both parts answer 200, the
+    asset is assembled from the clip's bytes, and the scratch folder is gone with the clip."""
+    from c2c_helpers import TEST_CLIP_SHA256
+
+    script = curl_flow().replace('"$KIT/.venv/bin/c2c"', f"{shlex.quote(sys.executable)} -m c2c_helpers.tools.cli")
+    cleanup = script.index('cd "$KIT"; rm -r "$OLDPWD"')
+    report = """python3 -c 'import json; print("asset=" + json.load(open("asset.json"))["id"])'\n"""
+    script = "set -euo pipefail\n" + script[:cleanup] + report + script[cleanup:] + 'echo "scratch=$OLDPWD"\n'
+    env = {k: v for k, v in os.environ.items() if not k.startswith("C2C_")}
+    env |= {"C2C_API_URL": sandbox.api_url, "C2C_ACCESS_TOKEN": sandbox.access_token, "TMPDIR": str(tmp_path)}
+    done = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.count("HTTP/1.1 200 OK") == 2, done.stdout[-2000:]
+    printed = dict(line.split("=", 1) for line in done.stdout.splitlines() if line.startswith(("asset=", "scratch=")))
+    scratch = Path(printed["scratch"])
+    assert scratch.is_relative_to(tmp_path) and not scratch.exists()
+    sandbox.wait_for_asset(printed["asset"])
+    assert sandbox.asset_sha256(printed["asset"]) == TEST_CLIP_SHA256
