@@ -212,9 +212,7 @@ def lab_main(argv: list[str] | None = None) -> int:
     command = lab_command(args.root, args.open, args.lab_port, lab_args)
     config = Path(tempfile.mkdtemp(prefix="c2c-lab-config-"))  # this run's page config, removed when it ends
     try:
-        (config / "labconfig").mkdir()
-        (config / "labconfig" / "page_config.json").write_text(LAB_PAGE_CONFIG)
-        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(config), env.get("JUPYTER_CONFIG_PATH")]))
+        env.update(lab_config(config, env))
         return run_until_stopped(command, env, grace=args.grace)
     except KeyboardInterrupt:  # before the handlers were in place
         return 0
@@ -223,6 +221,14 @@ def lab_main(argv: list[str] | None = None) -> int:
         if sb is not None:
             sb.stop()
             print("sandbox stopped", file=sys.stderr)
+
+
+def lab_config(folder: Path, env: dict[str, str]) -> dict[str, str]:
+    """Write ``c2c lab``'s page config (:data:`LAB_PAGE_CONFIG`) in ``folder`` and return the environment that puts
+    it first on JupyterLab's config path (beside the user's own config, which stays)."""
+    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+    (folder / "labconfig" / "page_config.json").write_text(LAB_PAGE_CONFIG)
+    return {"JUPYTER_CONFIG_PATH": os.pathsep.join(filter(None, [str(folder), env.get("JUPYTER_CONFIG_PATH")]))}
 
 
 def lab_command(root: Path, first: str, port: int, extra: list[str]) -> list[str]:

@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from c2c_sandbox import Sandbox
-from c2c_sandbox.cli import FIRST_NOTEBOOK, LAB_PAGE_CONFIG
+from c2c_sandbox.cli import FIRST_NOTEBOOK, lab_config
 from c2c_sandbox.cli import lab_command as c2c_lab_command
 
 pytestmark = pytest.mark.ui
@@ -93,9 +93,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sandbox
     root = tmp_path / "kit"
     shutil.copytree(NOTEBOOKS, root / "notebooks", ignore=shutil.ignore_patterns("work", ".ipynb_checkpoints"))
     shutil.copytree(ROOT / "docs", root / "docs")
-    labconfig = tmp_path / "jupyter-config" / "labconfig"
-    labconfig.mkdir(parents=True)  # c2c lab's page config: no "news" prompt over the notebook
-    (labconfig / "page_config.json").write_text(LAB_PAGE_CONFIG)
+    (tmp_path / "jupyter-config").mkdir()  # the user's own config: empty here
     port = free_port()
     with Sandbox(data_dir=tmp_path / "sandbox", poll_interval=2) as sb:
         env = {
@@ -106,6 +104,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sandbox
             "C2C_CLIENT_ID": "SN-000123",
             "C2C_CLIENT_SECRET": sb.client_secret,
             "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+            # c2c lab's page config (no "news" prompt over the notebook), as c2c lab passes it
+            **lab_config(tmp_path / "c2c-lab-config", {}),
             "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
         }
         log = (tmp_path / "lab.log").open("w")
@@ -245,6 +245,7 @@ def test_the_lab_opens_00_first(lab: tuple[str, Sandbox], page: Any) -> None:
     url, _ = lab
     page.goto(f"{url}/?reset")
     page.wait_for_function(f"() => ({CURRENT_PATH})() === {json.dumps(FIRST_NOTEBOOK)}")
+    page.wait_for_timeout(3000)  # JupyterLab asks about its news a moment after it starts, where it asks at all
     assert page.locator("text=receive official Jupyter news").count() == 0
 
 
