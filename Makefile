@@ -25,7 +25,7 @@ $(VENV)/.installed-%: pyproject.toml requirements/constraints.txt | $(BIN)/pytho
 	touch $@
 
 
-lab: $(VENV)/.installed-lab                 ## the sandbox in the background, JupyterLab on notebooks/
+lab: $(VENV)/.installed-lab                 ## the sandbox in the background, JupyterLab opening notebooks/00
 	$(BIN)/c2c lab
 
 check: $(VENV)/.installed-test              ## lint, format and types only

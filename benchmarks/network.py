@@ -1,4 +1,4 @@
-"""The shaped S3 side against its model, and a fleet of cameras on one uplink (issue 14).
+"""The shaped S3 side against its model, and a fleet of cameras on one uplink.
 
     python -m benchmarks.network [--presets all] [--runs 3] [--seconds 3] [--fleet 20x3] [--fleet-network ...]
 

@@ -6,7 +6,7 @@
 is its own) records a file, the test clip at its real bitrate (1.32 MB/s, 16 s) or ``size`` synthetic bytes at
 ``--rate`` (faster than real time), and uploads it as it grows with ``upload_growing_file`` into a sandbox
 running in this process; the recorder sets the ``done`` signal as its last byte is fsynced. The figure is the
-sandbox's ``upload_completed_at`` minus that moment: what the issue asks to keep under 2 s ("playable seconds
+sandbox's ``upload_completed_at`` minus that moment: the target is under 2 s ("playable seconds
 after recording stops"). With the idle-timeout fallback instead of the signal, add the idle timeout.
 """
 

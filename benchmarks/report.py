@@ -1,14 +1,14 @@
-"""The targets, checked, and the two Markdown tables: every measured row, then the ratios the issues ask for.
+"""The targets, checked, and the two Markdown tables: every measured row, then the ratios the targets are set on.
 
-Targets of issue 5 (on the test clip): ``upload_file`` at its best worker count reaches 90 % of ``bare`` into the
-sandbox and 70 % of ``curl`` into the sink. Targets of issue 10 (on the big file, the same worker count for
+On the test clip: ``upload_file`` at its best worker count reaches 90 % of ``bare`` into the
+sandbox and 70 % of ``curl`` into the sink. On the big file (the same worker count for
 both): ``upload_file`` at ≥ 0.9× the floor's throughput into the sink and ≥ 0.85× into the sandbox; the
-client's CPU seconds per GiB within 1.3× of the floor's. Since issue 11 the client must MD5 every part it sends
+client's CPU seconds per GiB within 1.3× of the floor's. The client MD5s every part it sends
 (its ETag check), which the raw floor does not do, so these targets apply to the floor+MD5 baseline (the same
 sender, hashing each block in its workers); the ratios to the raw floor are printed beside them with what MD5
 costs (its CPU per GiB, and the raw floor's throughput it gives up). Client peak RSS < 120 MB and flat (within
 10 %) from the small scale size to the big one; the sandbox's own ingest (the floor's clients into it) at least twice
-what ``make bench`` showed before issue 10 (bare clients at 544–617 MB/s into the sandbox on 1 GiB).
+a reference figure (bare clients at 544–617 MB/s into the sandbox on 1 GiB).
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from dataclasses import dataclass
 
 from benchmarks.measure import MB, Measure
 
-UPLOAD_VS_BARE = 0.90  # issue 5: upload_file at its best vs bare parallel requests, sandbox, clip
-UPLOAD_VS_CURL = 0.70  # issue 5: upload_file at its best vs curl, sink, clip
-FLOOR_SINK = 0.90  # issue 10: upload_file / floor into the sink
-FLOOR_SANDBOX = 0.85  # issue 10: upload_file / floor into the sandbox
-CPU_VS_FLOOR = 1.30  # issue 10: client CPU s/GiB / the floor's
+UPLOAD_VS_BARE = 0.90  # upload_file at its best vs bare parallel requests, sandbox, clip
+UPLOAD_VS_CURL = 0.70  # upload_file at its best vs curl, sink, clip
+FLOOR_SINK = 0.90  # upload_file / floor into the sink
+FLOOR_SANDBOX = 0.85  # upload_file / floor into the sandbox
+CPU_VS_FLOOR = 1.30  # client CPU s/GiB / the floor's
 CLIENT_RSS_MAX = 120e6  # client peak RSS on the big file
 CLIENT_RSS_GROWTH = 0.10  # "flat": the big file's peak within 10 % of the small one's
 SANDBOX_RSS_MAX = 500e6  # sandbox peak RSS accepting and assembling the big file
-INGEST_BEFORE = (544.0, 617.0)  # MB/s: bare clients into the sandbox, 1 GiB, before issue 10
-INGEST_GAIN = 2.0  # issue 10: at least twice that (against its upper end)
+INGEST_BEFORE = (544.0, 617.0)  # MB/s: bare clients into the sandbox, 1 GiB, as the reference figure
+INGEST_GAIN = 2.0  # at least twice that (against its upper end)
 
 
 @dataclass
@@ -44,7 +44,7 @@ def _verdict(ok: bool) -> str:
 
 
 def check_clip_targets(rows: list[Measure]) -> None:
-    """Issue 5's targets, on the throughput rows: fill `target` and `result` of each best upload_file row."""
+    """The clip's targets, on the throughput rows: fill `target` and `result` of each best upload_file row."""
     for server, file in sorted({(r.server, r.file) for r in rows if r.section == "throughput"}):
         group = [r for r in rows if r.section == "throughput" and r.server == server and r.file == file]
         uploads = [r for r in group if r.way == "upload_file" and r.mbps]
@@ -155,7 +155,7 @@ def ingest_ratios(rows: list[Measure]) -> list[Ratio]:
             "",
         ),
         Ratio(
-            f"sandbox ingest ÷ before issue 10 ({low:.0f}–{high:.0f} MB/s, bare, 1 GiB)",
+            f"sandbox ingest ÷ the reference figure ({low:.0f}–{high:.0f} MB/s, bare, 1 GiB)",
             f"{into_sandbox.mbps / high:.2f}–{into_sandbox.mbps / low:.2f}× ({into_sandbox.mbps:,.0f} MB/s)",
             f"≥ {INGEST_GAIN:.0f}× ({goal:,.0f} MB/s)",
             _verdict(into_sandbox.mbps >= goal),
@@ -222,7 +222,7 @@ def rows_table(rows: list[Measure], startup: dict[str, float]) -> str:
 
 
 def ratio_table(ratios: list[Ratio]) -> str:
-    """The ratios and figures the issues ask for."""
+    """The ratios and figures the targets are set on."""
     out = ["| ratio | value | target | result |", "|---|--:|---|---|"]
     out += [f"| {r.measure} | {r.value} | {r.target} | {r.result} |" for r in ratios]
     return "\n".join(out)

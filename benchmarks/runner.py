@@ -9,7 +9,7 @@ discard-only sink (``python -m benchmarks.sink``), and one process per client ru
 so a client's peak RSS and CPU time are its own. Three sections:
 
 1. throughput (``--sizes``, default the test clip): on each server, the guide's ``curl`` procedure, a
-   ``naive`` loop, ``bare`` parallel requests and ``upload_file``, at each worker count (issue 5's targets);
+   ``naive`` loop, ``bare`` parallel requests and ``upload_file``, at each worker count (the clip's targets);
 2. floor (``--floor``, default 2 GiB): on each server, the bare ``http.client`` sender of
    :mod:`benchmarks.floor`, the same sender hashing each part (``floor+MD5``, the integrity work
    ``upload_file`` must do) and ``upload_file``, the same file and the same worker count (``upload_file``'s
@@ -24,7 +24,7 @@ so a client's peak RSS and CPU time are its own. Three sections:
 
 MB/s is file bytes (10^6) over the wall time of the part PUTs, median of the runs. Then the ratio table:
 upload_file ÷ floor+MD5 on each server (the targets) and ÷ the raw floor, client CPU s/GiB ÷ both, what MD5
-costs, client RSS small → big, the sandbox's ingest against the sink's and against the figure before issue 10
+costs, client RSS small → big, the sandbox's ingest against the sink's and against a reference figure
 (:mod:`benchmarks.report` has the targets).
 Figures also go, as JSON, to ``benchmarks/results/latest.json``.
 """

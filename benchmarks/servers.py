@@ -151,7 +151,7 @@ def _read_vars(process: subprocess.Popen[str], names: tuple[str, ...]) -> dict[s
             line = process.stdout.readline()
             if not line:
                 break
-            key, _, value = line.strip().partition("=")
+            key, _, value = line.strip().removeprefix("export ").partition("=")
             if key in names:
                 found[key] = value
             if all(n in found for n in names):

@@ -2,11 +2,13 @@
 
 ``c2c check`` (the integrator's scorecard) is :func:`c2c_sandbox.scorecard.run.check_main`, imported here.
 
-``c2c sandbox`` prints ``C2C_API_URL=...`` and ``C2C_ACCESS_TOKEN=...``, ``C2C_SANDBOX_URL=...`` (its controls) and
-the pairing credentials ``C2C_CLIENT_ID=...`` / ``C2C_CLIENT_SECRET=...`` (ready to ``eval`` or paste, so the
-pairing flow can be followed with curl), then serves until interrupted. ``c2c lab`` prints the same lines, then
-runs JupyterLab on ``notebooks/`` with those variables set; when ``C2C_API_URL`` and ``C2C_ACCESS_TOKEN`` are
-already set it starts no sandbox and the notebooks talk to that service. Ctrl-C or SIGTERM stops JupyterLab (a
+``c2c sandbox`` prints ``export C2C_API_URL=...`` and ``export C2C_ACCESS_TOKEN=...``, ``export C2C_SANDBOX_URL=...``
+(its controls) and the pairing credentials ``export C2C_CLIENT_ID=...`` / ``export C2C_CLIENT_SECRET=...`` (ready to
+paste into another shell, so that ``c2c upload`` and the curl commands reach it), then serves until interrupted.
+``c2c lab`` prints the same lines, then runs JupyterLab with those variables set, rooted at the current directory
+(the kit's folder under ``make lab``, so that a lesson's ``../docs/...`` links open) and opening
+``notebooks/00_setting_up.ipynb``; when ``C2C_API_URL`` and ``C2C_ACCESS_TOKEN`` are already set it starts no
+sandbox and the notebooks talk to that service. Ctrl-C or SIGTERM stops JupyterLab (a
 child in its own session: the signal is forwarded, then it is killed after a grace period) and the sandbox.
 Both keep their state in a data dir that outlives them (``$C2C_SANDBOX_DIR`` or ``~/.local/share/c2c-sandbox``);
 a second sandbox on a data dir in use refuses to start, saying which process and port hold it; a busy port is a
@@ -19,9 +21,12 @@ import argparse
 import contextlib
 import errno
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +38,10 @@ from c2c_sandbox.scorecard.run import OneLineParser, ranged
 from c2c_sandbox.scorecard.run import check_main as check_main  # `c2c check`, re-exported for c2c_helpers.tools.cli
 from c2c_sandbox.server import DataDirInUse, Sandbox, is_loopback
 
+#: What ``c2c lab`` opens first, under its root (the kit's folder).
+FIRST_NOTEBOOK = "notebooks/00_setting_up.ipynb"
+#: JupyterLab's page config for ``c2c lab``: no "news" prompt over the first notebook.
+LAB_PAGE_CONFIG = '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
 DEFAULT_PORT = 8765  # `c2c sandbox` and `c2c lab`; the Python class picks a free port by default
 #: The device id `c2c sandbox` and `c2c lab` suggest for pairing (any stable id works: a serial number).
 PAIRING_CLIENT_ID = "SN-000123"
@@ -138,9 +147,10 @@ def variables(sb: Sandbox) -> dict[str, str]:
 
 
 def announce(sb: Sandbox) -> None:
-    """Print :func:`variables` as ``NAME=value`` lines, then the network, the page and the data dir."""
+    """Print :func:`variables` as ``export NAME=value`` lines (paste them into a shell), then the network, the page
+    and the data dir."""
     for name, value in variables(sb).items():
-        print(f"{name}={value}")
+        print(f"export {name}={shlex.quote(value)}")
     print(f"# network: {sb.network.summary()}")
     print(f"# web page: {sb.api_url}/   data: {sb.data_dir}   stop: Ctrl-C", flush=True)
 
@@ -166,9 +176,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def lab_main(argv: list[str] | None = None) -> int:
-    """``c2c lab``: a sandbox (unless a service is configured), then JupyterLab on notebooks/ until stopped."""
+    """``c2c lab``: a sandbox (unless a service is configured), then JupyterLab until stopped."""
     parser = build_parser("c2c lab")
-    parser.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder to open")
+    parser.add_argument(
+        "--root", type=Path, default=Path(), help="the folder JupyterLab serves (default: the current one, the kit's)"
+    )
+    parser.add_argument(
+        "--open", default=FIRST_NOTEBOOK, metavar="PATH", help=f"what to open first, under --root ({FIRST_NOTEBOOK})"
+    )
     parser.add_argument("--lab-port", type=ranged(int, 1, 65535), default=8888, help="JupyterLab's port")
     parser.add_argument(
         "--grace", type=ranged(float, 0, 600), default=10.0, help="seconds JupyterLab gets to stop before a kill"
@@ -194,25 +209,46 @@ def lab_main(argv: list[str] | None = None) -> int:
             return 2
         announce(sb)
         env = dict(os.environ, **variables(sb))
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        f"--notebook-dir={args.notebooks}",
-        "--ip=127.0.0.1",
-        f"--port={args.lab_port}",
-        *lab_args,
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in lab_args:
-        command.append("--allow-root")
+    command = lab_command(args.root, args.open, args.lab_port, lab_args)
+    config = Path(tempfile.mkdtemp(prefix="c2c-lab-config-"))  # this run's page config, removed when it ends
     try:
+        env.update(lab_config(config, env))
         return run_until_stopped(command, env, grace=args.grace)
     except KeyboardInterrupt:  # before the handlers were in place
         return 0
     finally:
+        shutil.rmtree(config, ignore_errors=True)
         if sb is not None:
             sb.stop()
             print("sandbox stopped", file=sys.stderr)
+
+
+def lab_config(folder: Path, env: dict[str, str]) -> dict[str, str]:
+    """Write ``c2c lab``'s page config (:data:`LAB_PAGE_CONFIG`) in ``folder`` and return the environment that puts
+    it first on JupyterLab's config path (beside the user's own config, which stays)."""
+    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+    (folder / "labconfig" / "page_config.json").write_text(LAB_PAGE_CONFIG)
+    return {"JUPYTER_CONFIG_PATH": os.pathsep.join(filter(None, [str(folder), env.get("JUPYTER_CONFIG_PATH")]))}
+
+
+def lab_command(root: Path, first: str, port: int, extra: list[str]) -> list[str]:
+    """JupyterLab rooted at ``root`` (links between its folders resolve), opening ``first`` when it exists there,
+    on loopback, without the news feed; ``extra`` goes last (JupyterLab's own options)."""
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={root}",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--LabApp.news_url=None",
+    ]
+    if first and (root / first).is_file():
+        command.append(f"--LabApp.default_url=/lab/tree/{first}")
+    command += extra
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        command.append("--allow-root")
+    return command
 
 
 def run_until_stopped(command: list[str], env: dict[str, str], *, grace: float = 10.0) -> int:

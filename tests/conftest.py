@@ -24,6 +24,35 @@ collect_ignore_glob = ["data/*"]
 if TYPE_CHECKING:
     from c2c_helpers import C2CClient, RetryPolicy
 
+#: Where the suite keeps its temporary files when ``TMPDIR`` is not set: memory (tmpfs) when it has room, so that
+#: a run's gigabytes of uploaded parts and assembled originals never reach the disk. ``C2C_TEST_TMP=disk`` (or
+#: any ``TMPDIR``) keeps them on disk.
+RAM_TMP = Path("/dev/shm")
+RAM_TMP_ROOM = 8 * 1024**3  # free bytes /dev/shm needs: a run's peak of live temporary files is well under this
+
+
+def ram_temp_dir() -> Path | None:
+    """``/dev/shm`` when the suite's temporary files should go there (see :data:`RAM_TMP`), else None."""
+    if os.environ.get("TMPDIR") or os.environ.get("C2C_TEST_TMP") == "disk":
+        return None
+    try:
+        room = shutil.disk_usage(RAM_TMP).free
+    except OSError:
+        return None
+    return RAM_TMP if room >= RAM_TMP_ROOM and os.access(RAM_TMP, os.W_OK | os.X_OK) else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Before pytest makes its temp root: put it (and every temporary file of the processes the tests start, who
+    inherit ``TMPDIR``) in memory when there is room. xdist's workers inherit it from the controller."""
+    if hasattr(config, "workerinput"):
+        return
+    ram = ram_temp_dir()
+    if ram is not None:
+        os.environ["TMPDIR"] = str(ram)
+        tempfile.tempdir = None  # computed again from TMPDIR
+
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
@@ -221,7 +250,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # -- xdist: each xdist_group one work unit -------------------------------------------------------------------
 # pytest-xdist 3.8's `--dist loadgroup` reads a test's group from a suffix it appends to the test's nodeid in
 # the worker, which pytest 9.2's structured node ids no longer let it change: the groups are silently ignored
-# (pytest-xdist issue 1386). So each worker writes down its tests' groups, and the controller's scheduler,
+# (a known pytest-xdist limitation). So each worker writes down its tests' groups, and the controller's scheduler,
 # which sees nothing but nodeids, reads them from there. The scheduling itself is xdist's own.
 UNITS = pytest.StashKey[Path]()
 UNITS_INPUT = "c2c_xdist_units"

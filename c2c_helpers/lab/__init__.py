@@ -3,6 +3,7 @@
 - :mod:`~c2c_helpers.lab.connect`: :func:`connect`, the real service when configured, else an embedded sandbox;
 - :mod:`~c2c_helpers.lab.testclip`: the deterministic test clip (ffmpeg from the ``clip`` extra);
 - :mod:`~c2c_helpers.lab.recording`: a stand-in camera writing a file at a bitrate;
+- :mod:`~c2c_helpers.lab.scratch`: :func:`lesson_dir`, a lesson's temporary folder, removed when its kernel exits;
 - :mod:`~c2c_helpers.lab.transcript`: each exchange as curl and its answer, secrets replaced;
 - :mod:`~c2c_helpers.lab.widgets`, :mod:`~c2c_helpers.lab.player`: ipywidgets views and the asset player;
 - :mod:`~c2c_helpers.lab.charts`: bar charts and labelled widgets with a static twin for saved pages;
@@ -28,6 +29,7 @@ from c2c_helpers.lab.exercises import (
     check_workers_to_fill,
 )
 from c2c_helpers.lab.recording import TEST_CLIP_RATE, record_test_clip, start_recording
+from c2c_helpers.lab.scratch import lesson_dir
 from c2c_helpers.lab.side_trips import check_final_registration, check_items, check_put_part, check_timecode
 from c2c_helpers.lab.testclip import TEST_CLIP_NAME, TEST_CLIP_SHA256, TEST_CLIP_SIZE, make_test_clip
 from c2c_helpers.lab.transcript import Transcript, curl
@@ -71,6 +73,7 @@ __all__ = [
     "connect",
     "curl",
     "device_credentials",
+    "lesson_dir",
     "make_test_clip",
     "record_test_clip",
     "sandbox_controls",

@@ -9,17 +9,18 @@ is fsynced when the recording ends, and then :attr:`Recording.done` is set: the 
 uploader when it stops recording (``upload_growing_file(done=recording.done)``).
 
 >>> import tempfile, pathlib
->>> out = pathlib.Path(tempfile.mkdtemp()) / "take.bin"
+>>> scratch = tempfile.TemporaryDirectory()  # removed at the end of the example
+>>> out = pathlib.Path(scratch.name) / "take.bin"
 >>> rec = start_recording(out, size=300_000, block=65_536)
 >>> rec.wait(10) and out.stat().st_size, rec.bytes_written
 (300000, 300000)
+>>> scratch.cleanup()
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -138,8 +139,8 @@ def start_recording(
 def record_test_clip(dest: str | os.PathLike[str], *, speed: float = 1.0, block: int = DEFAULT_BLOCK) -> Recording:
     """Record the test clip to `dest` at `speed` times its real bitrate (1.0: 16 seconds; 8.0: 2 seconds).
 
-    The clip comes from the kit's cache (:func:`~c2c_helpers.lab.testclip.make_test_clip`, copied once to
-    ``<tmp>/c2c-clip-source``); when the recording is done, `dest` holds exactly the clip (same size and sha256).
+    The clip is read from the kit's cache (:func:`~c2c_helpers.lab.testclip.make_test_clip`; no copy); when the
+    recording is done, `dest` holds exactly the clip (same size and sha256).
     """
-    clip = make_test_clip(Path(tempfile.gettempdir()) / "c2c-clip-source")  # a copy to read from, made once
+    clip = make_test_clip()  # the cached clip itself: a recording only reads its source
     return start_recording(dest, source=clip, rate=TEST_CLIP_RATE * speed, block=block)

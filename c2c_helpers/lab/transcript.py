@@ -49,6 +49,8 @@ __all__ = ["Exchange", "Transcript", "curl"]
 
 SHOWN_HEADERS = ("authorization", "content-type", "x-client-version", "x-amz-acl", "x-client-platypus-enabled")
 SECRET_FIELDS = ("client_secret", "device_code", "refresh_token", "token", "access_token")
+#: The shell variable a secret field is shown as, where `c2c sandbox` / `c2c lab` print one (else its name upper-cased).
+SHELL_VARIABLES = {"client_secret": "C2C_CLIENT_SECRET"}
 
 
 def curl(
@@ -130,7 +132,7 @@ def _fields(option: str, fields: list[tuple[str, str]]) -> list[str]:
     out = []
     for key, value in fields:
         if key in SECRET_FIELDS:
-            out.append(f'{option} "{key}=${key.upper()}"')
+            out.append(f'{option} "{key}=${SHELL_VARIABLES.get(key, key.upper())}"')
         else:
             out.append(f"{option} {shlex.quote(f'{key}={value}')}")
     return out

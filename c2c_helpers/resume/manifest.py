@@ -23,7 +23,8 @@ secret. Every URL is bound to its part: a URL signed for another ``partNumber`` 
 Examples
 --------
 >>> import tempfile, pathlib
->>> where = pathlib.Path(tempfile.mkdtemp()) / "clip.mp4.c2c-resume.json"
+>>> scratch = tempfile.TemporaryDirectory()  # removed at the end of the example
+>>> where = pathlib.Path(scratch.name) / "clip.mp4.c2c-resume.json"
 >>> m = Manifest(where, api_url="http://127.0.0.1:8765", file="/data/clip.mp4", filesize=21136250,
 ...              mtime_ns=1, asset_id="a1", name="clip.mp4", filetype="video/mp4",
 ...              upload_urls=("https://s3.example/k?partNumber=1&X-Amz-Signature=s1",
@@ -43,6 +44,7 @@ Manifest(asset_id='a1', file='/data/clip.mp4', parts_acknowledged=[2], upload_ur
 ([1], True)
 >>> m.remove(); where.exists()
 False
+>>> scratch.cleanup()
 """
 
 from __future__ import annotations

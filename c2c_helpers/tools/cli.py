@@ -21,6 +21,11 @@
 - ``c2c sandbox ...``, ``c2c lab ...`` and ``c2c check ...`` (the integrator's scorecard,
   :mod:`c2c_sandbox.scorecard.run`): handed to :mod:`c2c_sandbox.cli` as they are.
 
+What needs an extra: ``pip install .`` alone is the client. ``c2c sandbox``, ``c2c check`` and ``c2c fleet`` need
+the ``sandbox`` extra, ``c2c lab`` the ``lab`` extra, ``c2c clip`` and ``c2c record`` the ``clip`` extra (until the
+clip is in the cache) and ``c2c upload`` without ``C2C_API_URL`` / ``C2C_ACCESS_TOKEN`` the ``sandbox`` extra.
+Without it, the command says in one line which extra to install and exits with status 1.
+
 Errors end the command with a message on standard error (redacted: no token or signature) and exit status 1
 (2 for usage errors, 130 for Ctrl-C). A usage error (an argument missing, or out of range) is one line on
 standard error, ``c2c <command>: what is wrong``, and exit status 2: never a traceback.
@@ -31,7 +36,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -53,6 +57,7 @@ from c2c_helpers.request import DEFAULT_WORKERS
 from c2c_helpers.resume import default_manifest_path
 from c2c_helpers.retry import RetryPolicy
 from c2c_helpers.tools import fleet as fleet_module
+from c2c_helpers.tools.extras import COMMAND_EXTRA, EPILOG, extra_of, install_hint, missing_module, needs_extra
 from c2c_helpers.upload import upload_file
 
 __all__ = ["main"]
@@ -66,9 +71,12 @@ MAX_OFFSET = 100 * 365 * 86400  # seconds since the file was made, either way: a
 MAX_CAMERAS = MAX_CLIPS = 100  # c2c fleet: each camera is a paired device with its own threads, on this machine
 MAX_CLIP_BYTES = 4 * GiB  # c2c fleet --clip-bytes: the generated file is written to disk before the run
 _DELEGATED = {
-    "sandbox": ("main", "serve the sandbox on loopback; prints the API URL and a ready access token"),
-    "lab": ("lab_main", "the sandbox in the background and JupyterLab on notebooks/"),
-    "check": ("check_main", "grade a device against Frame.io's uploader checklist (exit 0 only if nothing fails)"),
+    "sandbox": ("main", "serve the sandbox on loopback; prints the API URL and a ready access token [sandbox]"),
+    "lab": ("lab_main", "the sandbox in the background and JupyterLab, opening notebooks/00 [lab]"),
+    "check": (
+        "check_main",
+        "grade a device against Frame.io's uploader checklist (exit 0 only if nothing fails) [sandbox]",
+    ),
 }
 
 
@@ -100,17 +108,20 @@ def _number(value: float) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="c2c", description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks."
+        prog="c2c",
+        description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,record,upload,fleet,sandbox,lab,check}")
 
-    clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip")
+    clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip [clip]")
     clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")
 
     _add_upload(sub)
     _add_record(sub)
 
-    fleet = sub.add_parser("fleet", help="many cameras uploading at once through one shared uplink (a sandbox)")
+    fleet = sub.add_parser("fleet", help="many cameras uploading at once through one uplink (a sandbox) [sandbox]")
     fleet_module.add_arguments(fleet)
 
     for name, (_, help_text) in _DELEGATED.items():
@@ -119,8 +130,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_upload(sub: Any) -> None:
-    up = sub.add_parser("upload", help="upload a file (the sandbox when C2C_API_URL/C2C_ACCESS_TOKEN are unset)")
-    up.add_argument("file", type=Path, help="the file to upload")
+    up = sub.add_parser(
+        "upload", help="upload a file (to an embedded sandbox [sandbox] when C2C_API_URL/C2C_ACCESS_TOKEN are unset)"
+    )
+    up.add_argument("file", type=Path, nargs="?", help="the file to upload")
     up.add_argument(
         "--workers",
         type=_ranged(int, 1, MAX_WORKERS),
@@ -151,7 +164,7 @@ def _add_upload(sub: Any) -> None:
         default=None,
         metavar="MANIFEST",
         help="keep a resume manifest (default FILE.c2c-resume.json; private: it holds presigned URLs) and, if it "
-        "exists, send only the parts it does not list",
+        "exists, send only the parts it does not list; `--resume FILE` alone means FILE with the default manifest",
     )
     up.add_argument(
         "--realtime",
@@ -173,7 +186,7 @@ def _add_upload(sub: Any) -> None:
 
 
 def _add_record(sub: Any) -> None:
-    record = sub.add_parser("record", help="write a file the way a camera records it (a growing file to upload)")
+    record = sub.add_parser("record", help="write a file the way a camera records it (a growing file to upload) [clip]")
     record.add_argument("path", type=Path, help="the file to write")
     record.add_argument("--source", type=Path, default=None, help="the file to copy (default: the test clip)")
     pace = record.add_mutually_exclusive_group()
@@ -203,8 +216,24 @@ def _check_fleet(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``c2c`` command with `argv` (``sys.argv[1:]`` by default); return the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    command = args_list[0] if args_list else ""
+    needed = COMMAND_EXTRA.get(command)
+    if needed:
+        missing = missing_module(needed)
+        if missing:
+            return needs_extra(command, needed, missing)
+    try:
+        return _run(args_list)
+    except ModuleNotFoundError as exc:  # a module an extra brings, imported only when a command needs it
+        extra = extra_of(exc.name)
+        if extra is None:
+            raise
+        return needs_extra(command or "c2c", extra, exc.name or "?")
+
+
+def _run(args_list: list[str]) -> int:
     if args_list and args_list[0] in _DELEGATED:
-        from c2c_sandbox import cli as sandbox_cli  # only these two commands need the sandbox
+        from c2c_sandbox import cli as sandbox_cli  # only these commands need the sandbox
 
         return int(getattr(sandbox_cli, _DELEGATED[args_list[0]][0])(args_list[1:]) or 0)
     parser = _parser()
@@ -216,13 +245,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _clip(args)
     if args.command == "record":
         return _record(args)
+    _check_upload(parser, args)
     return _upload(args)
+
+
+def _check_upload(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The file, in either order with ``--resume``: ``--resume FILE`` alone means FILE with the default manifest."""
+    upload = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["upload"]
+    if args.file is None:
+        if args.resume in (None, _DEFAULT_MANIFEST):
+            upload.error("the following arguments are required: file")
+        args.file, args.resume = Path(args.resume), _DEFAULT_MANIFEST  # `--resume FILE`: FILE is what to upload
+    elif args.resume not in (None, _DEFAULT_MANIFEST) and Path(args.resume) == args.file:
+        upload.error(f"--resume takes the manifest's path (default FILE.c2c-resume.json), not the file: {args.file}")
 
 
 def _record(args: argparse.Namespace) -> int:
     rate = None if args.fast else args.rate if args.rate is not None else TEST_CLIP_RATE
     try:
-        source = args.source or make_test_clip(Path(tempfile.gettempdir()) / "c2c-clip-source")
+        source = args.source or make_test_clip()  # the cached clip itself: a recording only reads its source
         recording = start_recording(args.path, source=source, rate=rate)
         print(f"c2c record: writing {recording.size:,} bytes to {args.path}", file=sys.stderr)
         recording.wait()
@@ -244,12 +285,27 @@ def _clip(args: argparse.Namespace) -> int:
     return 0
 
 
+def _upload_lacks_a_service() -> bool:
+    """Neither a service configured nor the sandbox extra installed: say so in one line."""
+    missing = missing_module("sandbox") if uses_embedded_sandbox() else None
+    if missing:
+        print(
+            f"c2c upload: C2C_API_URL and C2C_ACCESS_TOKEN must be set (the service to upload to), or the 'sandbox' "
+            f"extra installed for an embedded sandbox ({missing} is not installed): {install_hint('sandbox')}",
+            file=sys.stderr,
+        )
+        return True
+    return False
+
+
 def _upload(args: argparse.Namespace) -> int:
     bar: Any = None
     secrets: tuple[str, ...] = ()
     manifest = None if args.resume is None else Path(args.resume)
     if args.resume == _DEFAULT_MANIFEST:
         manifest = default_manifest_path(args.file)
+    if _upload_lacks_a_service():
+        return 1
     try:
         client = connect()
         secrets = (client.token,)
@@ -334,7 +390,8 @@ def _progress_bar(path: Path) -> tuple[Any, Any]:
         total = path.stat().st_size
     except OSError:
         total = 0  # upload_file reports the problem; a real-time upload's file may not exist yet
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name, file=sys.stderr)
+    # decimal units (MB = 10^6 bytes, MB/s), as the summary line counts them
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000, desc=path.name, file=sys.stderr)
     totals = ProgressTotals()
 
     def progress(event: PartProgress | ProgressEvent) -> None:

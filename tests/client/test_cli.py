@@ -40,6 +40,39 @@ def test_upload_to_a_service_without_controls_ends_when_every_part_is_acknowledg
     assert "all 2 parts acknowledged in " in line and "assembled" not in line, line
 
 
+def test_resume_takes_the_file_in_either_order(
+    make_file: Callable[..., Path], sandbox_env: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`c2c upload --resume FILE` uploads FILE with the default manifest beside it, as `c2c upload FILE --resume`."""
+    path = make_file(size=2 * 1024 * 1024)
+    assert main(["upload", "--resume", str(path), "--no-progress"]) == 0
+    assert "all " in capsys.readouterr().out
+    assert not path.with_name(path.name + ".c2c-resume.json").exists()  # a finished upload removes its manifest
+    assert main(["upload", str(path), "--resume", "--no-progress"]) == 0
+
+
+def test_resume_naming_the_file_as_its_manifest_says_what_it_wants(
+    make_file: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = make_file(size=1000)
+    with pytest.raises(SystemExit) as info:
+        main(["upload", str(path), "--resume", str(path)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--resume takes the manifest's path (default FILE.c2c-resume.json), not the file" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_progress_bar_counts_in_the_summary_s_unit(
+    make_file: Callable[..., Path], sandbox_env: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bar and summary both count decimal megabytes (MB, 10^6 bytes): never MiB beside MB."""
+    assert main(["upload", str(make_file(size=3_000_000))]) == 0
+    captured = capsys.readouterr()
+    assert "MB/s" in captured.out and "MiB" not in captured.err
+    assert "3.00M/3.00M" in captured.err, captured.err[-500:]  # 2.86M with binary units
+
+
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--help"])

@@ -49,15 +49,24 @@ def free_port() -> int:
 def test_lab_prints_its_sandbox_s_variables_and_passes_them_on(
     tmp_path: Path, no_service: None, ran: list[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.lab_main(["--port", "0", "--data-dir", str(tmp_path / "sb"), "--notebooks", str(tmp_path)]) == 0
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "00_setting_up.ipynb").write_text("{}")
+    assert cli.lab_main(["--port", "0", "--data-dir", str(tmp_path / "sb"), "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    printed = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("C2C_"))
+    exports = [line for line in out.splitlines() if "C2C_" in line and not line.startswith("#")]
+    assert exports and all(line.startswith("export C2C_") for line in exports)  # paste-ready
+    printed = dict(line.removeprefix("export ").split("=", 1) for line in exports)
     assert sorted(printed) == sorted(C2C_VARIABLES)
     assert printed["C2C_API_URL"].startswith("http://127.0.0.1:") and printed["C2C_ACCESS_TOKEN"]
     assert f"# web page: {printed['C2C_API_URL']}/" in out
     ((command, env),) = ran
     assert {name: env[name] for name in C2C_VARIABLES} == printed
-    assert command[1:3] == ["-m", "jupyterlab"] and f"--notebook-dir={tmp_path}" in command
+    assert command[1:3] == ["-m", "jupyterlab"] and f"--ServerApp.root_dir={tmp_path}" in command
+    # the kit's folder is the root (a lesson's ../docs links resolve), and 00 opens first, with no news prompt
+    assert "--LabApp.default_url=/lab/tree/notebooks/00_setting_up.ipynb" in command
+    assert "--LabApp.news_url=None" in command
+    config = Path(env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0])
+    assert not config.exists()  # this run's page config (announcements disabled) is gone with the run
 
 
 def test_lab_starts_no_sandbox_when_a_service_is_configured(
@@ -69,7 +78,7 @@ def test_lab_starts_no_sandbox_when_a_service_is_configured(
 ) -> None:
     monkeypatch.setenv("C2C_API_URL", "https://api.frame.io")
     monkeypatch.setenv("C2C_ACCESS_TOKEN", "a-real-token")
-    assert cli.lab_main(["--data-dir", str(tmp_path / "sb"), "--notebooks", str(tmp_path)]) == 0
+    assert cli.lab_main(["--data-dir", str(tmp_path / "sb"), "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "no sandbox started; the notebooks talk to https://api.frame.io" in out
     assert "skip the steps that need a sandbox's controls" in out
@@ -135,7 +144,7 @@ def test_a_signal_stops_jupyterlab_its_kernels_and_the_sandbox(tmp_path: Path, s
     env.update(JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     lab_port = free_port()
     command = [sys.executable, "-m", "c2c_helpers.tools.cli", "lab", "--port", "0", "--data-dir", str(tmp_path / "sb")]
-    command += ["--lab-port", str(lab_port), "--notebooks", str(tmp_path), "--no-browser"]
+    command += ["--lab-port", str(lab_port), "--root", str(tmp_path), "--no-browser"]
     command += ["--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True"]
     log = (tmp_path / "lab.out").open("w+")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)

@@ -57,7 +57,7 @@ def test_pairing_requests_keep_their_secrets_in_shell_variables(sandbox: Sandbox
         show_code=lambda code: sandbox.approve(code.user_code),
     )
     texts = [e.text() for e in log.exchanges]
-    assert "--form client_id=SN-TRANSCRIPT" in texts[0] and '--form "client_secret=$CLIENT_SECRET"' in texts[0]
+    assert "--form client_id=SN-TRANSCRIPT" in texts[0] and '--form "client_secret=$C2C_CLIENT_SECRET"' in texts[0]
     assert "boundary=" not in texts[0]
     assert '"device_code": "<redacted>"' in texts[0]
     assert '"access_token": "<redacted>"' in texts[-1] and '"refresh_token": "<redacted>"' in texts[-1]

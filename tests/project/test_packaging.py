@@ -217,13 +217,10 @@ print(json.dumps({
 """
 
 
-def test_the_wheel_without_extras_uploads_the_clip(
-    built_wheel: tuple[Path, str], sandbox: Sandbox, clip: Path, tmp_path: Path
-) -> None:
-    """`pip install` of the wheel, no extras, offline, into a fresh venv: the client alone (no Flask, botocore,
-    ipywidgets, ffmpeg there), and it uploads the clip to the sandbox this environment runs."""
-    from c2c_helpers import TEST_CLIP_SHA256, TEST_CLIP_SIZE
-
+@pytest.fixture(scope="module")
+def client_venv(built_wheel: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`pip install` of the wheel, no extras, offline, into a fresh venv: the client alone. Returns the venv."""
+    tmp_path = tmp_path_factory.mktemp("client-venv")
     wheel, _ = built_wheel
     wheelhouse = tmp_path / "wheelhouse"
     wheelhouse.mkdir()
@@ -241,6 +238,19 @@ def test_the_wheel_without_extras_uploads_the_clip(
         capture_output=True, text=True, timeout=180, env=offline,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    shutil.rmtree(wheelhouse)
+    return venv
+
+
+def test_the_wheel_without_extras_uploads_the_clip(
+    client_venv: Path, sandbox: Sandbox, clip: Path, tmp_path: Path
+) -> None:
+    """The client alone (no Flask, botocore, ipywidgets, ffmpeg there) uploads the clip to the sandbox this
+    environment runs."""
+    from c2c_helpers import TEST_CLIP_SHA256, TEST_CLIP_SIZE
+
+    venv = client_venv
+    python = venv / "bin" / "python"
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "C2C_"))}
     done = subprocess.run(
@@ -256,3 +266,51 @@ def test_the_wheel_without_extras_uploads_the_clip(
     assert sum(p[1] for p in parts) == TEST_CLIP_SIZE and all(p[2] for p in parts)
     sandbox.wait_for_asset(answer["asset_id"])
     assert sandbox.asset_sha256(answer["asset_id"]) == TEST_CLIP_SHA256
+
+
+#: Each command that needs an extra, run where only `pip install .` is: (argv, the extra its one line names).
+NEEDS_AN_EXTRA = [
+    (["c2c", "sandbox"], "sandbox"),
+    (["c2c", "sandbox", "--help"], "sandbox"),
+    (["c2c", "check"], "sandbox"),
+    (["c2c", "fleet", "--cameras", "2"], "sandbox"),
+    (["c2c", "lab"], "lab"),
+    (["c2c", "clip", "out"], "clip"),
+    (["c2c", "record", "growing.mov", "--fast"], "clip"),
+    (["c2c", "upload", "some.mov"], "sandbox"),
+    (["python", "-m", "c2c_sandbox"], "sandbox"),
+    (["python", "-c", "from c2c_sandbox import Sandbox"], "sandbox"),
+]
+
+
+@pytest.mark.parametrize(("argv", "extra"), NEEDS_AN_EXTRA, ids=[" ".join(a) for a, _ in NEEDS_AN_EXTRA])
+def test_the_client_alone_names_the_extra_a_command_needs(
+    client_venv: Path, tmp_path: Path, argv: list[str], extra: str
+) -> None:
+    """With `pip install .` alone, a command that needs an extra says in one line which one, and exits non-zero:
+    no traceback (the import of the sandbox raises an ImportError naming the extra)."""
+    (tmp_path / "some.mov").write_bytes(b"x" * 1000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "C2C_"))}
+    env["C2C_CACHE_DIR"] = str(tmp_path / "empty-cache")  # no clip cached: the clip must be encoded
+    done = subprocess.run(
+        [str(client_venv / "bin" / argv[0]), *argv[1:]],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert f"'.[{extra}]'" in lines[-1], done.stderr
+    if argv[0] == "c2c":
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    else:
+        assert "ModuleNotFoundError" not in done.stderr, done.stderr
+    if argv[:2] == ["c2c", "upload"]:
+        assert "C2C_API_URL and C2C_ACCESS_TOKEN must be set" in lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_client_alone_says_which_commands_need_an_extra(client_venv: Path) -> None:
+    done = subprocess.run(
+        [str(client_venv / "bin" / "c2c"), "--help"], capture_output=True, text=True, timeout=60, check=True
+    )
+    for line in ("sandbox, check, fleet        [sandbox]", "lab                          [lab]", "clip, record"):
+        assert line in done.stdout, done.stdout

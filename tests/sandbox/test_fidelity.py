@@ -406,7 +406,7 @@ def cli_sandbox(tmp_path: Path) -> Iterator[dict[str, str]]:
     for line in iter(process.stdout.readline, ""):
         if line.startswith("#"):
             break
-        key, _, value = line.strip().partition("=")
+        key, _, value = line.strip().removeprefix("export ").partition("=")
         env[key] = value
     try:
         yield env

@@ -123,7 +123,7 @@ def start_cli(data_dir: Path, port: int = 0) -> tuple[subprocess.Popen[str], dic
     assert process.stdout is not None
     values = {}
     for _ in range(5):
-        key, _, value = process.stdout.readline().strip().partition("=")
+        key, _, value = process.stdout.readline().strip().removeprefix("export ").partition("=")
         values[key] = value
     assert set(values) == {
         "C2C_API_URL",

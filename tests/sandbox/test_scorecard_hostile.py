@@ -157,7 +157,7 @@ def test_a_restart_finds_nothing_of_a_killed_run_s_sessions(tmp_path: Path) -> N
         assert child.stdout is not None
         for _ in range(20):  # the lines it prints before serving
             line = child.stdout.readline()
-            if line.startswith("C2C_SANDBOX_URL="):
+            if line.startswith("export C2C_SANDBOX_URL="):
                 url = line.strip().split("=", 1)[1]
                 break
         started = requests.post(f"{url}/sandbox/checks", json={}, timeout=60).json()

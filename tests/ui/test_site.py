@@ -61,3 +61,23 @@ def test_a_lesson_page_renders_with_its_charts_as_images(site: Path, page, noteb
     images = page.locator(".jp-OutputArea-output img")
     loaded = images.evaluate_all("imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
     assert loaded == images.count() >= charts(notebook)
+
+
+def test_every_link_to_the_docs_opens_on_the_site(site: Path, page) -> None:  # type: ignore[no-untyped-def]
+    """A lesson's ``../docs/NAME.md`` (right on GitHub and in ``make lab``) points at the site's own page of it;
+    every such link names a page the site holds, and a click opens it."""
+    linked = set()
+    for lesson in LESSONS:
+        text = (site / f"{lesson.stem}.html").read_text()
+        assert 'href="../docs/' not in text, lesson.name
+        linked |= {href.split("#")[0] for href in re.findall(r'href="(docs/[^"]+)"', text)}
+    assert linked and all((site / href).is_file() for href in linked), sorted(linked)
+    offline(page)
+    lesson = next(n for n in LESSONS if 'href="docs/' in (site / f"{n.stem}.html").read_text())
+    page.goto((site / f"{lesson.stem}.html").as_uri())
+    link = page.locator('a[href^="docs/"]').first
+    target = link.get_attribute("href").split("#")[0]
+    link.click()
+    page.wait_for_url(f"**/{target}*")
+    assert page.locator("h1").first.inner_text().strip()
+    assert page.locator("a[href='../index.html']").count() == 1  # and back to the lessons
