@@ -14,7 +14,7 @@ comma  := ,
 XDIST  := -n 2 --dist loadgroup --no-loadscope-reorder
 FAST   := not (notebooks or ui or soak or packaging)
 
-.PHONY: lab test test-fast check bench regen site constraints clean
+.PHONY: lab store test test-fast check bench regen site constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ $(VENV)/.installed-%: pyproject.toml requirements/constraints.txt | $(BIN)/pytho
 
 lab: $(VENV)/.installed-lab                 ## the sandbox in the background, JupyterLab on notebooks/
 	$(BIN)/c2c lab
+
+store: $(VENV)/.installed-test              ## a real S3 store (SeaweedFS weed mini) for `c2c sandbox --s3`, until Ctrl-C
+	$(BIN)/python -m c2c_sandbox.s3.weed build/store
 
 check: $(VENV)/.installed-test              ## lint, format and types only
 	$(BIN)/ruff check .

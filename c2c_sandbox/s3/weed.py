@@ -8,7 +8,8 @@ bucket, waits until its S3 gateway answers, and stops it by its process group::
     with WeedMini() as store:                                  # doctest: +SKIP
         Sandbox(s3=store.url, s3_key=store.access_key, s3_secret=store.secret_key)
 
-``c2c sandbox --store`` and ``make store`` start one for a person; the test suite starts one per session.
+``c2c sandbox --store`` and ``make store`` (``python -m c2c_sandbox.s3.weed [DIR]``: it prints the URL and the
+``AWS_*`` variables, then serves until Ctrl-C) start one for a person; the test suite starts one per session.
 """
 
 from __future__ import annotations
@@ -178,3 +179,34 @@ class WeedMini:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m c2c_sandbox.s3.weed [DIR]``: a store for ``c2c sandbox --s3``, until Ctrl-C or SIGTERM."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        store = WeedMini(args[0] if args else None).start()
+    except (StoreNotInstalled, RuntimeError) as exc:
+        print(f"weed mini: {exc}", file=sys.stderr)
+        return 2
+    print(f"AWS_ACCESS_KEY_ID={store.access_key}")
+    print(f"AWS_SECRET_ACCESS_KEY={store.secret_key}")
+    print(f"C2C_S3_URL={store.url}/{store.bucket}")
+    print('# then: c2c sandbox --s3 "$C2C_S3_URL" (with the two AWS_* variables exported)   stop: Ctrl-C', flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while store.process is not None and store.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.stop()
+    return 0
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

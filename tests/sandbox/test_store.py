@@ -200,3 +200,40 @@ def test_credentials_are_found_the_boto_way(
     host = urlsplit(weed_store.url).netloc
     with Sandbox(data_dir=tmp_path / "sb", s3=f"http://{host}/env-bucket") as sb:
         assert sb.bucket == "env-bucket"
+
+
+def test_c2c_sandbox_s3_announces_the_store_and_refuses_network_conditions_in_one_line(
+    weed_store: WeedMini, tmp_path: Path
+) -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": weed_store.access_key,
+        "AWS_SECRET_ACCESS_KEY": weed_store.secret_key,
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    url = f"{weed_store.url}/{weed_store.bucket}"
+    command = [sys.executable, "-m", "c2c_sandbox", "--port", "0", "--data-dir", str(tmp_path / "sb"), "--s3", url]
+    refused = subprocess.run([*command, "--network", "set-wifi"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "network conditions" in refused.stderr and "straight to the S3 store" in refused.stderr
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as served:
+        assert served.stdout is not None
+        lines = [served.stdout.readline() for _ in range(6)]
+        served.terminate()
+        assert served.wait(30) == 0
+    assert f"# parts: S3 store {url}\n" in lines
+
+
+def test_make_store_prints_what_c2c_sandbox_s3_needs_and_stops_on_sigterm(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "c2c_sandbox.s3.weed", str(tmp_path / "store")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as served:
+        assert served.stdout is not None
+        lines = dict(line.strip().split("=", 1) for line in (served.stdout.readline() for _ in range(3)))
+        bucket = Bucket(
+            lines["C2C_S3_URL"], access_key=lines["AWS_ACCESS_KEY_ID"], secret_key=lines["AWS_SECRET_ACCESS_KEY"]
+        )
+        bucket.ensure()  # the bucket is there, and the identity may use it
+        served.terminate()
+        assert served.wait(30) == 0
+    with pytest.raises(requests.ConnectionError):  # stopped: nothing listens there any more
+        requests.get(lines["C2C_S3_URL"], timeout=5)
