@@ -185,9 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     sb = _start("c2c sandbox", args)
     if sb is None:
         return 2
-    announce(sb)
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())  # before the announcement: a SIGTERM after it stops cleanly
+    announce(sb)
     try:
         while not stopped.wait(0.5):
             pass

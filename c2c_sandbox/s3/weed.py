@@ -184,6 +184,7 @@ class WeedMini:
 def main(argv: list[str] | None = None) -> int:
     """``python -m c2c_sandbox.s3.weed [DIR]``: a store for ``c2c sandbox --s3``, until Ctrl-C or SIGTERM."""
     args = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         store = WeedMini(args[0] if args else None).start()
     except (StoreNotInstalled, RuntimeError) as exc:
@@ -193,7 +194,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"AWS_SECRET_ACCESS_KEY={store.secret_key}")
     print(f"C2C_S3_URL={store.url}/{store.bucket}")
     print('# then: c2c sandbox --s3 "$C2C_S3_URL" (with the two AWS_* variables exported)   stop: Ctrl-C', flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while store.process is not None and store.process.poll() is None:
             time.sleep(0.5)

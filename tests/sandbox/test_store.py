@@ -218,7 +218,7 @@ def test_c2c_sandbox_s3_announces_the_store_and_refuses_network_conditions_in_on
     assert "network conditions" in refused.stderr and "straight to the S3 store" in refused.stderr
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as served:
         assert served.stdout is not None
-        lines = [served.stdout.readline() for _ in range(6)]
+        lines = [served.stdout.readline() for _ in range(7)]
         served.terminate()
         assert served.wait(30) == 0
     assert f"# parts: S3 store {url}\n" in lines
