@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import network, realtime, report
+from benchmarks.client import NO_VERIFY
 from benchmarks.measure import Measure, measure_way, run_once, summarise
 from benchmarks.sandbox import start_in_process
 from benchmarks.servers import Server, servers
@@ -123,7 +124,7 @@ def floor_section(sandbox: Server, sink: Server, path: Path, sha: str, runs: int
     """The floor, the floor+MD5 and upload_file at the same worker count (runs interleaved), then the floor at
     the other worker counts, on each server; sha256 checked at the sandbox."""
     label, size, rows = size_label(path.stat().st_size), path.stat().st_size, []
-    ways = ("floor", "floor+MD5", "upload_file")
+    ways = ("floor", "floor+MD5", "upload_file", NO_VERIFY)
     for server in (sink, sandbox):
         server.sampler.reset()
         rounds = [[run_once(server, path, way, workers, sha) for way in ways] for _ in range(runs)]

@@ -51,6 +51,7 @@ from c2c_helpers.request import PART_TIMEOUT, UploadRequest
 from c2c_helpers.retry import PartFailure, RetryPolicy
 
 __all__ = [
+    "PROGRESS_EVERY",
     "PROGRESS_STEP",
     "READ_BLOCK",
     "Cancelled",
@@ -70,9 +71,11 @@ __all__ = [
 
 logger = logging.getLogger("c2c_helpers")
 
-#: Progress is reported at most once per this many bytes of a part (and at its end): fine enough for a smooth
-#: bar, coarse enough that a 5 GiB part does not flood the queue with 16 KiB events.
+#: Progress is reported at most once per this many bytes of a part and once per :data:`PROGRESS_EVERY` seconds
+#: (and after its first block, and at its end): fine enough for a smooth bar, coarse enough that the events cost
+#: no measurable CPU (coalesced, as s3transfer batches its callbacks) however fast the link.
 PROGRESS_STEP = 256 * 1024
+PROGRESS_EVERY = 0.05
 #: Largest block read from disk and sent at once (and hashed at once: large enough that hashlib releases the
 #: GIL): bounds memory per worker (one buffer of this size).
 READ_BLOCK = 1024 * 1024
@@ -206,7 +209,7 @@ class PartBody:
         self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close(), after requests is done
         self._file.seek(chunk.start)
         self._sent = 0
-        self._reported = 0
+        self._reported, self._reported_at = 0, 0.0
         self._md5 = new_md5() if verify else None  # verify=False: nothing hashed, nothing checked
 
     def __len__(self) -> int:
@@ -228,12 +231,16 @@ class PartBody:
         self._sent += got
         if self._md5 is not None:
             self._md5.update(self._view[:got])  # hashlib releases the GIL on 1 MiB blocks: workers hash in parallel
-        if self._on_read is not None and (
-            self._sent - self._reported >= PROGRESS_STEP or self._sent == self._chunk.size
-        ):
-            self._reported = self._sent
+        if self._on_read is not None and (self._sent == self._chunk.size or self._due()):
+            self._reported, self._reported_at = self._sent, time.monotonic()
             self._on_read(self._sent)
         return self._view[:got]
+
+    def _due(self) -> bool:
+        """Whether the bytes read since the last report are worth one: the first block, or a step and a while."""
+        if not self._reported:
+            return True
+        return self._sent - self._reported >= PROGRESS_STEP and time.monotonic() - self._reported_at >= PROGRESS_EVERY
 
     @property
     def sent(self) -> int:
