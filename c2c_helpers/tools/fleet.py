@@ -253,9 +253,11 @@ def _sandbox(
         with Sandbox(network=network) as own:
             yield own
         return
+    if network is None:  # the sandbox's own conditions (a store-backed sandbox has none to change)
+        yield sandbox
+        return
     before = sandbox.network
-    if network is not None:
-        sandbox.set_network(network)
+    sandbox.set_network(network)
     try:
         yield sandbox
     finally:
