@@ -54,6 +54,7 @@ class FleetRow:
     sandbox_peak_mb: float
     store_cpu_s_per_gib: float | None
     store_peak_mb: float | None
+    why: tuple[str, ...] = ()  # the first few failures, as the fleet reported them
 
     @property
     def ok(self) -> bool:
@@ -118,13 +119,14 @@ def one_run(mode: str, cameras: int, clips: int, clip_bytes: int | None, folder:
         sandbox_peak_mb=peaks["sandbox"],
         store_cpu_s_per_gib=cpu["store"] / gib if "store" in cpu else None,
         store_peak_mb=peaks.get("store"),
+        why=tuple(f for c in report.cameras for f in c.failures)[:3],
     )
 
 
-def run(cameras: list[int], clips: int, clip_bytes: int | None) -> list[FleetRow]:
+def run(cameras: list[int], clips: int, clip_bytes: int | None, modes: tuple[str, ...] = MODES) -> list[FleetRow]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="c2c-fleets-") as tmp:
-        for mode in MODES:
+        for mode in modes:
             for n in cameras:
                 rows.append(one_run(mode, n, clips, clip_bytes, Path(tmp)))
                 print(f"# {mode}: {n} cameras x {clips} clips done", file=sys.stderr, flush=True)
@@ -182,10 +184,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--clip-bytes", type=int, default=None, help="a generated clip of this size (default: the test clip)"
     )
+    parser.add_argument("--modes", default=",".join(MODES), help="embedded and/or store")
     args = parser.parse_args(argv)
     command = "python -m benchmarks.fleets " + " ".join(sys.argv[1:] if argv is None else argv)
-    rows = run(parse_cameras(args.cameras), args.clips, args.clip_bytes)
+    rows = run(parse_cameras(args.cameras), args.clips, args.clip_bytes, tuple(args.modes.split(",")))
     print(table(rows))
+    for row in rows:
+        for why in row.why:
+            print(f"# {row.mode}, {row.cameras} cameras: {why}")
     print(f"\n`{command.strip()}`, {os.cpu_count()} CPUs")
     print(json.dumps(to_json(rows)))
 

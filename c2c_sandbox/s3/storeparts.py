@@ -70,6 +70,7 @@ class StoreParts:
         self.originals_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._due: dict[str, tuple[float, float]] = {}  # asset id -> (when to ask next, the current interval)
         self._assembling: set[str] = set()
+        self._stale: set[tuple[str, str]] = set()  # (asset id, "etag time") of parts registered again
         self._lock = threading.Lock()
         self._wake, self._stop = threading.Event(), threading.Event()
         self._pool = ThreadPoolExecutor(ASSEMBLERS, thread_name_prefix="c2c-sandbox-assembler")
@@ -92,7 +93,10 @@ class StoreParts:
     submit = poke
 
     def forget(self, asset_id: str, file: str) -> None:
-        """A real-time part registered again: the store keeps its old bytes until the device sends new ones."""
+        """A real-time part registered again: the store keeps its old bytes until the device sends new ones, so
+        that listing (``file`` is its ETag and time) no longer counts as the part."""
+        with self._lock:
+            self._stale.add((asset_id, file))
 
     def original(self, asset: Asset) -> Path | None:
         """The original of a complete asset, copied from the store into the data dir on first use."""
@@ -172,10 +176,14 @@ class StoreParts:
         grew = False
         for item in listed:
             number, etag, size = int(item["PartNumber"]), str(item["ETag"]).strip('"'), int(item["Size"])
+            seen = f"{etag} {item.get('LastModified', '')}"  # what this listing of the part is (its record's file)
             if known.get(number) == etag or (asset.realtime and sizes.get(number) != size):
                 continue  # known already, or bytes of a real-time part registered again with another size
+            with self._lock:
+                if (asset.id, seen) in self._stale:
+                    continue  # the bytes of a part registered again: the new ones are still to come
             try:
-                _, complete = self.store.record_part(Part(asset.id, number, size, etag, time.time(), ""))
+                _, complete = self.store.record_part(Part(asset.id, number, size, etag, time.time(), seen))
             except UploadClosed:
                 return grew
             grew = True

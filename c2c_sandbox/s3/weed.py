@@ -106,11 +106,31 @@ class WeedMini:
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-master.telemetry=false",
+            # bounded memory: weed mini buffers uploads and reads without limit by default (a hundred cameras
+            # took it past 18 GB here); parts wait for room instead. (A reader budget much under 1 GiB made its
+            # GETs ten times slower.)
+            "-s3.concurrentUploadLimitMB=256",
+            "-volume.concurrentUploadLimitMB=256",
+            "-s3.readerCacheSizeMB=1024",
             *ports,
         ]
 
-    def start(self, timeout: float = READY_TIMEOUT) -> WeedMini:
-        """Start it and wait until its S3 gateway answers; RuntimeError (with its log's tail) if it does not."""
+    def start(self, timeout: float = READY_TIMEOUT, attempts: int = 3) -> WeedMini:
+        """Start it and wait until its S3 gateway answers; RuntimeError (with its log's tail) if it does not.
+
+        A port found free may be taken by another process before ``weed`` binds it: then it starts again on
+        other ports (up to ``attempts`` times)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start(timeout)
+            except RuntimeError as exc:
+                if "Port allocation failed" not in str(exc) or attempt == attempts:
+                    raise
+                self.ports = dict(zip(_PORTS, _free_ports(len(_PORTS)), strict=True))
+                self.url = f"http://127.0.0.1:{self.ports['s3.port']}"
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> WeedMini:
         if self.process is not None:
             return self
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -125,8 +145,14 @@ class WeedMini:
         config.chmod(0o600)
         log = open(self.directory / "weed.log", "wb")  # noqa: SIM115 (the child holds it; closed below)
         try:
+            env = {**os.environ, "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", "2GiB")}  # Go collects before that
             self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
             )
         finally:
             log.close()

@@ -8,6 +8,7 @@ original. Every upload here is checked byte for byte at the store (its ``get_obj
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -237,3 +238,33 @@ def test_make_store_prints_what_c2c_sandbox_s3_needs_and_stops_on_sigterm(tmp_pa
         assert served.wait(30) == 0
     with pytest.raises(requests.ConnectionError):  # stopped: nothing listens there any more
         requests.get(lines["C2C_S3_URL"], timeout=5)
+
+
+def test_c2c_fleet_against_the_store(weed_store: WeedMini, tmp_path: Path) -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": weed_store.access_key,
+        "AWS_SECRET_ACCESS_KEY": weed_store.secret_key,
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    url, report = f"{weed_store.url}/{weed_store.bucket}", tmp_path / "fleet.json"
+    command = [
+        sys.executable,
+        "-m",
+        "c2c_helpers.tools.cli",
+        "fleet",
+        "--cameras",
+        "3",
+        "--clips",
+        "1",
+        "--clip-bytes",
+        str(6 * MiB),
+        "--s3",
+        url,
+        "--json",
+        str(report),
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr + done.stdout
+    figures = json.loads(report.read_text())
+    assert figures["failures"] == 0 and figures["total_bytes"] == 3 * 6 * MiB
