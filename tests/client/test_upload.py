@@ -625,13 +625,14 @@ def test_verify_false_hashes_nothing_and_the_bytes_still_arrive(
 
 
 def test_verify_false_does_not_notice_a_part_damaged_on_the_way(
-    make_file: Callable[..., Path], client: C2CClient, sandbox: Sandbox
+    make_file: Callable[..., Path], fresh_sandbox: Sandbox
 ) -> None:
     """The trade-off, shown: the ``corrupt`` fault flips a bit that verify=True catches (and sends again)."""
     path = make_file(size=11 * 1024 * 1024)
-    sandbox.faults.inject("corrupt", part=1, times=1)
-    result = upload_file(path, client=client, parts=2, verify=False)
-    assert result.parts[0].attempts == 1 and sandbox.asset_sha256(result.asset.id) != sha256(path)
+    fresh_sandbox.faults.inject("corrupt", part=1, times=1)
+    with C2CClient(fresh_sandbox.api_url, fresh_sandbox.access_token, controls=fresh_sandbox) as client:
+        result = upload_file(path, client=client, parts=2, verify=False)
+    assert result.parts[0].attempts == 1 and fresh_sandbox.asset_sha256(result.asset.id) != sha256(path)
 
 
 def test_verify_must_be_a_bool(make_file: Callable[..., Path], client: C2CClient) -> None:
