@@ -107,10 +107,11 @@ class WeedMini:
             "-s3.port.lance=0",
             "-master.telemetry=false",
             # bounded memory: weed mini buffers uploads and reads without limit by default (a hundred cameras
-            # took it past 18 GB here); parts wait for room instead. (A reader budget much under 1 GiB made its
-            # GETs ten times slower.)
-            "-s3.concurrentUploadLimitMB=256",
-            "-volume.concurrentUploadLimitMB=256",
+            # took it past 18 GB here). The upload budget holds two hundred 10 MB parts at once (a part waiting
+            # for room is not read, and its sender times out); a reader budget much under 1 GiB made GETs ten
+            # times slower.
+            "-s3.concurrentUploadLimitMB=4096",
+            "-volume.concurrentUploadLimitMB=4096",
             "-s3.readerCacheSizeMB=1024",
             *ports,
         ]
@@ -145,7 +146,7 @@ class WeedMini:
         config.chmod(0o600)
         log = open(self.directory / "weed.log", "wb")  # noqa: SIM115 (the child holds it; closed below)
         try:
-            env = {**os.environ, "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", "2GiB")}  # Go collects before that
+            env = {**os.environ, "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", "4GiB")}  # Go collects before that
             self.process = subprocess.Popen(
                 self.command(),
                 stdout=log,
