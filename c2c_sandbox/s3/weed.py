@@ -146,7 +146,7 @@ class WeedMini:
         config.chmod(0o600)
         log = open(self.directory / "weed.log", "wb")  # noqa: SIM115 (the child holds it; closed below)
         try:
-            env = {**os.environ, "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", "4GiB")}  # Go collects before that
+            env = {**os.environ, "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", "2GiB")}  # Go collects before that
             self.process = subprocess.Popen(
                 self.command(),
                 stdout=log,
