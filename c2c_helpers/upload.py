@@ -203,7 +203,7 @@ def upload_file(
     verify : bool
         True (the default): every part is hashed (MD5) as it streams and S3's ETag checked against it, so a
         part damaged on the way is sent again. False skips both, as rclone's ``--s3-disable-checksum`` does:
-        on a CPU-bound loopback that is about 2.5x faster (MD5 costs about 1.4 CPU s/GiB), but nothing then
+        on a CPU-bound loopback that is 2.5-4x faster (MD5 costs about 1.4 CPU s/GiB), but nothing then
         notices a part S3 stored with other bytes than were sent (TLS and TCP checksums remain). Worth it only
         on a weak CPU behind a fast link; on a camera's uplink the link, not MD5, is the limit.
 

