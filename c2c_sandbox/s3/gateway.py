@@ -56,6 +56,7 @@ SIGNED_HEADERS = ("content-type", "host", "x-amz-acl")
 DRAIN_LIMIT = 64 * 1024**2  # read at most this much of a refused body before answering (else close)
 AUTH_PARAMS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders")
 SIGV4_FORMAT = "%Y%m%dT%H%M%SZ"
+MAX_EXPIRES = 7 * 86400  # seconds: the longest a SigV4 presigned URL may live
 BODY_READ = "c2c_sandbox.body_read"  # environ key: the part store took the whole body
 #: environ key: a callable that sends the interim ``100 Continue`` a request with ``Expect: 100-continue`` waits
 #: for (once; set by the server's request handler). The gateway calls it only once the request checked out.
@@ -225,6 +226,12 @@ class S3Gateway:
             raise PartRefused(
                 400, "AuthorizationQueryParametersError", "X-Amz-Date or X-Amz-Expires is malformed."
             ) from None
+        if not 0 <= expires <= MAX_EXPIRES:  # S3 refuses such a URL however well it is signed
+            raise PartRefused(
+                400,
+                "AuthorizationQueryParametersError",
+                "X-Amz-Expires must be non-negative and less than a week (in seconds) that is 604800",
+            )
         now = time.time()
         if now > signed_at + expires:
             raise PartRefused(

@@ -25,6 +25,7 @@ from c2c_helpers import (
     ChannelPaused,
     ConfigurationError,
     FileChanged,
+    InvalidArgument,
     InvalidFile,
     PartUploadError,
     ProgressEvent,
@@ -606,3 +607,34 @@ def test_upload_file_closes_the_client_it_created(
     given = C2CClient(sandbox.api_url, sandbox.access_token)
     upload_file(clip, client=given, wait=False)
     assert len(closed) == 1  # a client the caller passed stays open
+
+
+# -- verify=False ---------------------------------------------------------------------------------------------
+
+
+def test_verify_false_hashes_nothing_and_the_bytes_still_arrive(
+    make_file: Callable[..., Path], client: C2CClient, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = make_file(size=11 * 1024 * 1024)
+    with caplog.at_level(logging.WARNING, logger="c2c_helpers"):
+        result = upload_file(path, client=client, parts=2, verify=False)
+    assert not any(p.etag_verified for p in result.parts)
+    assert [p.md5 for p in result.parts] == [p.etag.strip('"') for p in result.parts]  # S3's MD5, not one of ours
+    assert not [r for r in caplog.records if "could not be checked" in r.getMessage()]  # asked for: no warning
+    assert sandbox.asset_sha256(result.asset.id) == sha256(path)
+
+
+def test_verify_false_does_not_notice_a_part_damaged_on_the_way(
+    make_file: Callable[..., Path], fresh_sandbox: Sandbox
+) -> None:
+    """The trade-off, shown: the ``corrupt`` fault flips a bit that verify=True catches (and sends again)."""
+    path = make_file(size=11 * 1024 * 1024)
+    fresh_sandbox.faults.inject("corrupt", part=1, times=1)
+    with C2CClient(fresh_sandbox.api_url, fresh_sandbox.access_token, controls=fresh_sandbox) as client:
+        result = upload_file(path, client=client, parts=2, verify=False)
+    assert result.parts[0].attempts == 1 and fresh_sandbox.asset_sha256(result.asset.id) != sha256(path)
+
+
+def test_verify_must_be_a_bool(make_file: Callable[..., Path], client: C2CClient) -> None:
+    with pytest.raises(InvalidArgument, match="verify must be True or False"):
+        upload_file(make_file(), client=client, verify="no")  # type: ignore[arg-type]
