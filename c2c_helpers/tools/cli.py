@@ -70,6 +70,7 @@ _DELEGATED = {
     "lab": ("lab_main", "the sandbox in the background and JupyterLab on notebooks/"),
     "check": ("check_main", "grade a device against Frame.io's uploader checklist (exit 0 only if nothing fails)"),
 }
+_DEVICE_HELP = "the kit's reference device: watch a folder and upload it as Frame.io's checklist asks"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="c2c", description="Frame.io Camera to Cloud upload kit: test clip, uploads, sandbox, notebooks."
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,record,upload,fleet,sandbox,lab,check}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="{clip,record,upload,fleet,device,sandbox,lab,check}"
+    )
 
     clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip")
     clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")
@@ -113,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     fleet = sub.add_parser("fleet", help="many cameras uploading at once through one shared uplink (a sandbox)")
     fleet_module.add_arguments(fleet)
 
+    sub.add_parser("device", help=_DEVICE_HELP, add_help=False)  # its own parser (c2c_helpers.tools.device)
     for name, (_, help_text) in _DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
     return parser
@@ -203,6 +207,10 @@ def _check_fleet(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``c2c`` command with `argv` (``sys.argv[1:]`` by default); return the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["device"]:
+        from c2c_helpers.tools.device import device_main  # the reference device: its own parser
+
+        return device_main(args_list[1:])
     if args_list and args_list[0] in _DELEGATED:
         from c2c_sandbox import cli as sandbox_cli  # only these two commands need the sandbox
 
