@@ -30,13 +30,16 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from c2c_helpers._redact import redact
+from c2c_helpers.client import C2CClient
 from c2c_helpers.errors import C2CError, UploadInterrupted
 from c2c_helpers.lab.connect import connect, uses_embedded_sandbox
 from c2c_helpers.lab.recording import TEST_CLIP_RATE, start_recording
@@ -53,6 +56,7 @@ from c2c_helpers.request import DEFAULT_WORKERS
 from c2c_helpers.resume import default_manifest_path
 from c2c_helpers.retry import RetryPolicy
 from c2c_helpers.tools import fleet as fleet_module
+from c2c_helpers.tools.device import heartbeats, save_tokens, saved_tokens
 from c2c_helpers.upload import upload_file
 
 __all__ = ["main"]
@@ -258,8 +262,9 @@ def _upload(args: argparse.Namespace) -> int:
     manifest = None if args.resume is None else Path(args.resume)
     if args.resume == _DEFAULT_MANIFEST:
         manifest = default_manifest_path(args.file)
+    stop = threading.Event()
     try:
-        client = connect()
+        client = _as_device(connect(), stop)
         secrets = (client.token,)
         if uses_embedded_sandbox():
             print(
@@ -287,18 +292,22 @@ def _upload(args: argparse.Namespace) -> int:
             on_expired="recreate" if args.recreate_expired else "raise",
         )
     except UploadInterrupted as exc:
+        stop.set()
         _close(bar)
         notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
         print(f"c2c upload: {exc}{notes}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
+        stop.set()
         _close(bar)
         print("c2c upload: interrupted", file=sys.stderr)
         return 130
     except (C2CError, ValueError) as exc:
+        stop.set()
         _close(bar)
         notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
         return _fail(f"{exc}{notes}", secrets=secrets)
+    stop.set()
     _close(bar)
     if result.recreated_from:
         print(
@@ -310,6 +319,34 @@ def _upload(args: argparse.Namespace) -> int:
         print(f"c2c: resumed asset {result.asset.id}: {len(result.resumed)} part(s) were already sent", file=sys.stderr)
     print(f"{result.summary()}; asset {result.asset.id}")
     return 0
+
+
+def _as_device(client: C2CClient, stop: threading.Event) -> C2CClient:
+    """With ``C2C_REFRESH_TOKEN``, ``C2C_CLIENT_ID`` and ``C2C_CLIENT_SECRET`` set (as ``c2c check`` sets them), act as
+    the device they name: refresh the token on a 401 and keep the new pair in the device's private state
+    (``C2C_STATE_DIR``, as ``c2c device`` does: the next run uses it), and send heartbeats (one a minute at most
+    across runs, at least every 5 minutes while it uploads). Else the client as it is."""
+    env = os.environ
+    if uses_embedded_sandbox() or not all(
+        env.get(k) for k in ("C2C_REFRESH_TOKEN", "C2C_CLIENT_ID", "C2C_CLIENT_SECRET")
+    ):
+        return client
+    state = Path(env.get("C2C_STATE_DIR") or Path.home() / ".local/state/c2c-device")
+    client_id = env["C2C_CLIENT_ID"]
+    access, refresh = saved_tokens(state, client.api_url, client_id) or (client.token, env["C2C_REFRESH_TOKEN"])
+    device = C2CClient(
+        client.api_url,
+        access,
+        refresh_token=refresh,
+        client_id=client_id,
+        client_secret=env["C2C_CLIENT_SECRET"],
+        on_tokens=lambda tokens: save_tokens(state, client.api_url, client_id, tokens),
+        controls=client.controls,
+    )
+    client.close()
+    minute = float(env.get("C2C_CHECK_MINUTE") or 60)
+    threading.Thread(target=heartbeats, args=(device, state, minute, stop), daemon=True).start()
+    return device
 
 
 def _upload_realtime(args: argparse.Namespace, client: Any, progress: Any, bar: Any) -> int:

@@ -61,7 +61,7 @@ from c2c_helpers import (
 )
 from c2c_helpers.realtime import upload_growing_file
 
-__all__ = ["MAX_TRIES", "Device", "device_main"]
+__all__ = ["MAX_TRIES", "Device", "device_main", "heartbeats", "save_tokens", "saved_tokens"]
 
 MAX_TRIES = 8  # tries of one file across network trouble, the first included: then it is reported failed
 GROWING_MINUTES = 2.0  # a file written this recently is still being recorded
@@ -115,9 +115,9 @@ class Device:
 
     # -- tokens -------------------------------------------------------------------------------------------
     def _connect(self) -> C2CClient:
-        saved = _read(self.state / "tokens.json")
-        if saved and saved.get("api_url") == self.api_url and saved.get("client") == _label(self.client_id):
-            access, refresh = saved["access_token"], saved.get("refresh_token")
+        saved = saved_tokens(self.state, self.api_url, self.client_id)
+        if saved:
+            access, refresh = saved
         elif self.env.get("C2C_ACCESS_TOKEN"):
             access, refresh = self.env["C2C_ACCESS_TOKEN"], self.env.get("C2C_REFRESH_TOKEN")
         else:
@@ -143,13 +143,7 @@ class Device:
         self._me(self.client)
 
     def _save(self, tokens: Tokens) -> None:
-        data = {
-            "api_url": self.api_url,
-            "client": _label(self.client_id),
-            "access_token": tokens.access_token,
-            "refresh_token": tokens.refresh_token,
-        }
-        _write(self.state / "tokens.json", data)
+        save_tokens(self.state, self.api_url, self.client_id, tokens)
 
     def _me(self, client: C2CClient) -> None:
         me = client.me()
@@ -157,14 +151,7 @@ class Device:
         self.show("project", id=me.get("project_id") or project.get("id"), name=project.get("name"))
 
     def _beat(self) -> None:
-        """A heartbeat every 2 minutes; the last one's time is saved, so that a restart keeps one a minute at most."""
-        last = _read(self.state / "heartbeat.json")
-        delay = max(0.0, float(last) + self.minute - time.time()) if isinstance(last, float) else 0.0
-        while not self.stop.wait(delay):
-            with contextlib.suppress(C2CError):
-                self.client.heartbeat()
-            _write(self.state / "heartbeat.json", time.time())
-            delay = 2 * self.minute
+        heartbeats(self.client, self.state, self.minute, self.stop)
 
     # -- the queue ----------------------------------------------------------------------------------------
     def files(self) -> list[Path]:
@@ -264,6 +251,33 @@ class Device:
             self.set_network("unstable")
         elif event.state == "done" and self.network != "online":
             self.set_network("online")
+
+
+def saved_tokens(state: Path, api_url: str, client_id: str) -> tuple[str, str | None] | None:
+    """The access and refresh tokens saved in `state` for this service and device, or None."""
+    saved = _read(state / "tokens.json")
+    if isinstance(saved, dict) and saved.get("api_url") == api_url and saved.get("client") == _label(client_id):
+        return str(saved["access_token"]), saved.get("refresh_token")
+    return None
+
+
+def save_tokens(state: Path, api_url: str, client_id: str, tokens: Tokens) -> None:
+    """Keep a new pair (after pairing or a refresh: the old refresh token is spent), private to its owner."""
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data = {"api_url": api_url, "client": _label(client_id)}
+    _write(state / "tokens.json", {**data, "access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
+
+
+def heartbeats(client: C2CClient, state: Path, minute: float, stop: threading.Event) -> None:
+    """Send a heartbeat every 2 minutes until `stop`; the last one's time is kept in `state`, so that runs one
+    after the other (a restart, a loop of ``c2c upload``) send one a minute at most, and at least every 5."""
+    last = _read(state / "heartbeat.json")
+    delay = max(0.0, float(last) + 2 * minute - time.time()) if isinstance(last, float) else 0.0
+    while not stop.wait(delay):
+        with contextlib.suppress(C2CError):
+            client.heartbeat()
+        _write(state / "heartbeat.json", time.time())
+        delay = 2 * minute
 
 
 def _label(client_id: str) -> str:

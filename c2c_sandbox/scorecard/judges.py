@@ -159,6 +159,8 @@ def storage_kept(v: View, item: Item) -> None:
 # -- graded from traffic ----------------------------------------------------------------------------------
 def formats(v: View, item: Item) -> None:
     kinds = {f["filetype"].split("/")[0] for f in v.scenario["files"] if f.get("filetype")}
+    if not v.creates:
+        return
     if len(kinds) < 2:
         item.detail = "this session's files are all of one kind"
         return
@@ -263,6 +265,8 @@ def resume_after_restart(v: View, item: Item) -> None:
 def auto_upload(v: View, item: Item) -> None:
     if v.creates:
         _ok(item, "the files were uploaded as they appeared, with no one starting them", v.creates[:1])
+    elif v.requests:
+        _bad(item, "the device was on (it made requests) but uploaded nothing on its own", v.requests[-1:])
 
 
 def parallel(v: View, item: Item) -> None:
@@ -292,9 +296,8 @@ def throughput(v: View, item: Item, *, wired: bool = False) -> None:
     mbps = sum(e["size"] for e in good) * 8 / max(busy, 1e-6) / 1e6
     if wired:
         done = [f for f in v.scenario["files"] if v.complete(f)]
-        _ok(
-            item, f"uploaded through the {net} preset (the stand-in for a wired WAN): {len(done)} files"
-        ) if done else None
+        what = f"through the {net} preset (the stand-in for a wired WAN): {len(done)} files completed"
+        (_ok if done else _bad)(item, what, good[:3])
         return
     (_ok if mbps >= MIN_MBPS else _bad)(item, f"{mbps:.0f} Mbps while sending, on the {net} preset", good[:3])
 

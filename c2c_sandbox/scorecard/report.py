@@ -61,7 +61,7 @@ def markdown(card: Scorecard, *, evidence: bool = True, requests: list[dict[str,
         "",
         f"## Frame.io's integrator checklist ({len(listed)} items, {graded} graded by the sandbox)",
         "",
-        f"Items paraphrased from [Frame.io's Integrator Checklist]({CHECKLIST_URL}), in its sections. How: "
+        f"Items paraphrased from Frame.io's Integrator Checklist (`{CHECKLIST_URL}`), in its sections. How: "
         "*traffic* (the requests the device sent), *device report* (what it reported through `C2C_CHECK_REPORT`, "
         "its output and its folder), *manual* (nothing the sandbox can see shows it).",
     ]

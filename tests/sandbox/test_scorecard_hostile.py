@@ -92,7 +92,7 @@ def test_an_item_that_cannot_read_the_traffic_says_so_and_the_others_are_graded(
     card = grade(transcript)
     assert card.item("client_version").verdict == "not exercised"
     assert "could not be judged" in card.item("client_version").detail
-    assert card.item("next_file").verdict == "fail"  # the other items, graded as usual
+    assert card.item("corrupt").verdict == "fail"  # the other items, graded as usual
 
 
 # -- what a session holds, and when it gives it back ----------------------------------------------------------
@@ -115,7 +115,7 @@ def devices(sb: Sandbox) -> set[str]:
 
 def test_a_finished_session_gives_back_its_files_and_its_pause_window(sb: Sandbox) -> None:
     session = start(sb, device_id=sb.device.id)  # the sandbox's own paired device, not one of the session's
-    assert len(check_files(sb)) == 9
+    assert len(check_files(sb)) == 13
     started = time.time()
     assert finish(sb, session["id"]).status_code == 200
     assert check_files(sb) == []
@@ -304,9 +304,12 @@ def test_what_a_device_sent_renders_as_text_in_the_markdown_report(sb: Sandbox) 
     html = mistune.create_markdown(escape=False, plugins=["table"])(report)
     for made in ("<img", "<a ", "<script", "<b>", 'href="'):  # ... but never rendered as markup
         assert made not in html.lower(), made
-    table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    rows = table.split("<tr>")[1:]
-    assert len(rows) == 13 and all(row.count("<td") == 4 for row in rows)  # no cell was split by a "|"
+    tables = html.split("<table>")[1:]
+    assert len(tables) >= 8  # the checklist's seven sections, the kit's own checks, what to change
+    for table in tables:  # no cell was split by a "|"
+        columns = table.split("</thead>")[0].count("<th>")
+        rows = table.split("</table>")[0].split("<tbody>")[1].split("<tr>")[1:]
+        assert all(row.count("<td") == columns for row in rows), table
     for page in (f"/checks/{session['id']}", f"/devices/{device.id}/requests"):  # the HTML pages escape it too
         text = requests.get(f"{sb.api_url}{page}", timeout=10).text
         assert "<img src=x" not in text and "&lt;img src=x" in text
@@ -318,7 +321,7 @@ def test_the_check_page_shows_no_token_and_no_client_secret(sb: Sandbox) -> None
         token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{sb.api_url}/", timeout=10).text)
         assert token is not None
         page = s.post(f"{sb.api_url}/sandbox/checks", data={"csrf_token": token.group(1), "device_id": ""}, timeout=60)
-        assert page.status_code == 200 and "Upload these 9 files" in page.text
+        assert page.status_code == 200 and "Upload these 13 files" in page.text
         check_id = page.url.rsplit("/", 1)[1]
         session = sb.model.checks[check_id]
         secrets = [session.credentials[k] for k in ("access_token", "refresh_token", "client_secret")]
