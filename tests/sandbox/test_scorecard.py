@@ -213,7 +213,7 @@ MUTATIONS = {
     "no_retry_403": _repeat_403,
     "create_not_repeated": lambda t: _add(t, {**_creates(t, "create_dropped")[0], "status": 200}, time_after(t)),
     "rate_limit_backoff": lambda t: _creates(t, "rate_limited")[1].update(t=_creates(t, "rate_limited")[0]["t"] + 0.01),
-    "no_409_storm": lambda t: [_add(t, _creates(t, "paused")[0], _creates(t, "paused")[0]["t"] + n / 99) for n in range(4)],
+    "no_409_storm": lambda t: [_add(t, (c := _creates(t, "paused")[0]), c["t"] + n / 99) for n in range(4)],
     "heartbeat": lambda t: [_add(t, e, e["t"] + 0.05) for e in list(t["requests"]) if e["route"].endswith("heartbeat")],
     "me_after_grant": lambda t: t.update(requests=[e for e in t["requests"] if not e["route"].endswith("/me")]),
 }  # fmt: skip

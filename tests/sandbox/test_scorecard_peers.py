@@ -1,0 +1,74 @@
+"""Other devices graded by the scorecard, each failing what it really fails, with its evidence:
+
+- the guide's sequential curl loop (``tests/data/curl_device.sh``): the arithmetic and the headers, no retries;
+- ``c2c upload`` in a shell loop: refreshes its token and keeps its heartbeat (as the device the session names),
+  but a loop of one-file commands is no queue: after the power cut it starts the files over;
+- frameioclient 1.1.0's uploader, replayed from ``tests/data/frameioclient_transcript.json`` (recorded by
+  ``c2c check`` with ``tests/data/frameioclient_device.py`` in a throwaway venv: frameioclient needs an old
+  urllib3 and is not a test dependency); its session is the older script (no power cut, no outage);
+- ``frameio`` 4.0.0's chunked uploader (``tests/data/frameio_device.py``), run against the sandbox;
+- the reference device again, pairing itself (``c2c check --pair``): the six-digit code it showed is graded.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from c2c_sandbox.scorecard.grader import grade
+from c2c_sandbox.scorecard.run import run_check
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+C2C = [sys.executable, "-c", "import sys; from c2c_helpers.tools.cli import main; sys.exit(main())"]
+
+
+def run(command: list[str], **kwargs: object) -> dict[str, str]:
+    session = run_check(command, seed=3, timeout=180, **kwargs)  # type: ignore[arg-type]
+    return session.card.verdicts()
+
+
+def test_the_guides_curl_loop_passes_arithmetic_and_headers_and_fails_the_retries() -> None:
+    found = run(["bash", str(DATA / "curl_device.sh")])
+    assert found["chunk_arithmetic"] == found["part_headers"] == found["client_version"] == "pass"
+    assert found["auto_retry"] == found["aws_nonfatal"] == found["rate_limit_backoff"] == "fail"
+    assert found["token_refresh"] == found["heartbeat"] == found["me_after_grant"] == "fail"
+    assert found["corrupt"] == "pass" and found["paused"] == "pass"  # on to the next file, whatever happened
+
+
+def test_c2c_upload_in_a_loop_refreshes_and_beats_but_is_no_queue(tmp_path: Path) -> None:
+    loop = f'for f in "$C2C_CHECK_DIR"/*; do {shlex.join(C2C)} upload "$f" --no-wait --no-progress || true; done'
+    found = run(["bash", "-c", loop])
+    assert found["token_refresh"] == found["heartbeat"] == found["client_version"] == "pass"
+    assert found["chunk_arithmetic"] == found["part_headers"] == found["paused"] == "pass"
+    assert found["queue_survives"] == found["resume"] == "fail"  # the second run starts the loop over
+
+
+def test_frameioclients_uploader_is_caught_from_its_recorded_transcript() -> None:
+    transcript = json.loads((DATA / "frameioclient_transcript.json").read_text())
+    card = grade(transcript)
+    found = card.verdicts()
+    assert not card.passed
+    assert found["auto_retry"] == found["aws_nonfatal"] == "fail"  # the failed parts were ignored
+    assert "never retried" in card.item("auto_retry").detail
+    assert found["chunk_arithmetic"] == found["part_headers"] == "pass"  # ceil split, both headers
+    assert found["token_refresh"] == "fail"
+
+
+def test_frameio_4s_chunked_uploader_retries_everything_alike_and_never_refreshes() -> None:
+    pytest.importorskip("frameio")
+    found = run([sys.executable, str(DATA / "frameio_device.py")])
+    assert found["chunk_arithmetic"] == found["part_headers"] == found["parallel"] == "pass"
+    assert found["no_retry_403"] == found["aws_nonfatal"] == "fail"  # it sends an expired URL three times
+    assert found["token_refresh"] == found["rate_limit_backoff"] == found["heartbeat"] == "fail"
+
+
+def test_the_reference_device_pairs_itself_and_shows_the_code() -> None:
+    session = run_check([*C2C, "device"], seed=4, timeout=180, pair=True)
+    found = session.card.verdicts()
+    assert found["user_code"] == "pass", session.card.item("user_code")
+    assert found["token_refresh"] == found["resume"] == found["me_after_grant"] == "pass"
+    assert session.card.passed, [(i.id, i.detail) for i in session.card.items if i.verdict == "fail"]
