@@ -32,6 +32,7 @@ from c2c_sandbox.scorecard.traffic import (
     no_retry_403,
     part_headers,
     rate_limit_backoff,
+    s3_retry,
 )
 
 __all__ = ["FAIL", "ITEMS", "KIT", "KIT_SECTION", "MIN_MEAN_BACKOFF", "NOT_EXERCISED", "PASS", "Item", "Scorecard"]
@@ -91,6 +92,14 @@ KIT: list[tuple[str, str, str, Callable[[View, Item], None], str]] = [
         "POST /v2/devices/heartbeat at most once a minute, at least every 5 minutes",
         heartbeat,
         "Send a heartbeat every 1 to 5 minutes while the device is on, uploading or not.",
+    ),
+    (
+        "s3_retry",
+        "Retry transient S3 errors, with backoff and a cap",
+        "retry a part after no answer, 5xx, SlowDown or RequestTimeout, waiting between attempts, a few times at most",
+        s3_retry,
+        "Retry a part on no answer, 5xx, SlowDown or RequestTimeout, waiting (exponential backoff with jitter) "
+        "between attempts, at most a few times; raise, never print, when it fails for good.",
     ),
     (
         "me_after_grant",

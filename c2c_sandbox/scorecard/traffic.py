@@ -30,6 +30,7 @@ SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)
 MIN_MEAN_BACKOFF = 0.1  # seconds: the mean wait before retrying a part after a transient S3 error
 STORM_MAX, STORM_GAP = 3, 1.0  # creates of one paused file, and the least seconds between two of them
 TRANSIENT_STATUSES = (500, 502, 503, 504)
+STORM_PART = 10  # attempts at one part within 2 (compressed) minutes: more is a retry with no cap on attempts
 
 
 # -- the items ------------------------------------------------------------------------------------------
@@ -101,13 +102,35 @@ def _transient(e: Entry) -> bool:
     return e["status"] is None or e["status"] in TRANSIENT_STATUSES or e.get("error") == "RequestTimeout"
 
 
+def _storm(v: View) -> list[Entry]:
+    """Attempts at one part beyond :data:`STORM_PART` within 2 (compressed) minutes: retries with no cap."""
+    minute = float(v.scenario.get("clock", {}).get("seconds_per_minute", 60.0))
+    by_part: dict[tuple[str, int], list[Entry]] = {}
+    for e in v.puts:
+        by_part.setdefault((e["asset"], e.get("part") or 0), []).append(e)
+    for attempts in by_part.values():
+        times = sorted(e["t"] for e in attempts)
+        for n in range(len(times) - STORM_PART):
+            if times[n + STORM_PART] - times[n] < 2 * minute:
+                return sorted(attempts, key=lambda e: e["t"])[n : n + STORM_PART + 1]
+    return []
+
+
 def s3_retry(v: View, item: Item) -> None:
     failed = [e for e in v.puts if _transient(e)]
     if not failed:
         return
+    storm = _storm(v)
+    if storm:
+        item.verdict, item.evidence = FAIL, ids(storm)
+        item.detail = f"{len(storm)} attempts at one part within 2 (compressed) minutes: retries with no cap"
+        return
+    outage = v.scenario.get("outage") or {}
     dropped, gaps, retries = [], [], []
     for e in failed:
         later = [r for r in v.puts_of(e["asset"], e.get("part")) if r["t"] >= end(e) and r is not e]
+        if not later and outage and outage["start"] - 1 <= e["t"] <= outage["end"]:
+            continue  # the network was gone: giving up then is the cap; the queue's retry is queue_survives'
         if not later:
             dropped.append(e)
         else:
@@ -120,7 +143,7 @@ def s3_retry(v: View, item: Item) -> None:
         )
         item.detail = f"{len(dropped)} transient failure(s) never retried: {what}; those assets stay incomplete"
         return
-    mean = sum(gaps) / len(gaps)
+    mean = sum(gaps) / len(gaps) if gaps else MIN_MEAN_BACKOFF
     item.evidence = ids(failed + retries)
     if mean < MIN_MEAN_BACKOFF:
         item.verdict = FAIL

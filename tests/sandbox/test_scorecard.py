@@ -199,6 +199,7 @@ MUTATIONS = {
     "local_storage": lambda t: t["checks"]["files"].update({_file(t, "last")["name"]: "missing"}),
     "queue_survives": _recreate_after_restart,
     "auto_retry": _drop_retries,
+    "s3_retry": _drop_retries,
     "resume": _resend_after_restart,
     "paused": lambda t: _creates(t, "paused")[0].update(status=200),
     "aws_nonfatal": _repeat_403,
@@ -241,6 +242,16 @@ def test_each_item_passes_for_the_reference_and_fails_when_the_session_breaks_it
     assert card.item(item).verdict == "fail", card.item(item)
     assert card.item(item).fix and not card.passed
     assert f"### {card.item(item).title}" in markdown(card, requests=transcript["requests"])
+
+
+def test_a_part_retried_with_no_cap_fails_the_retry_items(reference: Any) -> None:
+    transcript = copy.deepcopy(reference[2])
+    failed = next(e for e in transcript["requests"] if e.get("error") == "SlowDown")
+    for n in range(1, 12):  # a tight loop: eleven more attempts in a second
+        _add(transcript, failed, failed["t"] + n / 11)
+    card = grade(transcript)
+    assert card.item("s3_retry").verdict == card.item("auto_retry").verdict == "fail"
+    assert "no cap" in card.item("s3_retry").detail
 
 
 def test_an_optional_item_a_device_lacks_is_not_exercised_never_failed(reference: Any) -> None:
