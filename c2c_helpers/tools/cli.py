@@ -257,12 +257,19 @@ def _clip(args: argparse.Namespace) -> int:
 
 
 def _upload(args: argparse.Namespace) -> int:
+    stop = threading.Event()  # ends the heartbeat of a device's upload (see _as_device)
+    try:
+        return _upload_once(args, stop)
+    finally:
+        stop.set()
+
+
+def _upload_once(args: argparse.Namespace, stop: threading.Event) -> int:
     bar: Any = None
     secrets: tuple[str, ...] = ()
     manifest = None if args.resume is None else Path(args.resume)
     if args.resume == _DEFAULT_MANIFEST:
         manifest = default_manifest_path(args.file)
-    stop = threading.Event()
     try:
         client = _as_device(connect(), stop)
         secrets = (client.token,)
@@ -292,22 +299,18 @@ def _upload(args: argparse.Namespace) -> int:
             on_expired="recreate" if args.recreate_expired else "raise",
         )
     except UploadInterrupted as exc:
-        stop.set()
         _close(bar)
         notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
         print(f"c2c upload: {exc}{notes}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
-        stop.set()
         _close(bar)
         print("c2c upload: interrupted", file=sys.stderr)
         return 130
     except (C2CError, ValueError) as exc:
-        stop.set()
         _close(bar)
         notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
         return _fail(f"{exc}{notes}", secrets=secrets)
-    stop.set()
     _close(bar)
     if result.recreated_from:
         print(
