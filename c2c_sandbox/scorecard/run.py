@@ -224,6 +224,7 @@ def drive(session: Session, command: list[str], timeout: float, *, echo: bool = 
     it again: what it sends after that is the restart's evidence."""
     deadline, output, runs = time.monotonic() + timeout, bytearray(), 0
     env = {**os.environ, **session.environment()}
+    session.driven = True
     while runs < 2:
         runs += 1
         try:

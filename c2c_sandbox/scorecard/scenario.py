@@ -95,6 +95,7 @@ class Session:
         self.report_file = self.env_file.with_suffix(".report.jsonl")  # the device's report hook (C2C_CHECK_REPORT)
         self.state_dir = self.env_file.with_suffix(".state")  # the device's private state (C2C_STATE_DIR)
         self.power_cut, self.killed = threading.Event(), threading.Event()  # the restart: asked for, and done
+        self.driven = False  # a driver runs the device's command and can cut its power (else no restart is played)
         self.restart: dict[str, float] = {}  # when the power was cut; and when the S3 side was gone:
         self.outage: dict[str, float] = {}
         self.user_codes: list[str] = []
@@ -409,8 +410,7 @@ class Session:
         if entry.get("status") == 200 and entry.get("asset"):
             self._assets_of.setdefault(role, entry["asset"])
 
-    def _part(self, entry: dict[str, Any]) -> Action | None:
-        """The power cut and the outage, played on the part PUTs."""
+    def _part(self, entry: dict[str, Any]) -> Action | None:  # the power cut and the outage, on the part PUTs
         now = time.time()
         if self.outage and now < self.outage["end"]:
             return Action(cut=True, note="scenario: the S3 side is unreachable")
@@ -418,7 +418,7 @@ class Session:
         if asset and asset == self._assets_of.get("outage") and not self.outage:
             self.outage = {"start": now, "end": now + OUTAGE_MINUTES * self.minute}
             return Action(cut=True, note="scenario: the S3 side goes away")
-        if not asset or asset != self._assets_of.get("restart") or self.killed.is_set():
+        if not self.driven or not asset or asset != self._assets_of.get("restart") or self.killed.is_set():
             return None
         if entry.get("part") == 1:
             return Action(after=self._cut_power_soon)
