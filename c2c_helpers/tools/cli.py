@@ -1,4 +1,4 @@
-"""The ``c2c`` command: ``c2c clip | record | upload | fleet | sandbox | lab``.
+"""The ``c2c`` command: ``c2c clip | record | upload | fleet | device | sandbox | lab | check``.
 
 - ``c2c clip [PATH]``: write the test clip (to ``PATH``, a file or a directory; the current directory by
   default) and print where, its size and sha256;
@@ -18,6 +18,12 @@
 - ``c2c fleet [--cameras N] [--clips K] [--network NAME|k=v,...] [--workers W] [--clip FILE | --clip-bytes N]
   [--json PATH]``: N cameras paired with an embedded sandbox upload K clips each at once under one shared uplink;
   prints each camera's throughput, the fairness index, 429s, retries and failures (:mod:`c2c_helpers.tools.fleet`);
+- ``c2c device [FOLDER] [--state DIR] [--exit-when-idle S]``: the kit's reference device
+  (:mod:`c2c_helpers.tools.device`): pairs (or takes the tokens it is given), watches the folder as a queue kept
+  on disk and uploads it as Frame.io's integrator checklist asks; ``c2c check -- c2c device`` grades it;
+- ``c2c upload`` with ``C2C_REFRESH_TOKEN``, ``C2C_CLIENT_ID`` and ``C2C_CLIENT_SECRET`` also set (a check
+  session sets them) acts as that device: it refreshes its token (keeping the new pair in ``C2C_STATE_DIR``) and
+  sends heartbeats;
 - ``c2c sandbox ...``, ``c2c lab ...`` and ``c2c check ...`` (the integrator's scorecard,
   :mod:`c2c_sandbox.scorecard.run`): handed to :mod:`c2c_sandbox.cli` as they are.
 

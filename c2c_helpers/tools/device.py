@@ -118,8 +118,9 @@ class Device:
         saved = saved_tokens(self.state, self.api_url, self.client_id)
         if saved:
             access, refresh = saved
-        elif self.env.get("C2C_ACCESS_TOKEN"):
+        elif self.env.get("C2C_ACCESS_TOKEN"):  # tokens handed over (a check): kept from now on, like its own
             access, refresh = self.env["C2C_ACCESS_TOKEN"], self.env.get("C2C_REFRESH_TOKEN")
+            self._save(Tokens(access, refresh))
         else:
             tokens = pair_device(self.api_url, self.client_id, self.secret, show_code=self._show_code)
             access, refresh = tokens.access_token, tokens.refresh_token

@@ -8,9 +8,13 @@ In Python, :func:`run_check` (a sandbox of its own unless given one; the device 
 
 In a shell, ``c2c check`` (:func:`check_main`): it starts a sandbox, starts the session, says what to do, then
 either runs the device command given after ``--`` (with the session's variables in its environment: see
-:meth:`~c2c_sandbox.scorecard.scenario.Session.environment`) or waits until Enter (or ``--timeout``); then prints the
-Markdown report, writes ``--json`` / ``--report`` if asked, and exits 0 only if no item failed (1 otherwise,
-2 for usage errors). The page of a running sandbox has the same as a button (``POST /sandbox/checks``).
+:meth:`~c2c_sandbox.scorecard.scenario.Session.environment`; its output is echoed and kept, to look for secrets)
+or waits until Enter (or ``--timeout``; with standard input closed, until the device has been quiet for
+:data:`QUIET` s after its first request); then prints the Markdown report, writes ``--json`` / ``--report`` /
+``--transcript`` if asked, and exits 0 only if no item failed (1 otherwise, 2 for usage errors). A command is
+killed once, when the script cuts its power (SIGKILL to its process group, by its pid), and started again:
+:func:`drive`. ``--pair`` hands the device no tokens: it pairs, and the session approves its code. The page of a
+running sandbox has the same as a button (``POST /sandbox/checks``).
 
 :class:`OneLineParser` and :func:`ranged` are the kit's command lines' (``c2c check`` here, ``c2c sandbox`` and
 ``c2c lab`` in :mod:`c2c_sandbox.cli`): an argument out of range is refused in one line on stderr, exit 2.

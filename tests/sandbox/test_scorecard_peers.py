@@ -13,7 +13,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -72,3 +75,42 @@ def test_the_reference_device_pairs_itself_and_shows_the_code() -> None:
     assert found["user_code"] == "pass", session.card.item("user_code")
     assert found["token_refresh"] == found["resume"] == found["me_after_grant"] == "pass"
     assert session.card.passed, [(i.id, i.detail) for i in session.card.items if i.verdict == "fail"]
+
+
+def test_c2c_check_with_its_input_closed_waits_for_a_device_and_says_why(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("C2C_")}
+    done = subprocess.run(
+        [*C2C, "check", "--timeout", "2", "--json", str(tmp_path / "card.json")],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "standard input is closed, so no Enter can end the session" in done.stderr
+    card = json.loads((tmp_path / "card.json").read_text())
+    assert done.returncode == 1 and card["counts"]["fail"] == 1  # nothing uploaded: only "corrupt" can tell
+
+
+def test_the_reference_device_keeps_its_tokens_private_and_its_queue_across_runs(tmp_path: Path) -> None:
+    from c2c_sandbox import Sandbox
+
+    folder, state = tmp_path / "card", tmp_path / "state"
+    folder.mkdir()
+    (folder / "A001.mov").write_bytes(os.urandom(1024 * 1024))
+    with Sandbox() as sb:
+        env = {**os.environ, "C2C_API_URL": sb.api_url, "C2C_ACCESS_TOKEN": sb.access_token, "C2C_CHECK_MINUTE": "1"}
+        for _ in range(2):  # the second run finds the file done: it sends nothing for it
+            done = subprocess.run(
+                [*C2C, "device", str(folder), "--state", str(state), "--exit-when-idle", "1"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+        assert len([a for a in sb.store.assets() if a.name == "A001.mov"]) == 1
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert stat.S_IMODE((state / "tokens.json").stat().st_mode) == 0o600
+    assert json.loads((state / "queue.json").read_text())["A001.mov"]["state"] == "done"
+    assert sb.access_token not in done.stderr
