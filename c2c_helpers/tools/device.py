@@ -275,9 +275,9 @@ def heartbeats(client: C2CClient, state: Path, minute: float, stop: threading.Ev
     last = _read(state / "heartbeat.json")
     delay = max(0.0, float(last) + 2 * minute - time.time()) if isinstance(last, float) else 0.0
     while not stop.wait(delay):
+        _write(state / "heartbeat.json", time.time())  # first: a run that ends right after its beat leaves its time
         with contextlib.suppress(C2CError):
             client.heartbeat()
-        _write(state / "heartbeat.json", time.time())
         delay = 2 * minute
 
 
