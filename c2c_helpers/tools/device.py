@@ -18,6 +18,8 @@ watches a folder (a camera card) and uploads what appears there, the way Frame.i
   again (the asset may exist: it is reported for a person to look at);
 - **real time**: a file still growing (written in the last :data:`GROWING_MINUTES` minutes) is uploaded as it
   grows (:func:`~c2c_helpers.realtime.upload_growing_file`);
+- **cancel**: ``c2c device --cancel NAME`` (or ``--cancel all``) cancels queued files; the device skips them from
+  its next file on (the one being sent finishes);
 - **what it shows**: the project's name, the queue (files and bytes left, the current file), network state and
   speed, one line each on standard error, never a token or the client's credentials. With ``C2C_CHECK_REPORT``
   set (``c2c check`` sets it) the same events are appended there as JSON lines: the scorecard's documented hook
@@ -65,7 +67,7 @@ __all__ = ["MAX_TRIES", "Device", "device_main", "heartbeats", "save_tokens", "s
 
 MAX_TRIES = 8  # tries of one file across network trouble, the first included: then it is reported failed
 GROWING_MINUTES = 2.0  # a file written this recently is still being recorded
-FINAL = ("done", "refused", "failed")
+FINAL = ("done", "refused", "failed", "cancelled")
 
 
 class Device:
@@ -167,7 +169,13 @@ class Device:
 
     def due(self, path: Path) -> bool:
         entry = self.queue.get(path.name, {})
-        return entry.get("state") not in FINAL and entry.get("next_try", 0) <= time.time()
+        if entry.get("state") in FINAL:
+            return False
+        cancelled = _read(self.state / "cancel.json") or []
+        if path.name in cancelled or "all" in cancelled:  # c2c device --cancel NAME (or all)
+            self.mark(path, "cancelled", "cancelled by the person")
+            return False
+        return bool(entry.get("next_try", 0) <= time.time())
 
     def run(self, idle_exit: float | None) -> int:
         beater = threading.Thread(target=self._beat, daemon=True)
@@ -316,8 +324,14 @@ def device_main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", type=Path, default=None, help="folder to watch (C2C_CHECK_DIR)")
     parser.add_argument("--state", type=Path, default=None, help="its private state (C2C_STATE_DIR)")
     parser.add_argument("--exit-when-idle", type=float, default=None, help="end after this many idle seconds")
+    parser.add_argument("--cancel", action="append", metavar="NAME", help="cancel a queued file (or all), and end")
     args = parser.parse_args(argv)
     env = dict(os.environ)
+    if args.cancel:  # for the running device: it skips them from its next file on (the one being sent finishes)
+        where = args.state or Path(env.get("C2C_STATE_DIR") or Path.home() / ".local/state/c2c-device")
+        where.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write(where / "cancel.json", sorted({*(_read(where / "cancel.json") or []), *args.cancel}))
+        return 0
     folder = args.folder or (Path(env["C2C_CHECK_DIR"]) if env.get("C2C_CHECK_DIR") else None)
     if folder is None or not env.get("C2C_API_URL"):
         parser.exit(2, "c2c device: give a FOLDER (or C2C_CHECK_DIR) and set C2C_API_URL\n")

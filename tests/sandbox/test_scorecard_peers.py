@@ -98,6 +98,9 @@ def test_the_reference_device_keeps_its_tokens_private_and_its_queue_across_runs
     folder, state = tmp_path / "card", tmp_path / "state"
     folder.mkdir()
     (folder / "A001.mov").write_bytes(os.urandom(1024 * 1024))
+    (folder / "A002.mov").write_bytes(os.urandom(1024 * 1024))
+    cancel = subprocess.run([*C2C, "device", "--state", str(state), "--cancel", "A002.mov"], timeout=60, check=False)
+    assert cancel.returncode == 0
     with Sandbox() as sb:
         env = {**os.environ, "C2C_API_URL": sb.api_url, "C2C_ACCESS_TOKEN": sb.access_token, "C2C_CHECK_MINUTE": "1"}
         for _ in range(2):  # the second run finds the file done: it sends nothing for it
@@ -109,8 +112,10 @@ def test_the_reference_device_keeps_its_tokens_private_and_its_queue_across_runs
                 timeout=60,
             )
             assert done.returncode == 0, done.stderr[-2000:]
-        assert len([a for a in sb.store.assets() if a.name == "A001.mov"]) == 1
+        assert [a.name for a in sb.store.assets()].count("A001.mov") == 1
+        assert "A002.mov" not in [a.name for a in sb.store.assets()]  # cancelled before it was sent
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     assert stat.S_IMODE((state / "tokens.json").stat().st_mode) == 0o600
-    assert json.loads((state / "queue.json").read_text())["A001.mov"]["state"] == "done"
+    queue = json.loads((state / "queue.json").read_text())
+    assert queue["A001.mov"]["state"] == "done" and queue["A002.mov"]["state"] == "cancelled"
     assert sb.access_token not in done.stderr
