@@ -119,3 +119,25 @@ def test_the_reference_device_keeps_its_tokens_private_and_its_queue_across_runs
     queue = json.loads((state / "queue.json").read_text())
     assert queue["A001.mov"]["state"] == "done" and queue["A002.mov"]["state"] == "cancelled"
     assert sb.access_token not in done.stderr
+
+
+def test_the_reference_device_uploads_a_file_still_being_recorded_in_real_time(tmp_path: Path) -> None:
+    from c2c_helpers.lab.recording import start_recording
+    from c2c_sandbox import Sandbox
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    with Sandbox() as sb:
+        env = {**os.environ, "C2C_API_URL": sb.api_url, "C2C_ACCESS_TOKEN": sb.access_token, "C2C_CHECK_MINUTE": "1"}
+        recording = start_recording(folder / "A003.mp4", size=12 * 1024 * 1024, rate=4 * 1024 * 1024)  # 3 s
+        done = subprocess.run(
+            [*C2C, "device", str(folder), "--state", str(tmp_path / "state"), "--exit-when-idle", "2"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        recording.wait()
+        assert done.returncode == 0, done.stderr[-2000:]
+        (asset,) = [a for a in sb.store.assets() if a.name == "A003.mp4"]
+        assert asset.realtime and sb.model.wait_for_asset(asset.id, 30).sha256 == recording.sha256
