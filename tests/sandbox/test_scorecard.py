@@ -74,6 +74,7 @@ def test_the_reference_device_passes_every_graded_item(reference: Any) -> None:
     assert graded.pop("throughput") in ("pass", "fail") and "Mbps" in speed["detail"]  # timing: judged, not asserted
     assert set(graded.values()) == {"pass"}, {i: v for i, v in graded.items() if v != "pass"}
     assert code == (0 if speed["verdict"] == "pass" else 1)
+    assert ("**Result: PASS**" in report) == (code == 0)
 
 
 def test_the_reference_device_was_really_killed_and_resumed_from_its_second_run(reference: Any) -> None:
