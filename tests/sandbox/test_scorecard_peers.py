@@ -38,7 +38,7 @@ def test_the_guides_curl_loop_passes_arithmetic_and_headers_and_fails_the_retrie
     found = run(["bash", str(DATA / "curl_device.sh")])
     assert found["chunk_arithmetic"] == found["part_headers"] == found["client_version"] == "pass"
     assert found["auto_retry"] == found["aws_nonfatal"] == found["rate_limit_backoff"] == "fail"
-    assert found["token_refresh"] == found["heartbeat"] == found["me_after_grant"] == "fail"
+    assert found["token_refresh"] == found["me_after_grant"] == "fail"  # (its heartbeat: none, judged by length)
     assert found["corrupt"] == "pass" and found["paused"] == "pass"  # on to the next file, whatever happened
 
 
@@ -66,7 +66,7 @@ def test_frameio_4s_chunked_uploader_retries_everything_alike_and_never_refreshe
     found = run([sys.executable, str(DATA / "frameio_device.py")])
     assert found["chunk_arithmetic"] == found["part_headers"] == found["parallel"] == "pass"
     assert found["no_retry_403"] == found["aws_nonfatal"] == "fail"  # it sends an expired URL three times
-    assert found["token_refresh"] == found["rate_limit_backoff"] == found["heartbeat"] == "fail"
+    assert found["token_refresh"] == found["rate_limit_backoff"] == "fail"
 
 
 def test_the_reference_device_pairs_itself_and_shows_the_code() -> None:
