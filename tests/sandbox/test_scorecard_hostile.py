@@ -348,3 +348,27 @@ def test_a_session_that_cannot_start_leaves_nothing(sb: Sandbox, tmp_path: Path)
         run_check(lambda env: None, sandbox=sb, directory=blocker / "files")
     assert devices(sb) == {sb.device.id} and sb.model.checks == {}
     assert not list((sb.data_dir / "checks").glob("*.env"))
+
+
+def test_a_pairing_session_hands_out_no_token_and_approves_the_devices_code(sb: Sandbox) -> None:
+    session = start(sb, pair=True)
+    env = session["environment"]
+    assert "C2C_ACCESS_TOKEN" not in env and "C2C_REFRESH_TOKEN" not in env and env["C2C_CLIENT_SECRET"]
+    form = {
+        "client_id": env["C2C_CLIENT_ID"],
+        "client_secret": env["C2C_CLIENT_SECRET"],
+        "scope": "asset_create offline",
+    }
+    code = requests.post(f"{sb.api_url}/v2/auth/device/code", data=form, timeout=10).json()
+    poll = {**form, "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": code["device_code"]}
+    deadline = time.monotonic() + 20
+    while True:  # the session plays the person who enters the code (a second later)
+        answer = requests.post(f"{sb.api_url}/v2/auth/token", data=poll, timeout=10)
+        if answer.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(max(1.0, float(code.get("interval", 1))))
+    assert answer.status_code == 200 and answer.json()["access_token"]
+    assert finish(sb, session["id"]).status_code == 200
+    state = requests.get(f"{sb.api_url}/sandbox/checks/{session['id']}", timeout=10).json()
+    items = {i["id"]: i for i in state["scorecard"]["items"]}
+    assert items["user_code"]["verdict"] == "not exercised" and "reported nothing" in items["user_code"]["detail"]
