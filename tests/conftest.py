@@ -235,7 +235,7 @@ XDIST_FIRST = ("notebooks", "ui", "soak", "packaging")
 #: Modules whose tests share an expensive module- or session-scoped fixture of their own: under xdist each is
 #: one work unit (an ``xdist_group``), so that the fixture is set up once rather than once in each worker.
 SHARED_SETUP = {
-    "tests/sandbox/test_scorecard.py": "kit: a whole scorecard session recorded",
+    "tests/sandbox/test_scorecard.py": "reference: the reference device's whole scorecard session recorded",
     "tests/unit/test_media.py": "clip: the test clip encoded into a fresh cache",
     "tests/ui/test_lab.py": "lab: one JupyterLab and its sandbox for every notebook",
 }

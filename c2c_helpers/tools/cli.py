@@ -1,4 +1,4 @@
-"""The ``c2c`` command: ``c2c clip | record | upload | fleet | sandbox | lab``.
+"""The ``c2c`` command: ``c2c clip | record | upload | fleet | device | sandbox | lab | check``.
 
 - ``c2c clip [PATH]``: write the test clip (to ``PATH``, a file or a directory; the current directory by
   default) and print where, its size and sha256;
@@ -18,6 +18,12 @@
 - ``c2c fleet [--cameras N] [--clips K] [--network NAME|k=v,...] [--workers W] [--clip FILE | --clip-bytes N]
   [--json PATH]``: N cameras paired with an embedded sandbox upload K clips each at once under one shared uplink;
   prints each camera's throughput, the fairness index, 429s, retries and failures (:mod:`c2c_helpers.tools.fleet`);
+- ``c2c device [FOLDER] [--state DIR] [--exit-when-idle S]``: the kit's reference device
+  (:mod:`c2c_helpers.tools.device`): pairs (or takes the tokens it is given), watches the folder as a queue kept
+  on disk and uploads it as Frame.io's integrator checklist asks; ``c2c check -- c2c device`` grades it;
+- ``c2c upload`` with ``C2C_REFRESH_TOKEN``, ``C2C_CLIENT_ID`` and ``C2C_CLIENT_SECRET`` also set (a check
+  session sets them) acts as that device: it refreshes its token (keeping the new pair in ``C2C_STATE_DIR``) and
+  sends heartbeats;
 - ``c2c sandbox ...``, ``c2c lab ...`` and ``c2c check ...`` (the integrator's scorecard,
   :mod:`c2c_sandbox.scorecard.run`): handed to :mod:`c2c_sandbox.cli` as they are.
 
@@ -35,12 +41,16 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
+import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from c2c_helpers._redact import redact
+from c2c_helpers.client import C2CClient
 from c2c_helpers.errors import C2CError, UploadInterrupted
 from c2c_helpers.lab.connect import connect, uses_embedded_sandbox
 from c2c_helpers.lab.recording import TEST_CLIP_RATE, start_recording
@@ -58,6 +68,7 @@ from c2c_helpers.resume import default_manifest_path
 from c2c_helpers.retry import RetryPolicy
 from c2c_helpers.tools import fleet as fleet_module
 from c2c_helpers.tools.extras import COMMAND_EXTRA, EPILOG, extra_of, install_hint, missing_module, needs_extra
+from c2c_helpers.tools.device import heartbeats, save_tokens, saved_tokens
 from c2c_helpers.upload import upload_file
 
 __all__ = ["main"]
@@ -78,6 +89,7 @@ _DELEGATED = {
         "grade a device against Frame.io's uploader checklist (exit 0 only if nothing fails) [sandbox]",
     ),
 }
+_DEVICE_HELP = "the kit's reference device: watch a folder and upload it as Frame.io's checklist asks"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,7 +125,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{clip,record,upload,fleet,sandbox,lab,check}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="{clip,record,upload,fleet,device,sandbox,lab,check}"
+    )
 
     clip = sub.add_parser("clip", help="write the deterministic 21,136,250-byte test clip [clip]")
     clip.add_argument("path", nargs="?", default=".", help="file or directory to write (default: .)")
@@ -124,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     fleet = sub.add_parser("fleet", help="many cameras uploading at once through one uplink (a sandbox) [sandbox]")
     fleet_module.add_arguments(fleet)
 
+    sub.add_parser("device", help=_DEVICE_HELP, add_help=False)  # its own parser (c2c_helpers.tools.device)
     for name, (_, help_text) in _DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)  # listed here; its own parser handles its arguments
     return parser
@@ -237,6 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args_list: list[str]) -> int:
+    if args_list[:1] == ["device"]:
+        from c2c_helpers.tools.device import device_main  # the reference device: its own parser
+
+        return device_main(args_list[1:])
     if args_list and args_list[0] in _DELEGATED:
         from c2c_sandbox import cli as sandbox_cli  # only these commands need the sandbox
 
@@ -304,6 +323,14 @@ def _upload_lacks_a_service() -> bool:
 
 
 def _upload(args: argparse.Namespace) -> int:
+    stop = threading.Event()  # ends the heartbeat of a device's upload (see _as_device)
+    try:
+        return _upload_once(args, stop)
+    finally:
+        stop.set()
+
+
+def _upload_once(args: argparse.Namespace, stop: threading.Event) -> int:
     bar: Any = None
     secrets: tuple[str, ...] = ()
     manifest = None if args.resume is None else Path(args.resume)
@@ -312,7 +339,7 @@ def _upload(args: argparse.Namespace) -> int:
     if _upload_lacks_a_service():
         return 1
     try:
-        client = connect()
+        client = _as_device(connect(), stop)
         secrets = (client.token,)
         if uses_embedded_sandbox():
             print(
@@ -364,6 +391,34 @@ def _upload(args: argparse.Namespace) -> int:
         print(f"c2c: resumed asset {result.asset.id}: {len(result.resumed)} part(s) were already sent", file=sys.stderr)
     print(f"{result.summary()}; asset {result.asset.id}")
     return 0
+
+
+def _as_device(client: C2CClient, stop: threading.Event) -> C2CClient:
+    """With ``C2C_REFRESH_TOKEN``, ``C2C_CLIENT_ID`` and ``C2C_CLIENT_SECRET`` set (as ``c2c check`` sets them), act as
+    the device they name: refresh the token on a 401 and keep the new pair in the device's private state
+    (``C2C_STATE_DIR``, as ``c2c device`` does: the next run uses it), and send heartbeats (one a minute at most
+    across runs, at least every 5 minutes while it uploads). Else the client as it is."""
+    env = os.environ
+    if uses_embedded_sandbox() or not all(
+        env.get(k) for k in ("C2C_REFRESH_TOKEN", "C2C_CLIENT_ID", "C2C_CLIENT_SECRET")
+    ):
+        return client
+    state = Path(env.get("C2C_STATE_DIR") or Path.home() / ".local/state/c2c-device")
+    client_id = env["C2C_CLIENT_ID"]
+    access, refresh = saved_tokens(state, client.api_url, client_id) or (client.token, env["C2C_REFRESH_TOKEN"])
+    device = C2CClient(
+        client.api_url,
+        access,
+        refresh_token=refresh,
+        client_id=client_id,
+        client_secret=env["C2C_CLIENT_SECRET"],
+        on_tokens=lambda tokens: save_tokens(state, client.api_url, client_id, tokens),
+        controls=client.controls,
+    )
+    client.close()
+    minute = float(env.get("C2C_CHECK_MINUTE") or 60)
+    threading.Thread(target=heartbeats, args=(device, state, minute, stop), daemon=True).start()
+    return device
 
 
 def _upload_realtime(args: argparse.Namespace, client: Any, progress: Any, bar: Any) -> int:

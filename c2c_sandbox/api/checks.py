@@ -68,7 +68,8 @@ def start_check() -> Response:
     device_id = str(body.get("device_id") or "").strip() or None
     seed = int_field(body, "seed", required=False, minimum=0, maximum=2**31, default=0) or 0
     try:
-        session = Session(model(), device_id=device_id, seed=seed).start()
+        pair = str(body.get("pair", "")).lower() in ("1", "true", "on") and device_id is None  # it pairs itself
+        session = Session(model(), device_id=device_id, seed=seed, pair=pair).start()
     except ValueError as exc:
         raise Invalid(str(exc), status=404) from None
     except SessionRefused as exc:

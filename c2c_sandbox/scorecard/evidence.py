@@ -16,9 +16,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "BY_HAND",
+    "DEVICE",
     "FAIL",
+    "MANUAL",
     "NOT_EXERCISED",
     "PASS",
+    "TRAFFIC",
     "Entry",
     "Item",
     "Scorecard",
@@ -30,7 +34,10 @@ __all__ = [
     "shown",
 ]
 
-PASS, FAIL, NOT_EXERCISED = "pass", "fail", "not exercised"
+PASS, FAIL, NOT_EXERCISED, MANUAL = "pass", "fail", "not exercised", "manual"
+#: how an item is judged: from the recorded traffic, from what the device reports or leaves (its report file,
+#: its output, its folder), or by a person (nothing the sandbox can see shows it)
+TRAFFIC, DEVICE, BY_HAND = "graded from traffic", "graded from the device's report", "manual"
 MAX_EVIDENCE = 12
 MAX_SHOWN = 60  # characters of a device-sent value the scorecard quotes
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -51,6 +58,8 @@ class Item:
     detail: str = ""
     evidence: list[int] = field(default_factory=list)
     fix: str = ""
+    section: str = "Kit's own checks"
+    kind: str = TRAFFIC
 
 
 @dataclass
@@ -66,7 +75,7 @@ class Scorecard:
         return not any(i.verdict == FAIL for i in self.items)
 
     def counts(self) -> dict[str, int]:
-        return {v: sum(i.verdict == v for i in self.items) for v in (PASS, FAIL, NOT_EXERCISED)}
+        return {v: sum(i.verdict == v for i in self.items) for v in (PASS, FAIL, NOT_EXERCISED, MANUAL)}
 
     def item(self, item_id: str) -> Item:
         return next(i for i in self.items if i.id == item_id)
@@ -96,6 +105,17 @@ class View:
         self.api = [e for e in self.requests if e.get("kind") in ("api", "oauth")]
         self.puts = [e for e in self.requests if e.get("kind") == "s3" and e["method"] == "PUT"]
         self.creates = [e for e in self.requests if e.get("create") is not None]
+        self.reports: list[dict[str, Any]] = list(transcript.get("reports") or [])
+        self.checks: dict[str, Any] = dict(transcript.get("checks") or {})
+        self.device: dict[str, Any] = dict(transcript.get("device") or {})
+
+    def reported(self, event: str) -> list[dict[str, Any]]:
+        """The device's reported events of one kind (its ``C2C_CHECK_REPORT`` lines), oldest first."""
+        return [r for r in self.reports if r.get("event") == event]
+
+    def complete(self, f: dict[str, Any]) -> bool:
+        """Whether some asset holds exactly this file's bytes."""
+        return any(a.get("status") == "complete" and a.get("sha256") == f.get("sha256") for a in self.assets.values())
 
     def file_of(self, create: Entry) -> dict[str, Any] | None:
         return self.files.get((create.get("create") or {}).get("filesize"))

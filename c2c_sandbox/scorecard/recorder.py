@@ -56,7 +56,8 @@ MAX_TEXT = 200  # characters kept of a device-sent text (a header's value, a gra
 MAX_METHOD = 20  # characters kept of a method: HTTP's are short words (the longest registered one has 17)
 MAX_NUMBER = 10**20  # numbers kept only below this (a size or an offset): a longer one is the device's nonsense
 MAX_FORM = 1024 * 1024  # the API's own body limit: a form or JSON body read to attribute or describe a call
-KEPT_HEADERS = ("x-client-version", "content-type", "x-amz-acl", "user-agent", "expect")
+PROXY_HEADERS = ("via", "forwarded", "x-forwarded-for")  # what a proxy adds (the checklist: connect directly)
+KEPT_HEADERS = ("x-client-version", "content-type", "x-amz-acl", "user-agent", "expect", *PROXY_HEADERS)
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-window")
 CREATE_ROUTES = ("/v2/devices/assets", "/v2/assets")
 CREATE_FIELDS = ("filesize", "offset", "parts", "channel")
@@ -69,9 +70,13 @@ StartResponse = Callable[..., Any]
 class Action:
     """What a hook asks of one request: ``answer`` it without the app (status, headers, body); let the app answer
     but ``drop_answer`` (the connection closes, no answer sent); ``hold`` the answer that many seconds; ``after``:
-    called once the app has answered (to restore a setting)."""
+    called once the app has answered (to restore a setting); ``cut``: the app never sees it and the connection
+    closes unanswered (the S3 side gone, a power cut), after waiting for ``wait`` (at most ``wait_max`` s)."""
 
     answer: tuple[int, list[tuple[str, str]], bytes] | None = None
+    cut: bool = False
+    wait: threading.Event | None = None
+    wait_max: float = 0.0
     drop_answer: bool = False
     hold: float = 0.0
     after: Callable[[dict[str, Any]], None] | None = None
@@ -254,6 +259,13 @@ class Recorder:
             entry["note"] = action.note
         started = time.monotonic()
         captured: dict[str, Any] = {}
+        if action is not None and action.cut:
+            if action.wait is not None:
+                action.wait.wait(action.wait_max)
+            entry.update(status=None, error="no answer: the connection was cut (scenario)")
+            self._finish(device_id, entry, started, {}, b"")
+            _close_connection(environ)
+            raise ConnectionAbortedError("scenario: the connection was cut")
         try:
             if action is not None and action.answer is not None:
                 status, headers, body = action.answer
@@ -360,6 +372,7 @@ class Recorder:
                 entry["refresh"] = token_label(token)
             return (found.device_id, entry) if found is not None else None
         if fields.get("device_code"):  # the device-code grant: the code it was given
+            entry["code"] = token_label(fields["device_code"])
             code = self.store.device_code(fields["device_code"])
             device = self.store.device_by_client_id(code.client_id) if code is not None else None
         elif self.client_secret and _same(fields.get("client_secret", ""), self.client_secret):

@@ -10,11 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from c2c_sandbox.scorecard.evidence import FAIL, NOT_EXERCISED, PASS, Scorecard, shown
+from c2c_sandbox.scorecard.checklist import CHECKLIST_URL, SECTIONS
+from c2c_sandbox.scorecard.evidence import (
+    BY_HAND,
+    DEVICE,
+    FAIL,
+    MANUAL,
+    NOT_EXERCISED,
+    PASS,
+    TRAFFIC,
+    Item,
+    Scorecard,
+    shown,
+)
 
 __all__ = ["markdown", "scenario_lines"]
 
-MARKS = {PASS: "pass", FAIL: "**FAIL**", NOT_EXERCISED: "not exercised"}
+MARKS = {PASS: "pass", FAIL: "**FAIL**", NOT_EXERCISED: "not exercised", MANUAL: "manual"}
+HOW = {TRAFFIC: "traffic", DEVICE: "device report", BY_HAND: "manual"}
 
 
 def scenario_lines(scenario: dict[str, Any]) -> list[str]:
@@ -27,13 +40,16 @@ def scenario_lines(scenario: dict[str, Any]) -> list[str]:
 
 
 def markdown(card: Scorecard, *, evidence: bool = True, requests: list[dict[str, Any]] | None = None) -> str:
-    """The report: the result, a table of the items, then what to change for each failed item.
+    """The report: the result; Frame.io's checklist section by section (each item's kind, verdict and what was
+    seen); the kit's own checks apart; then what to change for each failed item.
 
     With `requests` (the session's recorded requests) each failed item lists the requests that show it.
     """
     counts = card.counts()
     scenario = card.scenario
     minute = scenario.get("clock", {}).get("seconds_per_minute", 60)
+    listed = [i for i in card.items if i.section in SECTIONS]
+    graded = sum(i.kind != BY_HAND for i in listed)
     lines = [
         "# C2C integrator scorecard",
         "",
@@ -41,16 +57,27 @@ def markdown(card: Scorecard, *, evidence: bool = True, requests: list[dict[str,
         f"{len(scenario.get('files', []))} files · clock: 1 minute = {minute:g} s",
         "",
         f"**Result: {'PASS' if card.passed else 'FAIL'}** ({counts[PASS]} pass, {counts[FAIL]} fail, "
-        f"{counts[NOT_EXERCISED]} not exercised)",
+        f"{counts[NOT_EXERCISED]} not exercised, {counts[MANUAL]} for a person to check)",
         "",
-        "| Checklist item | Verdict | What the traffic showed |" + (" Requests |" if evidence else ""),
-        "|---|---|---|" + ("---|" if evidence else ""),
+        f"## Frame.io's integrator checklist ({len(listed)} items, {graded} graded by the sandbox)",
+        "",
+        f"Items paraphrased from Frame.io's Integrator Checklist (`{CHECKLIST_URL}`), in its sections. How: "
+        "*traffic* (the requests the device sent), *device report* (what it reported through `C2C_CHECK_REPORT`, "
+        "its output and its folder), *manual* (nothing the sandbox can see shows it).",
     ]
-    for item in card.items:
-        row = f"| {item.title} | {MARKS[item.verdict]} | {item.detail or '-'} |"
-        if evidence:
-            row += f" {', '.join(map(str, item.evidence)) or '-'} |"
-        lines.append(row)
+    for section in SECTIONS:
+        lines += ["", f"### {section}", "", _header("Item", evidence, how=True)]
+        lines += [_row(i, evidence, how=True) for i in listed if i.section == section]
+    lines += [
+        "",
+        "## The kit's own checks",
+        "",
+        "Not on the checklist: what the upload guide and Frame.io's other pages ask (the guide's arithmetic and "
+        "headers, errors, rate limits, the heartbeat, /v2/devices/me), all graded from traffic.",
+        "",
+        _header("Check", evidence, how=False),
+    ]
+    lines += [_row(i, evidence, how=False) for i in card.items if i.section not in SECTIONS]
     failed = [i for i in card.items if i.verdict == FAIL]
     if failed:
         lines += ["", "## What to change", ""]
@@ -70,6 +97,18 @@ def markdown(card: Scorecard, *, evidence: bool = True, requests: list[dict[str,
             lines.append("")
     lines += ["", "## The scenario", "", *scenario_lines(scenario)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _header(first: str, evidence: bool, *, how: bool) -> str:
+    cols = [first, *(["How"] if how else []), "Verdict", "What the sandbox saw", *(["Requests"] if evidence else [])]
+    return "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols)
+
+
+def _row(item: Item, evidence: bool, *, how: bool) -> str:
+    cols = [item.title, *([HOW.get(item.kind, item.kind)] if how else []), MARKS[item.verdict], item.detail or "-"]
+    if evidence:
+        cols.append(", ".join(map(str, item.evidence)) or "-")
+    return "| " + " | ".join(cols) + " |"
 
 
 def _request_row(e: dict[str, Any]) -> str:

@@ -2,25 +2,9 @@
 
 :class:`Session` picks the device (a new one, with tokens it prints, or one already paired), writes the files,
 hooks into the request recorder (:mod:`c2c_sandbox.scorecard.recorder`) for that device, and, while the device works,
-plays the script below; :meth:`Session.finish` grades what was recorded (:mod:`c2c_sandbox.scorecard.grader`).
-
-The script: one file per condition, in name order (sizes from the seed, each file a different size, which is how
-a create is matched to its file):
-
-==================  ============================================================================================
-``slowdown``        3 parts; the first attempt at part 2 gets 503 SlowDown
-``paused``          created (its mtime) inside a pause window an hour before the session: 409 expected, no upload
-``rate_limited``    its first create gets 429 (``x-ratelimit-remaining: 0``, ``x-ratelimit-window: 1000``)
-``create_dropped``  its first create succeeds, but the answer is dropped: the device must not POST it again
-``dropped_part``    2 parts; the connection drops halfway through the first attempt at part 2
-``restart``         3 parts; after part 1, the first two attempts at parts 2 and 3 drop: only they must be resent
-``expired_urls``    its upload URLs have expired when the answer arrives (URL lifetime 1 s, answer held 1.1 s)
-``token_expires``   the access token expires as its first create arrives: 401, a refresh expected
-``last``            a plain ``.mov`` after all the others: a bad file must not stop the queue
-==================  ============================================================================================
-
-During a session the sandbox hands out parts of 5-6 MiB for these files (Frame.io: about 20 MiB) so the check
-stays quick, and the clock is compressed for the heartbeat: 1 minute = :data:`SECONDS_PER_MINUTE` second.
+plays the script (:mod:`~c2c_sandbox.scorecard.files`: its files and what each one plays); :meth:`Session.finish`
+grades what was recorded (:mod:`c2c_sandbox.scorecard.grader`). During a session the sandbox hands out parts of
+5-6 MiB (Frame.io: about 20 MiB), and the clock is compressed: 1 minute = :data:`SECONDS_PER_MINUTE` second.
 
 What a session holds is given back: its files (when they are in the data dir) and its pause window when it is
 finished; its device (when it paired one), with the device's tokens, assets and log, when it is released. A
@@ -32,23 +16,33 @@ a killed sandbox's sessions left. At most :data:`MAX_SESSIONS` are kept at once.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import random
 import shlex
 import shutil
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from c2c_sandbox.domain.model import CHECK_CLIENT_PREFIX, CHECKS_DIR, Model
+from c2c_sandbox.scorecard.files import (
+    FAULTS,
+    NETWORK,
+    OUTAGE_MINUTES,
+    POWER_CUT_AFTER,
+    RATE_LIMITED,
+    ROLES,
+    STALL_MAX,
+    ScenarioFile,
+    ask_parts,
+    plan,
+    write_file,
+)
 from c2c_sandbox.scorecard.grader import ITEMS, Item, Scorecard, grade
-from c2c_sandbox.scorecard.recorder import Action, read_fields, set_body
+from c2c_sandbox.scorecard.observed import device_checks, read_report
+from c2c_sandbox.scorecard.recorder import Action
 from c2c_sandbox.scorecard.report import markdown
 
 __all__ = ["MAX_SESSIONS", "ROLES", "SECONDS_PER_MINUTE", "SESSION_IDLE", "SESSION_KEEP", "ScenarioFile", "Session"]
@@ -61,7 +55,6 @@ class SessionRefused(RuntimeError):
 
 
 SECONDS_PER_MINUTE = 1.0
-MIB = 1024 * 1024
 #: Sessions kept at once, running or finished: a running one holds about 70 MiB of files and a paired device;
 #: past this many, the oldest finished one is released first, and a new one is refused while all of them run.
 MAX_SESSIONS = 8
@@ -71,71 +64,12 @@ SESSION_IDLE = 30 * 60.0
 #: Seconds a finished session (its scorecard, report and transcript) stays before it is released.
 SESSION_KEEP = 60 * 60.0
 _REGISTRY = threading.Lock()  # admits and releases sessions (Model.checks) one at a time
-#: role, parts, what the script does to it
-ROLES = (
-    ("slowdown", 3, "503 SlowDown on the first attempt at part 2"),
-    ("paused", 1, "created inside a pause window: must be refused (409) and never uploaded"),
-    ("rate_limited", 1, "its first create is answered 429 (x-ratelimit-remaining 0, window 1000 ms)"),
-    ("create_dropped", 1, "its create succeeds but the answer is dropped: the POST must not be repeated"),
-    ("dropped_part", 2, "the connection drops halfway through the first attempt at part 2"),
-    ("restart", 3, "after part 1, the first two attempts at parts 2 and 3 drop: only they must be sent again"),
-    ("expired_urls", 1, "its upload URLs have expired when they arrive (403 Request has expired)"),
-    ("token_expires", 1, "the access token expires as its create arrives (401): refresh expected"),
-    ("last", 1, "a plain file after all the others"),
-)
-FAULTS = {
-    "slowdown": (("slow_down", 2, 1),),
-    "dropped_part": (("drop", 2, 1),),
-    "restart": (("drop", 2, 2), ("drop", 3, 2)),
-}
 #: the check's conditions an item depends on: skipping the item leaves them out
 CONDITIONS = {
     "rate_limit_backoff": "rate_limited",
     "create_not_repeated": "create_dropped",
     "token_refresh": "token_expires",
 }
-_LIMITED = {"code": 429, "detail": "Rate limit exceeded: at most 5 requests per 1000 ms. Back off and retry."}
-_LIMITED_BODY = {"code": 429, "errors": [{**_LIMITED, "status": 429, "title": "Too Many Requests"}]}
-RATE_LIMITED = (  # the API's own 429 (Frame.io's detailed shape, the x-ratelimit-* headers)
-    429,
-    [("Content-Type", "application/json")]
-    + [(f"x-ratelimit-{k}", v) for k, v in (("limit", "5"), ("remaining", "0"), ("window", "1000"))],
-    json.dumps({**_LIMITED_BODY, "message": "Too Many Requests"}).encode(),
-)
-
-
-@dataclass(frozen=True)
-class ScenarioFile:
-    name: str
-    role: str
-    size: int
-    parts: int
-    filetype: str
-    plays: str
-    sha256: str = ""
-    created_at: float = 0.0
-
-
-def plan(seed: int) -> list[ScenarioFile]:
-    """The session's files for `seed` (pure: the same seed gives the same names and sizes)."""
-    rng, files, sizes = random.Random(seed), [], set()
-    for n, (role, parts, plays) in enumerate(ROLES, start=1):
-        while True:
-            size = rng.randint(MIB, 3 * MIB) if parts == 1 else rng.randint(parts * 5 * MIB + parts, parts * 6 * MIB)
-            if size not in sizes and (parts == 1 or size % parts):
-                break
-        sizes.add(size)
-        ext, filetype = (".mov", "video/quicktime") if role == "last" else (".mp4", "video/mp4")
-        files.append(ScenarioFile(f"{n:02d}_{role}{ext}", role, size, parts, filetype, plays))
-    return files
-
-
-def _write(directory: Path, seed: int, f: ScenarioFile, created_at: float) -> ScenarioFile:
-    data = random.Random(f"{seed}:{f.name}").randbytes(f.size)
-    path = directory / f.name
-    path.write_bytes(data)
-    os.utime(path, (created_at, created_at))
-    return ScenarioFile(**{**asdict(f), "sha256": hashlib.sha256(data).hexdigest(), "created_at": created_at})
 
 
 class Session:
@@ -150,13 +84,24 @@ class Session:
         seed: int = 0,
         skip: tuple[str, ...] = (),
         seconds_per_minute: float = SECONDS_PER_MINUTE,
+        pair: bool = False,
     ) -> None:
-        self.model, self.seed, self.skip = model, int(seed), tuple(skip)
+        self.model, self.seed, self.skip, self.pair = model, int(seed), tuple(skip), pair
         self.id = uuid.uuid4().hex[:12]
         self.minute = float(seconds_per_minute)
         self.own_files = not directory  # files in the data dir: removed once finished
         self.directory = Path(directory) if directory else model.store.data_dir / CHECKS_DIR / self.id
         self.env_file = model.store.data_dir / CHECKS_DIR / f"{self.id}.env"  # beside the files, never among them
+        self.report_file = self.env_file.with_suffix(".report.jsonl")  # the device's report hook (C2C_CHECK_REPORT)
+        self.state_dir = self.env_file.with_suffix(".state")  # the device's private state (C2C_STATE_DIR)
+        self.power_cut, self.killed = threading.Event(), threading.Event()  # the restart: asked for, and done
+        self.driven = False  # a driver runs the device's command and can cut its power (else no restart is played)
+        self.restart: dict[str, float] = {}  # when the power was cut; and when the S3 side was gone:
+        self.outage: dict[str, float] = {}
+        self.user_codes: list[str] = []
+        self.output: str | None = None  # what the device printed (the command's driver hands it over)
+        self._assets_of: dict[str, str] = {}  # role -> the asset its first good create made
+        self._network: Any = None
         self.credentials: dict[str, str] = {}
         self.own_device = device_id is None  # a device paired for the session: removed when it is released
         if device_id is not None:
@@ -196,6 +141,10 @@ class Session:
                 self._write_files()
                 self._pause_id = self.model.store.pause(self.device.id, None, *self.pause)
                 self._write_credentials()
+                self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.close(os.open(self.report_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600))
+                self._network = self.model.network.profile
+                self.model.set_network(NETWORK)
             except BaseException:  # (its files' folder cannot be written, say): nothing of it stays
                 self._give_back()
                 if self.own_device and hasattr(self, "device"):
@@ -211,7 +160,7 @@ class Session:
         self.pause = (self.started_at - 7200, self.started_at - 3600)
         self.directory.mkdir(parents=True, exist_ok=True)
         made = {f.name: self.pause[0] + 1800 if f.role == "paused" else self.started_at - 10 for f in plan(self.seed)}
-        self.files = [_write(self.directory, self.seed, f, made[f.name]) for f in plan(self.seed)]
+        self.files = [write_file(self.directory, self.seed, f, made[f.name]) for f in plan(self.seed)]
 
     def _write_credentials(self) -> None:
         """The session's variables, credentials included, in a file beside its files (owner-only, as the data
@@ -235,6 +184,10 @@ class Session:
             "client_id": device.client_id,
             "client_secret": model.client_secret,
         }
+        if self.pair:  # the device pairs itself (device-code flow); the session plays the person who approves
+            model.store.revoke(access)
+            model.store.revoke(refresh)
+            del self.credentials["access_token"], self.credentials["refresh_token"]
 
     def release(self, *, registered: bool = False) -> None:
         """Finish (if it runs), then give back all it holds: its files, its pause window, its device (when
@@ -268,13 +221,24 @@ class Session:
                 return self.card
             self.model.recorder.unhook(self.device.id, self)
             self.ended_at = time.time()
+            self.killed.set()  # a part still waiting for a power cut that never came is let go
             card = None
             try:
+                if self._network is not None:
+                    self.model.set_network(self._network)
                 for asset in self._assets():
                     if asset.status == "processing":
                         with contextlib.suppress(TimeoutError, LookupError):
                             self.model.wait_for_asset(asset.id, settle)
-                self._final = self._transcript()
+                checks = device_checks(
+                    self.model.store,
+                    self.directory,
+                    self.files,
+                    self.report_file,
+                    self.output,
+                    list(self.credentials.values()),
+                )
+                self._final = {**self._transcript(), "reports": read_report(self.report_file), "checks": checks}
                 card = grade(self._final)
             finally:
                 if card is None:  # the transcript could not be read: nothing can be judged
@@ -292,6 +256,8 @@ class Session:
         if self._pause_id is not None:
             self.model.store.delete_pause(self._pause_id)
         self.env_file.unlink(missing_ok=True)
+        self.report_file.unlink(missing_ok=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
         if self.own_files:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -308,6 +274,10 @@ class Session:
             "started_at": self.started_at,
             "ended_at": self.ended_at or time.time(),
             "skipped": list(self.skip),
+            "network": NETWORK,
+            "restart": dict(self.restart),
+            "outage": dict(self.outage),
+            "pairing": {"user_codes": list(self.user_codes)} if self.pair else {},
         }
 
     def transcript(self) -> dict[str, Any]:
@@ -336,7 +306,13 @@ class Session:
         }
 
     def _device(self) -> dict[str, str]:
-        return {"id": self.device.id, "name": self.device.name}
+        device = self.model.store.device(self.device.id) or self.device
+        return {
+            "id": device.id,
+            "name": device.name,
+            "project_id": device.project_id,
+            "project_name": device.project_name,
+        }
 
     def report(self, *, evidence: bool = True) -> str:
         """The Markdown report (:func:`c2c_sandbox.scorecard.report.markdown`) of the finished session."""
@@ -361,6 +337,7 @@ class Session:
         """The variables a device command gets from ``c2c check -- COMMAND``."""
         env = {"C2C_API_URL": self.model.base_url, "C2C_CHECK_DIR": str(self.directory)}
         env["C2C_CHECK_MINUTE"] = f"{self.minute:g}"
+        env.update(C2C_CHECK_REPORT=str(self.report_file), C2C_STATE_DIR=str(self.state_dir))
         env.update({f"C2C_{k.upper()}": v for k, v in self.credentials.items()})  # C2C_ACCESS_TOKEN, ...
         return env
 
@@ -373,7 +350,7 @@ class Session:
             f"API: {self.model.base_url}",
         ]
         if self.credentials and secrets:
-            hidden = ("C2C_API_URL", "C2C_CHECK_DIR", "C2C_CHECK_MINUTE")
+            hidden = ("C2C_API_URL", "C2C_CHECK_DIR", "C2C_CHECK_MINUTE", "C2C_CHECK_REPORT", "C2C_STATE_DIR")
             lines.append(
                 "Credentials: " + " ".join(f"{k}={v}" for k, v in self.environment().items() if k not in hidden)
             )
@@ -394,12 +371,16 @@ class Session:
     # -- the script (called by the recorder, before the app sees the request) ----------------------------
     def before(self, entry: dict[str, Any], environ: dict[str, Any]) -> Action | None:
         self.last_seen = time.monotonic()
+        if entry.get("kind") == "s3":
+            return self._part(entry)
+        if self.pair and entry.get("route") == "POST /v2/auth/device/code":
+            return Action(after=self._approve_soon, note="scenario: a person enters the code a second later")
         if entry.get("create") is None:
             return None
         f = next((f for f in self.files if f.size == entry["create"].get("filesize")), None)
         if f is None:
             return None
-        self._ask_parts(environ, f)
+        ask_parts(environ, f)
         with self._lock:
             first = f.role not in self._played
             self._played.add(f.role)
@@ -421,24 +402,49 @@ class Session:
             return Action(hold=1.1, after=lambda _e: self.model.set_url_ttl(ttl), note="scenario: URLs expire in 1 s")
         if f.role in FAULTS:
             return Action(after=lambda e: self._plan_faults(f, e), note="scenario: S3 faults planned for its parts")
+        if f.role in ("restart", "outage"):
+            return Action(after=lambda e: self._note_asset(f.role, e))
         return None
+
+    def _note_asset(self, role: str, entry: dict[str, Any]) -> None:
+        if entry.get("status") == 200 and entry.get("asset"):
+            self._assets_of.setdefault(role, entry["asset"])
+
+    def _part(self, entry: dict[str, Any]) -> Action | None:  # the power cut and the outage, on the part PUTs
+        now = time.time()
+        if self.outage and now < self.outage["end"]:
+            return Action(cut=True, note="scenario: the S3 side is unreachable")
+        asset = entry.get("asset")
+        if asset and asset == self._assets_of.get("outage") and not self.outage:
+            self.outage = {"start": now, "end": now + OUTAGE_MINUTES * self.minute}
+            return Action(cut=True, note="scenario: the S3 side goes away")
+        if not self.driven or not asset or asset != self._assets_of.get("restart") or self.killed.is_set():
+            return None
+        if entry.get("part") == 1:
+            return Action(after=self._cut_power_soon)
+        return Action(cut=True, wait=self.killed, wait_max=STALL_MAX, note="scenario: in flight at the power cut")
+
+    def _cut_power_soon(self, entry: dict[str, Any]) -> None:
+        if entry.get("status") == 200:
+            threading.Timer(POWER_CUT_AFTER, self.power_cut.set).start()
+
+    def powered_off(self) -> None:  # the driver killed the device and starts it again: the held parts go
+        self.restart = {"killed_at": time.time()}
+        self.killed.set()
+
+    def _approve_soon(self, entry: dict[str, Any]) -> None:
+        if entry.get("status") != 200:
+            return
+        for code in [c for c in self.model.store.pending_codes() if c.client_id == self.device.client_id][-1:]:
+            self.user_codes.append(code.user_code)
+            threading.Timer(1.0, self._approve, args=(code.user_code,)).start()
+
+    def _approve(self, user_code: str) -> None:
+        with contextlib.suppress(LookupError, ValueError):  # the code expired, or the session was released
+            self.model.approve(user_code)
 
     def _plan_faults(self, f: ScenarioFile, entry: dict[str, Any]) -> None:
         if entry.get("status") != 200 or not entry.get("asset"):
             return
         for kind, part, times in FAULTS[f.role]:
             self.model.faults.inject(kind, part=part, times=times, asset=entry["asset"])
-
-    @staticmethod
-    def _ask_parts(environ: dict[str, Any], f: ScenarioFile) -> None:
-        """The service decides the URL count: for a scenario file, the file's (unless the device asked)."""
-        fields = read_fields(environ)
-        if fields.get("parts") not in (None, ""):
-            return
-        fields["parts"] = f.parts
-        is_json = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower() == "application/json"
-        if is_json:
-            set_body(environ, json.dumps(fields).encode())
-        else:
-            environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
-            set_body(environ, urlencode({k: v for k, v in fields.items() if v is not None}).encode())

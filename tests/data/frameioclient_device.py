@@ -1,7 +1,7 @@
 """A C2C device whose part uploads are frameioclient 1.1.0's, to record how it fares in ``c2c check``.
 
 Not run by the test suite (frameioclient is not installed there): it recorded ``frameioclient_transcript.json``,
-which ``tests/sandbox/test_scorecard.py`` replays through the grader. To record it again::
+which ``tests/sandbox/test_scorecard_peers.py`` replays through the grader. To record it again::
 
     python3 -m venv /tmp/fioc && /tmp/fioc/bin/pip install frameioclient==1.1.0
     .venv/bin/c2c check --seed 0 --transcript tests/data/frameioclient_transcript.json \\

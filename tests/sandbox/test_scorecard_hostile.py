@@ -92,7 +92,7 @@ def test_an_item_that_cannot_read_the_traffic_says_so_and_the_others_are_graded(
     card = grade(transcript)
     assert card.item("client_version").verdict == "not exercised"
     assert "could not be judged" in card.item("client_version").detail
-    assert card.item("next_file").verdict == "fail"  # the other items, graded as usual
+    assert card.item("corrupt").verdict == "fail"  # the other items, graded as usual
 
 
 # -- what a session holds, and when it gives it back ----------------------------------------------------------
@@ -115,7 +115,7 @@ def devices(sb: Sandbox) -> set[str]:
 
 def test_a_finished_session_gives_back_its_files_and_its_pause_window(sb: Sandbox) -> None:
     session = start(sb, device_id=sb.device.id)  # the sandbox's own paired device, not one of the session's
-    assert len(check_files(sb)) == 9
+    assert len(check_files(sb)) == 13
     started = time.time()
     assert finish(sb, session["id"]).status_code == 200
     assert check_files(sb) == []
@@ -305,9 +305,12 @@ def test_what_a_device_sent_renders_as_text_in_the_markdown_report(sb: Sandbox) 
     html = mistune.create_markdown(escape=False, plugins=["table"])(report)
     for made in ("<img", "<a ", "<script", "<b>", 'href="'):  # ... but never rendered as markup
         assert made not in html.lower(), made
-    table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    rows = table.split("<tr>")[1:]
-    assert len(rows) == 13 and all(row.count("<td") == 4 for row in rows)  # no cell was split by a "|"
+    tables = html.split("<table>")[1:]
+    assert len(tables) >= 8  # the checklist's seven sections, the kit's own checks, what to change
+    for table in tables:  # no cell was split by a "|"
+        columns = table.split("</thead>")[0].count("<th>")
+        rows = table.split("</table>")[0].split("<tbody>")[1].split("<tr>")[1:]
+        assert all(row.count("<td") == columns for row in rows), table
     for page in (f"/checks/{session['id']}", f"/devices/{device.id}/requests"):  # the HTML pages escape it too
         text = requests.get(f"{sb.api_url}{page}", timeout=10).text
         assert "<img src=x" not in text and "&lt;img src=x" in text
@@ -319,7 +322,7 @@ def test_the_check_page_shows_no_token_and_no_client_secret(sb: Sandbox) -> None
         token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{sb.api_url}/", timeout=10).text)
         assert token is not None
         page = s.post(f"{sb.api_url}/sandbox/checks", data={"csrf_token": token.group(1), "device_id": ""}, timeout=60)
-        assert page.status_code == 200 and "Upload these 9 files" in page.text
+        assert page.status_code == 200 and "Upload these 13 files" in page.text
         check_id = page.url.rsplit("/", 1)[1]
         session = sb.model.checks[check_id]
         secrets = [session.credentials[k] for k in ("access_token", "refresh_token", "client_secret")]
@@ -346,3 +349,27 @@ def test_a_session_that_cannot_start_leaves_nothing(sb: Sandbox, tmp_path: Path)
         run_check(lambda env: None, sandbox=sb, directory=blocker / "files")
     assert devices(sb) == {sb.device.id} and sb.model.checks == {}
     assert not list((sb.data_dir / "checks").glob("*.env"))
+
+
+def test_a_pairing_session_hands_out_no_token_and_approves_the_devices_code(sb: Sandbox) -> None:
+    session = start(sb, pair=True)
+    env = session["environment"]
+    assert "C2C_ACCESS_TOKEN" not in env and "C2C_REFRESH_TOKEN" not in env and env["C2C_CLIENT_SECRET"]
+    form = {
+        "client_id": env["C2C_CLIENT_ID"],
+        "client_secret": env["C2C_CLIENT_SECRET"],
+        "scope": "asset_create offline",
+    }
+    code = requests.post(f"{sb.api_url}/v2/auth/device/code", data=form, timeout=10).json()
+    poll = {**form, "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": code["device_code"]}
+    deadline = time.monotonic() + 20
+    while True:  # the session plays the person who enters the code (a second later)
+        answer = requests.post(f"{sb.api_url}/v2/auth/token", data=poll, timeout=10)
+        if answer.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(max(1.0, float(code.get("interval", 1))))
+    assert answer.status_code == 200 and answer.json()["access_token"]
+    assert finish(sb, session["id"]).status_code == 200
+    state = requests.get(f"{sb.api_url}/sandbox/checks/{session['id']}", timeout=10).json()
+    items = {i["id"]: i for i in state["scorecard"]["items"]}
+    assert items["user_code"]["verdict"] == "not exercised" and "reported nothing" in items["user_code"]["detail"]
