@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from c2c_helpers._redact import redact_url
-from c2c_helpers.errors import InvalidArgument
+from c2c_helpers.errors import InvalidArgument, check_int
 
 __all__ = ["MAX_PARTS", "MIN_PART_SIZE", "Chunk", "chunk_size", "misplaced_urls", "part_number_of", "plan_chunks"]
 
@@ -123,8 +123,8 @@ def chunk_size(filesize: int, n_urls: int) -> int:
     >>> chunk_size(10, 3)  # 4 + 4 + 2: the last part is short
     4
     """
-    _check_positive_int("filesize", filesize)
-    _check_positive_int("n_urls", n_urls)
+    check_int("filesize", filesize, minimum=1)
+    check_int("n_urls", n_urls, minimum=1)
     return -(-filesize // n_urls)
 
 
@@ -167,7 +167,7 @@ def plan_chunks(filesize: int, upload_urls: list[str] | tuple[str, ...]) -> list
     ...
     c2c_helpers.errors.InvalidArgument: 6 upload URLs for 10 bytes: ... leave 1 URL empty; request at most 5 parts
     """
-    _check_positive_int("filesize", filesize)
+    check_int("filesize", filesize, minimum=1)
     urls = list(upload_urls)
     if not urls:
         raise InvalidArgument("no upload URLs: the service must return at least one URL to upload a file")
@@ -189,13 +189,6 @@ def plan_chunks(filesize: int, upload_urls: list[str] | tuple[str, ...]) -> list
         end = min(start + size, filesize)
         chunks.append(Chunk(index=i, start=start, size=end - start, end=end, url=url))
     return chunks
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise InvalidArgument(f"{name} must be at least 1, got {value}")
 
 
 def part_number_of(url: str) -> int | None:

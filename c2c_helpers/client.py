@@ -26,7 +26,6 @@ import os
 import re
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -45,7 +44,7 @@ from c2c_helpers._http import (
 from c2c_helpers._redact import redact_url
 from c2c_helpers.asset import Asset, SandboxControls
 from c2c_helpers.chunks import MAX_PARTS
-from c2c_helpers.errors import APIError, ConfigurationError, InvalidArgument, RateLimited
+from c2c_helpers.errors import APIError, ConfigurationError, InvalidArgument, RateLimited, check_int
 from c2c_helpers.retry import CREATE_LIMIT, CREATE_WINDOW, TokenBucket, rate_limit_wait
 from c2c_helpers.tokens import Credentials, Tokens
 
@@ -125,18 +124,12 @@ class C2CClient:
     ) -> None:
         api_url = api_url or os.environ.get("C2C_API_URL") or None
         token = token or os.environ.get("C2C_ACCESS_TOKEN") or None
-        hint = "or call c2c_helpers.connect() to get a client for the embedded sandbox"
-        if not api_url and not token:
+        if not api_url or not token:  # one of the two, or both: "no C2C API URL and no access token: ..."
+            missing = [what for what, value in (("C2C API URL", api_url), ("access token", token)) if not value]
             raise ConfigurationError(
-                "no C2C API URL and no access token: pass api_url and token, or set C2C_API_URL and "
-                f"C2C_ACCESS_TOKEN, {hint}"
+                f"no {' and no '.join(missing)}: pass api_url and token, or set C2C_API_URL (https://api.frame.io "
+                "for the real service) and C2C_ACCESS_TOKEN, or call c2c_helpers.connect() for the embedded sandbox"
             )
-        if not api_url:
-            raise ConfigurationError(
-                "no C2C API URL: pass api_url or set C2C_API_URL (https://api.frame.io for the real service), " + hint
-            )
-        if not token:
-            raise ConfigurationError(f"no access token: pass the token argument or set C2C_ACCESS_TOKEN, {hint}")
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigurationError(
@@ -186,12 +179,7 @@ class C2CClient:
     def __enter__(self) -> C2CClient:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- HTTP --------------------------------------------------------------------------------------------
@@ -312,14 +300,14 @@ class C2CClient:
         """``POST /v2/devices/channels/{id}/inputs/{index}/trigger``: input (button) `input_index` pressed at SMPTE
         `start` (``HH:MM:SS:FF``, frames under `rate`'s whole fps) for `duration`; checked before it is sent."""
         for name, value in (("input_index", input_index), ("offset", offset)):
-            _check_int(name, value, minimum=0)
+            check_int(name, value, minimum=0)
         times = {"start": _smpte("start", start, rate), "duration": _smpte("duration", duration, rate)}
         path = f"/v2/devices/channels/{quote(channel_id, safe='')}/inputs/{input_index}/trigger"
         return self._post(path, {"action_type": "single_press", "offset": offset, **times})
 
     def comment(self, asset_id: str, text: str, timestamp: int | None = None) -> dict[str, Any]:
         """``POST /v2/devices/assets/{id}/comments``: `text` at frame `timestamp` (from 0), or on the whole asset."""
-        _check_int("timestamp", 0 if timestamp is None else timestamp, minimum=0)
+        check_int("timestamp", 0 if timestamp is None else timestamp, minimum=0)
         body = {"text": text} | ({} if timestamp is None else {"timestamp": timestamp})
         return self._post(f"/v2/devices/assets/{quote(asset_id, safe='')}/comments", body)
 
@@ -414,26 +402,18 @@ def asset_body(
         raise InvalidArgument("name must be a non-empty string (the asset's display name)")
     if filetype is not None and (not isinstance(filetype, str) or "/" not in filetype):
         raise InvalidArgument(f"filetype must be a MIME type such as 'video/mp4', got {filetype!r}")
-    _check_int("filesize", filesize, minimum=1)
-    _check_int("offset", offset, minimum=0)
+    check_int("filesize", filesize, minimum=1)
+    check_int("offset", offset, minimum=0)
     body: dict[str, Any] = {"name": name, "filetype": filetype, "filesize": filesize, "offset": offset}
     if filetype is None:
         del body["filetype"]
     if parts is not None:
-        _check_int("parts", parts, minimum=1, maximum=MAX_PARTS)
+        check_int("parts", parts, minimum=1, maximum=MAX_PARTS)
         body["parts"] = parts
     if channel is not None:
-        _check_int("channel", channel, minimum=0)
+        check_int("channel", channel, minimum=0)
         body["channel"] = channel
     return body
-
-
-def _check_int(name: str, value: object, *, minimum: int, maximum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise InvalidArgument(f"{name} must be {bound}, got {value}")
 
 
 def _smpte(name: str, value: object, rate: tuple[int, int]) -> dict[str, Any]:

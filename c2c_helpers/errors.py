@@ -156,6 +156,22 @@ class InvalidArgument(C2CError, ValueError):
     """
 
 
+def check_int(name: str, value: object, *, minimum: int | None = None, maximum: int | None = None) -> None:
+    """:class:`InvalidArgument` unless `value` is an int (a bool is not), at least `minimum` and at most `maximum`
+    (a `maximum` comes with a `minimum`; both optional).
+
+    >>> check_int("workers", 0, minimum=1)
+    Traceback (most recent call last):
+    ...
+    c2c_helpers.errors.InvalidArgument: workers must be at least 1, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{name} must be an int, got {type(value).__name__}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise InvalidArgument(f"{name} must be {bound}, got {value}")
+
+
 class InvalidFile(InvalidArgument):
     """A file that cannot be uploaded as asked (or its resume manifest), refused before anything was sent.
 

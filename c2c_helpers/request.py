@@ -39,7 +39,7 @@ from typing import Literal
 from c2c_helpers._http import Timeout, normalize_timeout
 from c2c_helpers.asset import Asset
 from c2c_helpers.chunks import MAX_PARTS, MIN_PART_SIZE, chunk_size, plan_chunks
-from c2c_helpers.errors import ConfigurationError, FileChanged, InvalidArgument, InvalidFile, describe_fate
+from c2c_helpers.errors import ConfigurationError, FileChanged, InvalidArgument, InvalidFile, check_int, describe_fate
 from c2c_helpers.retry import RetryPolicy
 
 __all__ = [
@@ -163,14 +163,13 @@ def check_request(
         raise InvalidArgument(f"on_expired must be 'raise' or 'recreate', got {on_expired!r}")
     if not isinstance(verify, bool):
         raise InvalidArgument(f"verify must be True or False, got {verify!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidArgument(f"workers must be a positive int, got {workers!r}")
+    check_int("workers", workers, minimum=1)
     if retry is not None and not isinstance(retry, RetryPolicy):
         raise InvalidArgument(f"retry must be a RetryPolicy, got {type(retry).__name__}")
-    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int) or channel < 0):
-        raise InvalidArgument(f"channel must be a non-negative int, got {channel!r}")
-    if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int)):
-        raise InvalidArgument(f"offset must be an int (seconds since the file was created), got {offset!r}")
+    if channel is not None:
+        check_int("channel", channel, minimum=0)
+    if offset is not None:
+        check_int("offset", offset)  # seconds since the file was created; the API takes either sign
     size, signature = (None, None) if growing else check_file(path)
     name = path.name if name is None else name
     if not isinstance(name, str) or not name.strip():

@@ -41,16 +41,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from c2c_helpers._redact import redact
-from c2c_helpers.client import C2CClient
 from c2c_helpers.errors import C2CError, UploadInterrupted
 from c2c_helpers.lab.connect import connect, uses_embedded_sandbox
 from c2c_helpers.lab.recording import TEST_CLIP_RATE, start_recording
@@ -67,9 +64,16 @@ from c2c_helpers.request import DEFAULT_WORKERS
 from c2c_helpers.resume import default_manifest_path
 from c2c_helpers.retry import RetryPolicy
 from c2c_helpers.tools import fleet as fleet_module
-from c2c_helpers.tools.extras import COMMAND_EXTRA, EPILOG, extra_of, install_hint, missing_module, needs_extra
-from c2c_helpers.tools.device import heartbeats, save_tokens, saved_tokens
-from c2c_helpers.upload import upload_file
+from c2c_helpers.tools.device import as_device
+from c2c_helpers.tools.extras import (
+    COMMAND_EXTRA,
+    EPILOG,
+    extra_of,
+    missing_module,
+    needs_extra,
+    upload_lacks_a_service,
+)
+from c2c_helpers.upload import UploadResult, upload_file
 
 __all__ = ["main"]
 
@@ -309,21 +313,8 @@ def _clip(args: argparse.Namespace) -> int:
     return 0
 
 
-def _upload_lacks_a_service() -> bool:
-    """Neither a service configured nor the sandbox extra installed: say so in one line."""
-    missing = missing_module("sandbox") if uses_embedded_sandbox() else None
-    if missing:
-        print(
-            f"c2c upload: C2C_API_URL and C2C_ACCESS_TOKEN must be set (the service to upload to), or the 'sandbox' "
-            f"extra installed for an embedded sandbox ({missing} is not installed): {install_hint('sandbox')}",
-            file=sys.stderr,
-        )
-        return True
-    return False
-
-
 def _upload(args: argparse.Namespace) -> int:
-    stop = threading.Event()  # ends the heartbeat of a device's upload (see _as_device)
+    stop = threading.Event()  # ends the heartbeat of a device's upload (see tools.device.as_device)
     try:
         return _upload_once(args, stop)
     finally:
@@ -336,10 +327,10 @@ def _upload_once(args: argparse.Namespace, stop: threading.Event) -> int:
     manifest = None if args.resume is None else Path(args.resume)
     if args.resume == _DEFAULT_MANIFEST:
         manifest = default_manifest_path(args.file)
-    if _upload_lacks_a_service():
+    if upload_lacks_a_service(embedded=uses_embedded_sandbox()):
         return 1
     try:
-        client = _as_device(connect(), stop)
+        client = as_device(connect(), stop, embedded=uses_embedded_sandbox())
         secrets = (client.token,)
         if uses_embedded_sandbox():
             print(
@@ -381,6 +372,11 @@ def _upload_once(args: argparse.Namespace, stop: threading.Event) -> int:
         notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
         return _fail(f"{exc}{notes}", secrets=secrets)
     _close(bar)
+    return _said(result)
+
+
+def _said(result: UploadResult) -> int:
+    """The summary line on stdout; a recreated or resumed asset said on stderr."""
     if result.recreated_from:
         print(
             f"c2c: the upload URLs of asset {result.recreated_from} expired: created asset {result.asset.id} and "
@@ -391,34 +387,6 @@ def _upload_once(args: argparse.Namespace, stop: threading.Event) -> int:
         print(f"c2c: resumed asset {result.asset.id}: {len(result.resumed)} part(s) were already sent", file=sys.stderr)
     print(f"{result.summary()}; asset {result.asset.id}")
     return 0
-
-
-def _as_device(client: C2CClient, stop: threading.Event) -> C2CClient:
-    """With ``C2C_REFRESH_TOKEN``, ``C2C_CLIENT_ID`` and ``C2C_CLIENT_SECRET`` set (as ``c2c check`` sets them), act as
-    the device they name: refresh the token on a 401 and keep the new pair in the device's private state
-    (``C2C_STATE_DIR``, as ``c2c device`` does: the next run uses it), and send heartbeats (one a minute at most
-    across runs, at least every 5 minutes while it uploads). Else the client as it is."""
-    env = os.environ
-    if uses_embedded_sandbox() or not all(
-        env.get(k) for k in ("C2C_REFRESH_TOKEN", "C2C_CLIENT_ID", "C2C_CLIENT_SECRET")
-    ):
-        return client
-    state = Path(env.get("C2C_STATE_DIR") or Path.home() / ".local/state/c2c-device")
-    client_id = env["C2C_CLIENT_ID"]
-    access, refresh = saved_tokens(state, client.api_url, client_id) or (client.token, env["C2C_REFRESH_TOKEN"])
-    device = C2CClient(
-        client.api_url,
-        access,
-        refresh_token=refresh,
-        client_id=client_id,
-        client_secret=env["C2C_CLIENT_SECRET"],
-        on_tokens=lambda tokens: save_tokens(state, client.api_url, client_id, tokens),
-        controls=client.controls,
-    )
-    client.close()
-    minute = float(env.get("C2C_CHECK_MINUTE") or 60)
-    threading.Thread(target=heartbeats, args=(device, state, minute, stop), daemon=True).start()
-    return device
 
 
 def _upload_realtime(args: argparse.Namespace, client: Any, progress: Any, bar: Any) -> int:

@@ -63,7 +63,7 @@ from c2c_helpers import (
 )
 from c2c_helpers.realtime import upload_growing_file
 
-__all__ = ["MAX_TRIES", "Device", "device_main", "heartbeats", "save_tokens", "saved_tokens"]
+__all__ = ["MAX_TRIES", "Device", "as_device", "device_main", "heartbeats", "save_tokens", "saved_tokens"]
 
 MAX_TRIES = 8  # tries of one file across network trouble, the first included: then it is reported failed
 GROWING_MINUTES = 2.0  # a file written this recently is still being recorded
@@ -260,6 +260,33 @@ class Device:
             self.set_network("unstable")
         elif event.state == "done" and self.network != "online":
             self.set_network("online")
+
+
+def as_device(client: C2CClient, stop: threading.Event, *, embedded: bool = False) -> C2CClient:
+    """With ``C2C_REFRESH_TOKEN``, ``C2C_CLIENT_ID`` and ``C2C_CLIENT_SECRET`` set (as ``c2c check`` sets them), act as
+    the device they name: refresh the token on a 401 and keep the new pair in the device's private state
+    (``C2C_STATE_DIR``, as ``c2c device`` does: the next run uses it), and send heartbeats (one a minute at most
+    across runs, at least every 5 minutes while it uploads); ``c2c upload`` uses it. Else (or for an `embedded`
+    sandbox) the client as it is."""
+    env = os.environ
+    if embedded or not all(env.get(k) for k in ("C2C_REFRESH_TOKEN", "C2C_CLIENT_ID", "C2C_CLIENT_SECRET")):
+        return client
+    state = Path(env.get("C2C_STATE_DIR") or Path.home() / ".local/state/c2c-device")
+    client_id = env["C2C_CLIENT_ID"]
+    access, refresh = saved_tokens(state, client.api_url, client_id) or (client.token, env["C2C_REFRESH_TOKEN"])
+    device = C2CClient(
+        client.api_url,
+        access,
+        refresh_token=refresh,
+        client_id=client_id,
+        client_secret=env["C2C_CLIENT_SECRET"],
+        on_tokens=lambda tokens: save_tokens(state, client.api_url, client_id, tokens),
+        controls=client.controls,
+    )
+    client.close()
+    minute = float(env.get("C2C_CHECK_MINUTE") or 60)
+    threading.Thread(target=heartbeats, args=(device, state, minute, stop), daemon=True).start()
+    return device
 
 
 def saved_tokens(state: Path, api_url: str, client_id: str) -> tuple[str, str | None] | None:

@@ -7,7 +7,16 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-__all__ = ["COMMAND_EXTRA", "EPILOG", "EXTRA_MODULES", "extra_of", "install_hint", "missing_module", "needs_extra"]
+__all__ = [
+    "COMMAND_EXTRA",
+    "EPILOG",
+    "EXTRA_MODULES",
+    "extra_of",
+    "install_hint",
+    "missing_module",
+    "needs_extra",
+    "upload_lacks_a_service",
+]
 
 #: The modules each extra brings (``pip install .`` alone has none of them), and what each command needs.
 EXTRA_MODULES = {
@@ -46,3 +55,17 @@ def needs_extra(command: str, extra: str, module: str) -> int:
     hint = install_hint(extra)
     print(f"c2c {command}: needs the {extra!r} extra ({module} is not installed): {hint}", file=sys.stderr)
     return 1
+
+
+def upload_lacks_a_service(*, embedded: bool) -> bool:
+    """``c2c upload`` with no service configured (`embedded`: it would start a sandbox of its own) and without the
+    sandbox extra: say so in one line and return True."""
+    missing = missing_module("sandbox") if embedded else None
+    if missing:
+        print(
+            f"c2c upload: C2C_API_URL and C2C_ACCESS_TOKEN must be set (the service to upload to), or the 'sandbox' "
+            f"extra installed for an embedded sandbox ({missing} is not installed): {install_hint('sandbox')}",
+            file=sys.stderr,
+        )
+        return True
+    return False

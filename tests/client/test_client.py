@@ -50,8 +50,8 @@ def test_defaults_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, san
     ("env", "message"),
     [
         ({}, "no C2C API URL and no access token"),
-        ({"C2C_ACCESS_TOKEN": "t0ken-value"}, "no C2C API URL: pass api_url or set C2C_API_URL"),
-        ({"C2C_API_URL": "http://127.0.0.1:9"}, "no access token: pass the token argument or set C2C_ACCESS_TOKEN"),
+        ({"C2C_ACCESS_TOKEN": "t0ken-value"}, "no C2C API URL: pass api_url and token, or set C2C_API_URL"),
+        ({"C2C_API_URL": "http://127.0.0.1:9"}, "no access token: pass api_url and token, or set C2C_API_URL"),
     ],
 )
 def test_missing_configuration_is_a_clear_error(
