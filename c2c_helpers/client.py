@@ -184,13 +184,6 @@ class C2CClient:
 
     # -- HTTP --------------------------------------------------------------------------------------------
 
-    def _headers(self, token: str) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {token}",
-            "x-client-version": self.client_version,
-            "Accept": "application/json",
-        }
-
     def request(
         self,
         method: str,
@@ -214,11 +207,11 @@ class C2CClient:
         refreshed = False
         while True:
             token = self._credentials.access_token
+            headers = {"Authorization": f"Bearer {token}", "x-client-version": self.client_version}
+            headers["Accept"] = "application/json"
             started = time.monotonic()
             try:
-                response = self.session.request(
-                    method, url, json=json, headers=self._headers(token), timeout=self.timeout
-                )
+                response = self.session.request(method, url, json=json, headers=headers, timeout=self.timeout)
             except requests.RequestException as exc:
                 raise transport_error(
                     exc,

@@ -67,13 +67,16 @@ def send_parts(
     done: dict[int, PartResult] | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
     on_part: Callable[[PartResult], None] | None = None,
+    resent: tuple[int, ...] = (),
 ) -> list[PartResult]:
     """Send every chunk not in `done`; return every part's result in part order.
 
-    `progress` gets each :class:`ProgressEvent` and `on_part` each new result, both on
-    the calling thread. Raises the first part's :class:`~c2c_helpers.errors.PartUploadError` (with the asset
-    and the parts sent), :class:`~c2c_helpers.errors.FileChanged`, or
-    :class:`~c2c_helpers.errors.UploadInterrupted` on Ctrl-C, after stopping the other workers.
+    `progress` gets each :class:`ProgressEvent` and `on_part` each new result, both on the calling thread.
+    `resent` are parts S3 already holds from an earlier run that go again: S3 assembles the file once its last
+    missing part lands, so that part waits until every resent one is acknowledged. Raises the first part's
+    :class:`~c2c_helpers.errors.PartUploadError` (with the asset and the parts sent),
+    :class:`~c2c_helpers.errors.FileChanged`, or :class:`~c2c_helpers.errors.UploadInterrupted` on Ctrl-C,
+    after stopping the other workers.
     """
     done = done or {}
     to_send = [c for c in chunks if c.number not in done]
@@ -86,8 +89,13 @@ def send_parts(
             else:
                 pool.announce(c)
         request.unchanged(asset, sent=sorted(done), total=len(chunks))  # before a single part goes out
+        last = [c for c in to_send if c.number not in resent][-1:] if resent else []  # the part that completes it
         for c in to_send:
-            pool.send(c)
+            if c not in last:
+                pool.send(c)
+        if last:
+            pool.wait()  # every resent part acknowledged first: no assembly from their earlier bytes
+            pool.send(last[0])
         pool.wait()
         results = pool.results
     ordered = [results[c.number] for c in chunks]

@@ -251,8 +251,7 @@ def check_filetype(path: Path, filetype: str | None) -> str:
 
 def check_parts(path: Path, size: int, parts: int) -> None:
     """Refuse a number of parts S3 cannot assemble for `size` bytes (before the asset is created)."""
-    if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= MAX_PARTS:
-        raise InvalidFile(f"parts must be an int from 1 to {MAX_PARTS:,}, got {parts!r}", path=path)
+    check_int("parts", parts, minimum=1, maximum=MAX_PARTS)
     try:
         plan_chunks(size, ["planned"] * parts)
     except ValueError as exc:

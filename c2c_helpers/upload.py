@@ -383,7 +383,9 @@ def _send(
     """Step 3: every part not already sent, by the worker pool; each acknowledged part goes in the manifest."""
     if done:
         logger.info("asset %s: resuming; %s", asset.id, describe_parts(done, len(chunks), "already sent"))
-    return send_parts(request, asset, chunks, done=done, progress=progress, on_part=resuming.recorder(manifest))
+    resent = manifest.resend if manifest is not None else ()  # parts S3 holds, sent again (see trusted_parts)
+    on_part = resuming.recorder(manifest)
+    return send_parts(request, asset, chunks, done=done, progress=progress, on_part=on_part, resent=resent)
 
 
 def _wait(

@@ -257,6 +257,26 @@ def test_a_version_1_manifest_is_still_read_and_its_md5_etags_checked(
     assert sandbox.asset_sha256(asset_id) == sha256(path)
 
 
+def test_a_part_sent_again_is_in_before_the_part_that_completes_the_file(
+    make_file: Callable[..., Path], client: C2CClient, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """S3 assembles once its last missing part lands. A resumed run that sends part 2 again (its digest is
+    unknown) beside the never-sent parts 3 and 4 must not let them complete the file from part 2's earlier
+    bytes first: here part 2's answer is late (the sandbox stores it after a 1 s wait), so without the ordering
+    parts 3 and 4 would land first and part 2 would be refused (NoSuchUpload) by an assembled asset."""
+    path = make_file(size=FOUR_PARTS)
+    manifest = tmp_path / "m.json"
+    asset_id = stop_after_two_parts(path, client, sandbox, manifest)
+    saved = json.loads(manifest.read_text())
+    saved["parts"]["2"]["md5"] = ""  # as if its ETag had not been an MD5: the resume cannot vouch for it
+    manifest.write_text(json.dumps(saved))
+    sandbox.faults.inject("delay", part=2, times=1, seconds=1)
+    result = upload_file(path, client=client, workers=3, resume=manifest)
+    assert result.resumed == (1,) and [p.attempts for p in result.parts] == [0, 1, 1, 1]
+    sandbox.wait_for_asset(asset_id)
+    assert sandbox.asset_sha256(asset_id) == sha256(path)
+
+
 # -- one resume at a time -----------------------------------------------------------------------------------
 
 
