@@ -240,10 +240,8 @@ def check_filetype(path: Path, filetype: str | None) -> str:
     if filetype is None:
         try:
             return guess_filetype(path)
-        except ValueError as exc:
-            raise InvalidFile(
-                f"{exc} Pass filetype='type/subtype' (e.g. filetype='video/mp4') to upload it anyway.", path=path
-            ) from None
+        except ValueError as exc:  # the message says how to pass one
+            raise InvalidFile(str(exc), path=path) from None
     if not isinstance(filetype, str) or not re.fullmatch(r"[\w.+!#$&^-]+/[\w.+!#$&^-]+", filetype.strip()):
         raise InvalidFile(f"filetype must be a MIME type such as 'video/mp4', got {filetype!r}", path=path)
     return filetype.strip()

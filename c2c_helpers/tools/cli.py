@@ -369,6 +369,8 @@ def _upload_once(args: argparse.Namespace, stop: threading.Event) -> int:
         return 130
     except (C2CError, ValueError) as exc:
         _close(bar)
+        if "MIME type" in str(exc):  # the message names upload_file's argument: this command's is a flag
+            exc.add_note("c2c upload: give it with --filetype TYPE, e.g. --filetype video/mp4")
         notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
         return _fail(f"{exc}{notes}", secrets=secrets)
     _close(bar)
@@ -420,7 +422,7 @@ def _progress_bar(path: Path) -> tuple[Any, Any]:
     except OSError:
         total = 0  # upload_file reports the problem; a real-time upload's file may not exist yet
     # decimal units (MB = 10^6 bytes, MB/s), as the summary line counts them
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000, desc=path.name, file=sys.stderr)
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000, desc=path.name, file=sys.stderr, delay=0.3)
     totals = ProgressTotals()
 
     def progress(event: PartProgress | ProgressEvent) -> None:

@@ -360,8 +360,11 @@ def device_main(argv: list[str] | None = None) -> int:
         _write(where / "cancel.json", sorted({*(_read(where / "cancel.json") or []), *args.cancel}))
         return 0
     folder = args.folder or (Path(env["C2C_CHECK_DIR"]) if env.get("C2C_CHECK_DIR") else None)
-    if folder is None or not env.get("C2C_API_URL"):
-        parser.exit(2, "c2c device: give a FOLDER (or C2C_CHECK_DIR) and set C2C_API_URL\n")
+    if folder is None:
+        parser.exit(2, "c2c device: give the FOLDER to watch (or set C2C_CHECK_DIR)\n")
+    if not env.get("C2C_API_URL"):  # then tokens (C2C_ACCESS_TOKEN, ...) or pairing (C2C_CLIENT_ID/SECRET)
+        parser.exit(2, "c2c device: set C2C_API_URL (the service), and C2C_ACCESS_TOKEN or C2C_CLIENT_ID and "
+                    "C2C_CLIENT_SECRET to pair (c2c sandbox prints them)\n")  # fmt: skip
     state = args.state or Path(env.get("C2C_STATE_DIR") or Path.home() / ".local/state/c2c-device")
     idle = args.exit_when_idle
     if idle is None and env.get("C2C_CHECK_DIR"):
