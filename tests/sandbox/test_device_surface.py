@@ -272,7 +272,7 @@ def test_is_final_is_required_on_every_part(sandbox: Sandbox) -> None:
 
 def test_a_refreshed_token_gets_no_fresh_allowance(tmp_path) -> None:
     """Limits apply "across any and all API requests from an individual user (irrespective of which token)"
-    (https://developer.frame.io/docs/troubleshooting/rate-limits)."""
+    (https://developer.frame.io/platform/v2/rate-limits)."""
     with Sandbox(data_dir=tmp_path, create_rate=1, poll_interval=0) as sb:
         code = requests.post(
             f"{sb.api_url}/v2/auth/device/code",
