@@ -227,7 +227,7 @@ class Device:
                     resume=manifest,
                     on_expired="recreate",
                     wait=False,
-                    retry=RetryPolicy(max_attempts=4),
+                    retry=RetryPolicy(max_attempts=4, jitter=0.5),  # waits of 0.5 to 1, 1 to 2, 2 to 4 s
                     progress=self._progress,
                 )
                 sent = result.bytes_sent
