@@ -18,6 +18,7 @@ was the last one missing is assembled at once), its error must say so.
 from __future__ import annotations
 
 import concurrent.futures
+import errno
 import random
 import socket
 import time
@@ -55,9 +56,17 @@ BOUND = 20.0
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below the kernel's ephemeral range: while the sandbox restarts on it, no outgoing connection
+    (of this test or any other process) can be given it as its local port."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.Random().sample(range(max(1024, low - 8000), low), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below the ephemeral range")
 
 
 class Restartable:
@@ -70,7 +79,14 @@ class Restartable:
         self.sb = self._start()
 
     def _start(self) -> Sandbox:
-        return Sandbox(data_dir=self.data_dir, port=self.port, create_rate=10_000).start()
+        deadline = time.monotonic() + 10
+        while True:  # the stopped one's listener may take a moment to go
+            try:
+                return Sandbox(data_dir=self.data_dir, port=self.port, create_rate=10_000).start()
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def restart(self) -> None:
         self.fired.update(self.sb.faults.fired)
